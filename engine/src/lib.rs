@@ -1,0 +1,14 @@
+//! # pacer-engine
+//!
+//! The embeddable core of pacer, an outbound contact-centre pacing engine:
+//!
+//! - [`kv`]: the key-value list every protocol message is made of;
+//! - [`protocol`]: the desktop protocol's requests, events and errors, typed and validated.
+//!
+//! The engine is sans-IO: it never reads a clock, sleeps, spawns threads or touches a socket.
+//! Callers feed messages and time in and take effects out, so the same code runs in the
+//! simulator (virtual time), behind the `pacer serve` gateway (wall clock) and inside a dialer.
+#![deny(missing_docs)]
+
+pub mod kv;
+pub mod protocol;
