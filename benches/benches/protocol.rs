@@ -8,6 +8,10 @@
 
 use std::hint::black_box;
 
+// The allocator of the `pacer` binary, which hosts the gateway these messages pass through.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use pacer_benches::{RECORD_PROCESSED_LINE, preview_record_event};
 use pacer_engine::kv::KvList;
@@ -46,4 +50,22 @@ fn protocol(c: &mut Criterion) {
 }
 
 criterion_group!(benches, protocol);
-criterion_main!(benches);
+criterion_main!(benches, floors);
+
+fn floor(c: &mut Criterion) {
+    c.bench_function("floor/serde_ignored_any", |b| {
+        b.iter(|| {
+            serde_json::from_str::<serde::de::IgnoredAny>(black_box(RECORD_PROCESSED_LINE)).expect("valid")
+        })
+    });
+    c.bench_function("floor/serde_borrowed_map", |b| {
+        b.iter(|| {
+            serde_json::from_str::<std::collections::BTreeMap<&str, serde::de::IgnoredAny>>(black_box(
+                RECORD_PROCESSED_LINE,
+            ))
+            .expect("valid")
+            .len()
+        })
+    });
+}
+criterion_group!(floors, floor);

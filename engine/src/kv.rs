@@ -13,6 +13,8 @@
 //! number without a fraction, list <-> object. Floats, booleans, `null` and arrays have no
 //! meaning in the protocol and are refused with an error naming the key.
 
+mod json;
+
 use std::cell::RefCell;
 use std::fmt;
 
@@ -44,15 +46,27 @@ macro_rules! known_keys {
             }
 
             /// The known key spelled exactly `name` (keys are case-sensitive), if any.
+            ///
+            /// One hash and, almost always, one comparison: a string `match` over every key
+            /// would compare against them one after another.
+            #[inline]
             pub fn from_name(name: &str) -> Option<KnownKey> {
                 // Reserved keys all start with the prefix; anything else is custom, and one
                 // comparison sends it on its way.
                 if !name.starts_with(RESERVED_PREFIX) {
                     return None;
                 }
-                match name {
-                    $($name => Some(KnownKey::$variant),)*
-                    _ => None,
+                let mut slot = key_hash(name.as_bytes()) & (KEY_TABLE_SIZE - 1);
+                loop {
+                    let entry = KEY_TABLE[slot];
+                    if entry == EMPTY_SLOT {
+                        return None;
+                    }
+                    let key = KnownKey::ALL[usize::from(entry)];
+                    if key.as_str() == name {
+                        return Some(key);
+                    }
+                    slot = (slot + 1) & (KEY_TABLE_SIZE - 1);
                 }
             }
         }
@@ -61,6 +75,39 @@ macro_rules! known_keys {
 
 /// The prefix every reserved key carries; custom keys must not use it.
 pub const RESERVED_PREFIX: &str = "GSW_";
+
+/// Slots of the open-addressing table from key name to [`KnownKey`] (a power of two, about
+/// three times the number of keys so probes stay short).
+const KEY_TABLE_SIZE: usize = 256;
+const EMPTY_SLOT: u8 = u8::MAX;
+
+/// FNV-1a (Fowler, Noll, Vo) over the bytes after the shared `GSW_` prefix.
+const fn key_hash(bytes: &[u8]) -> usize {
+    let mut hash: u32 = 0x811c_9dc5;
+    let mut i = RESERVED_PREFIX.len();
+    while i < bytes.len() {
+        hash ^= bytes[i] as u32;
+        hash = hash.wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    hash as usize
+}
+
+/// Name -> index into [`KnownKey::ALL`], linear probing, built at compile time.
+static KEY_TABLE: [u8; KEY_TABLE_SIZE] = {
+    let mut table = [EMPTY_SLOT; KEY_TABLE_SIZE];
+    assert!(KnownKey::ALL.len() < KEY_TABLE_SIZE / 2 && KnownKey::ALL.len() < EMPTY_SLOT as usize);
+    let mut index = 0;
+    while index < KnownKey::ALL.len() {
+        let mut slot = key_hash(KnownKey::ALL[index].as_str().as_bytes()) & (KEY_TABLE_SIZE - 1);
+        while table[slot] != EMPTY_SLOT {
+            slot = (slot + 1) & (KEY_TABLE_SIZE - 1);
+        }
+        table[slot] = index as u8;
+        index += 1;
+    }
+    table
+};
 
 known_keys! {
     /// Time the call was abandoned (Unix seconds).
@@ -664,6 +711,12 @@ impl KvList {
     /// assert_eq!(err.key(), Some("GSW_RECORD_HANDLE"));
     /// ```
     pub fn from_json_str(text: &str) -> Result<KvList, KvError> {
+        json::parse(text)
+    }
+
+    /// [`KvList::from_json_str`] through serde_json's generic deserializer: slower, kept as the
+    /// reference the fast reader is tested against.
+    pub fn from_json_str_serde(text: &str) -> Result<KvList, KvError> {
         let mut de = serde_json::Deserializer::from_str(text);
         let list = Self::deserialize_tracked(&mut de)?;
         de.end().map_err(|e| KvError::new(KvErrorKind::Syntax(e.to_string()), None))?;
