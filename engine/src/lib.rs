@@ -3,7 +3,8 @@
 //! The embeddable core of pacer, an outbound contact-centre pacing engine:
 //!
 //! - [`kv`]: the key-value list every protocol message is made of;
-//! - [`protocol`]: the desktop protocol's requests, events and errors, typed and validated.
+//! - [`protocol`]: the desktop protocol's requests, events and errors, typed and validated;
+//! - [`time`]: the clock type every input carries (the engine reads no clock of its own).
 //!
 //! The engine is sans-IO: it never reads a clock, sleeps, spawns threads or touches a socket.
 //! Callers feed messages and time in and take effects out, so the same code runs in the
@@ -12,3 +13,4 @@
 
 pub mod kv;
 pub mod protocol;
+pub mod time;
