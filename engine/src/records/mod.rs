@@ -106,6 +106,31 @@ impl FieldType {
     }
 }
 
+impl FieldType {
+    /// The value a desktop sent for a field of this type (UpdateCallCompletionStats,
+    /// RecordProcessed, AddRecord), converted to the form the record keeps: an integer for
+    /// `INT` (a string of digits is accepted), a string for the others (an integer is
+    /// written out). A nested list, or text that is not of the type, is refused with the
+    /// reason.
+    pub fn coerce(self, value: &Value) -> Result<Value, String> {
+        match (self, value) {
+            (FieldType::Int, Value::Int(_)) => Ok(value.clone()),
+            (_, Value::Str(s)) => self.parse(s),
+            (_, Value::Int(i)) => Ok(Value::Str(compact_str::format_compact!("{i}"))),
+            (_, Value::List(_)) => Err(format!("a key-value list cannot fill a {self} field")),
+        }
+    }
+
+    /// True if `value` has the form a record keeps for this type.
+    pub fn holds(self, value: &Value) -> bool {
+        match value {
+            Value::Int(_) => self == FieldType::Int,
+            Value::Str(s) => self != FieldType::Int && (self != FieldType::Float || self.parse(s).is_ok()),
+            Value::List(_) => false,
+        }
+    }
+}
+
 impl std::fmt::Display for FieldType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -146,6 +171,28 @@ impl ListFormat {
     /// The index of the custom field named `name`.
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.custom.iter().position(|f| f.name == name)
+    }
+
+    /// The custom fields of `record` that are sent with it: (send_attribute key, value) in
+    /// column order, skipping fields without a send_attribute and empty cells. `INT` values
+    /// are integers and every other type a string, as the spec's custom data formats say.
+    ///
+    /// ```
+    /// use pacer_engine::records::{CustomFieldDef, FieldType, ListFormat, Record, Value};
+    /// let format = ListFormat { custom: vec![
+    ///     CustomFieldDef::new("balance", FieldType::Int, Some("bal")),
+    ///     CustomFieldDef::new("notes", FieldType::Varchar, None),
+    /// ]};
+    /// let mut r = Record::new(1, "5551000", "EST");
+    /// r.custom = vec![Some(Value::Int(40)), Some(Value::Str("vip".into()))];
+    /// let sent: Vec<_> = format.sent_fields(&r).collect();
+    /// assert_eq!(sent, vec![("bal", &Value::Int(40))]);
+    /// ```
+    pub fn sent_fields<'a>(&'a self, record: &'a Record) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+        self.custom
+            .iter()
+            .zip(&record.custom)
+            .filter_map(|(def, value)| Some((def.send_attribute.as_deref()?, value.as_ref()?)))
     }
 
     /// The index of the custom field sent under key `send_attribute`.

@@ -659,6 +659,16 @@ fn validate(list: &CallingList, r: &Record) -> Result<(), StoreError> {
             list.format().custom.len()
         )));
     }
+    for (def, value) in list.format().custom.iter().zip(&r.custom) {
+        if let Some(value) = value
+            && !def.data_type.holds(value)
+        {
+            return Err(invalid(format!(
+                "record {}: custom field `{}` is {} but holds {value:?}",
+                r.record_id, def.name, def.data_type
+            )));
+        }
+    }
     if r.phone.is_empty() {
         return Err(invalid(format!("record {} has no phone", r.record_id)));
     }
@@ -676,4 +686,358 @@ fn validate(list: &CallingList, r: &Record) -> Result<(), StoreError> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::{CustomFieldDef, FieldType, ListFormat, Value};
+    use std::time::Duration;
+
+    /// 2027-01-15T00:00:00Z: winter, no daylight saving in the northern zones.
+    const DAY: i64 = 1_800_000_000 / 86_400 * 86_400;
+
+    fn at(hour: i64, minute: i64) -> Time {
+        Time::from_unix_s(DAY + hour * 3600 + minute * 60)
+    }
+
+    fn rec(id: i64, phone: &str) -> Record {
+        let mut r = Record::new(id, phone, "UTC");
+        r.daily_from_s = 0;
+        r.daily_till_s = 86_400;
+        r
+    }
+
+    fn store_with(name: &str, records: Vec<Record>) -> (RecordStore, ListId) {
+        let mut store = RecordStore::new();
+        let id = store.add_list(list_of(name, records)).unwrap();
+        (store, id)
+    }
+
+    fn list_of(name: &str, records: Vec<Record>) -> CallingList {
+        let mut list = CallingList::new(name, ListFormat::default());
+        for r in records {
+            list.push(r).unwrap();
+        }
+        list
+    }
+
+    fn no_dnc() -> DoNotCallList {
+        DoNotCallList::new("tenant")
+    }
+
+    fn ids(store: &RecordStore, handles: &[RecordHandle]) -> Vec<i64> {
+        handles.iter().map(|&h| store.get(h).unwrap().record_id).collect()
+    }
+
+    fn drain(store: &mut RecordStore, lists: &[ListId], now: Time, dnc: &DoNotCallList) -> Vec<i64> {
+        let mut out = Vec::new();
+        while let Some(h) = store.retrieve(lists, now, dnc) {
+            out.push(store.get(h).unwrap().record_id);
+        }
+        out
+    }
+
+    #[test]
+    fn handles_are_dense_unique_and_never_reused() {
+        let (mut store, a) = store_with("A", vec![rec(1, "1"), rec(2, "2")]);
+        let b = store.add_list(list_of("B", vec![rec(1, "3")])).unwrap();
+        assert_eq!(store.list(a).handles(), &[RecordHandle(1), RecordHandle(2)]);
+        assert_eq!(store.list(b).handles(), &[RecordHandle(3)]);
+        let h = store.add_record(a, rec(0, "4")).unwrap();
+        assert_eq!(h, RecordHandle(4));
+        assert_eq!(store.get(h).unwrap().record_id, 3, "id 0 means the next free id");
+        // A refused record does not use up a handle, and the next one is still fresh.
+        assert!(store.add_record(a, rec(3, "5")).is_err());
+        assert_eq!(store.add_record(b, rec(9, "5")).unwrap(), RecordHandle(5));
+        assert_eq!(store.len(), 5);
+        for bad in [0, -1, 6, i64::MIN, i64::MAX] {
+            assert!(store.get(RecordHandle(bad)).is_none(), "handle {bad}");
+            assert!(store.list_of(RecordHandle(bad)).is_none());
+        }
+        assert_eq!(store.list_of(RecordHandle(5)), Some(b));
+        assert_eq!(store.list_by_name("B"), Some(b));
+        assert_eq!(store.list_by_name("C"), None);
+        assert_eq!(store.add_list(list_of("A", vec![])), Err(StoreError::DuplicateListName("A".into())));
+        assert_eq!(store.list_ids().collect::<Vec<_>>(), vec![a, b]);
+    }
+
+    #[test]
+    fn add_list_refuses_repeats_and_bad_records_without_changing_the_store() {
+        let mut store = RecordStore::new();
+        let mut twice = rec(2, "2");
+        twice.chain_id = 1;
+        let err = store.add_list(list_of("A", vec![rec(1, "1"), twice])).unwrap_err();
+        assert_eq!(err, StoreError::DuplicateChainPosition { list: "A".into(), chain_id: 1, chain_n: 0 });
+        let mut same_id = rec(1, "2");
+        same_id.chain_id = 5;
+        let err = store.add_list(list_of("A", vec![rec(1, "1"), same_id])).unwrap_err();
+        assert_eq!(err, StoreError::DuplicateRecordId { list: "A".into(), record_id: 1 });
+        let mut late = rec(1, "1");
+        late.daily_till_s = 86_401;
+        assert!(matches!(store.add_list(list_of("A", vec![late])), Err(StoreError::InvalidRecord { .. })));
+        assert!(store.is_empty());
+        assert_eq!(store.list_by_name("A"), None);
+    }
+
+    #[test]
+    fn custom_fields_must_match_the_format() {
+        let format = ListFormat { custom: vec![CustomFieldDef::new("n", FieldType::Int, Some("n"))] };
+        let mut store = RecordStore::new();
+        let id = store.add_list(CallingList::new("A", format)).unwrap();
+        assert!(matches!(store.add_record(id, rec(1, "1")), Err(StoreError::InvalidRecord { .. })));
+        let mut r = rec(1, "1");
+        r.custom = vec![Some(Value::Str("x".into()))];
+        assert!(matches!(store.add_record(id, r.clone()), Err(StoreError::InvalidRecord { .. })));
+        r.custom = vec![Some(Value::Int(3))];
+        assert!(store.add_record(id, r).is_ok());
+    }
+
+    #[test]
+    fn chains_come_in_chain_n_order_and_chain_helpers_count_on() {
+        let mut records = Vec::new();
+        for (id, chain, n) in [(1, 7, 2), (2, 7, 0), (3, 8, 0), (4, 7, 1)] {
+            let mut r = rec(id, &format!("p{id}"));
+            r.chain_id = chain;
+            r.chain_n = n;
+            records.push(r);
+        }
+        let (mut store, a) = store_with("A", records);
+        let chain = store.chain(RecordHandle(1));
+        assert_eq!(ids(&store, &chain), vec![2, 4, 1]);
+        assert_eq!(store.chain(RecordHandle(3)), vec![RecordHandle(3)]);
+        assert!(store.chain(RecordHandle(99)).is_empty());
+        assert_eq!(store.next_chain_id(a), 9);
+        assert_eq!(store.next_chain_n(a, 7), 3);
+        assert_eq!(store.next_chain_n(a, 42), 0);
+        let mut r = rec(0, "p5");
+        r.chain_id = 7;
+        r.chain_n = 1;
+        assert_eq!(
+            store.add_record(a, r.clone()),
+            Err(StoreError::DuplicateChainPosition { list: "A".into(), chain_id: 7, chain_n: 1 })
+        );
+        r.chain_n = store.next_chain_n(a, 7);
+        let h = store.add_record(a, r).unwrap();
+        assert_eq!(ids(&store, &store.chain(h)), vec![2, 4, 1, 5]);
+        let empty = store.add_list(list_of("B", vec![])).unwrap();
+        assert_eq!(store.next_chain_id(empty), 1);
+    }
+
+    #[test]
+    fn phone_and_customer_indexes_span_lists_and_follow_changes() {
+        let mut r2 = rec(2, "555");
+        r2.customer_id = Some("C1".into());
+        let (mut store, _) = store_with("A", vec![rec(1, "555"), r2]);
+        let mut r3 = rec(1, "555");
+        r3.customer_id = Some("C1".into());
+        store.add_list(list_of("B", vec![r3])).unwrap();
+        let h = |i| RecordHandle(i);
+        assert_eq!(store.find_by_phone("555"), vec![h(1), h(2), h(3)]);
+        assert_eq!(store.find_by_customer_id("C1"), vec![h(2), h(3)]);
+        assert!(store.find_by_phone("556").is_empty());
+        {
+            let mut r = store.get_mut(h(2)).unwrap();
+            r.phone = "556".into();
+            r.customer_id = None;
+        }
+        assert_eq!(store.find_by_phone("555"), vec![h(1), h(3)]);
+        assert_eq!(store.find_by_phone("556"), vec![h(2)]);
+        assert_eq!(store.find_by_customer_id("C1"), vec![h(3)]);
+        store.get_mut(h(1)).unwrap().phone = "556".into();
+        assert_eq!(store.find_by_phone("556"), vec![h(1), h(2)], "handle order kept");
+    }
+
+    #[test]
+    fn retrieval_order_is_due_time_then_handle_and_each_record_once() {
+        let mut records = vec![rec(1, "1"), rec(2, "2"), rec(3, "3"), rec(4, "4")];
+        records[0].dial_sched_time = Some(at(10, 0).as_unix_s());
+        records[2].dial_sched_time = Some(at(9, 0).as_unix_s());
+        records[3].dial_sched_time = Some(at(11, 0).as_unix_s());
+        let (mut store, a) = store_with("A", records);
+        assert_eq!(drain(&mut store, &[a], at(10, 30), &no_dnc()), vec![2, 3, 1], "record 4 is not due yet");
+        assert_eq!(drain(&mut store, &[a], at(10, 30), &no_dnc()), Vec::<i64>::new());
+        assert_eq!(drain(&mut store, &[a], at(11, 0), &no_dnc()), vec![4]);
+        assert_eq!(store.get(RecordHandle(4)).unwrap().record_status, RecordStatus::Retrieved);
+        store.return_to_list(RecordHandle(3), RecordStatus::Ready);
+        store.return_to_list(RecordHandle(1), RecordStatus::Updated);
+        assert_eq!(drain(&mut store, &[a], at(11, 0), &no_dnc()), vec![3]);
+        store.return_to_list(RecordHandle(99), RecordStatus::Ready);
+    }
+
+    #[test]
+    fn retrieval_takes_only_the_lists_asked_for_merging_them_in_order() {
+        let (mut store, a) = store_with("A", vec![rec(1, "1"), rec(2, "2")]);
+        let b = store.add_list(list_of("B", vec![rec(1, "3")])).unwrap();
+        assert_eq!(drain(&mut store, &[b], at(12, 0), &no_dnc()), vec![1]);
+        assert_eq!(store.list_of(RecordHandle(3)), Some(b));
+        let c = store.add_list(list_of("C", vec![rec(5, "5")])).unwrap();
+        // Handles 1, 2 (A) and 4 (C), all due at 0: handle order across lists.
+        let got: Vec<_> = std::iter::from_fn(|| store.retrieve(&[c, a], at(12, 0), &no_dnc())).collect();
+        assert_eq!(got, vec![RecordHandle(1), RecordHandle(2), RecordHandle(4)]);
+        assert_eq!(store.retrieve(&[ListId(77)], at(12, 0), &no_dnc()), None, "an unknown list has nothing");
+    }
+
+    #[test]
+    fn only_ready_general_records_are_retrieved() {
+        let mut records: Vec<Record> = (1..=6).map(|i| rec(i, &i.to_string())).collect();
+        records[1].record_status = RecordStatus::Updated;
+        records[2].record_type = RecordType::NoCall;
+        records[3].record_type = RecordType::PersonalCallBack;
+        records[4].record_type = RecordType::CampaignRescheduled;
+        records[5].record_status = RecordStatus::Stale;
+        let (mut store, a) = store_with("A", records);
+        assert_eq!(drain(&mut store, &[a], at(12, 0), &no_dnc()), vec![1, 5]);
+    }
+
+    #[test]
+    fn the_daily_window_is_read_in_the_record_zone() {
+        // At 14:00Z: 09:00 in New York (EST), 15:00 in Paris (CET), 23:00 in Tokyo (JST).
+        let mut records = Vec::new();
+        for (id, zone) in [(1, "EST"), (2, "CET"), (3, "JST")] {
+            let mut r = Record::new(id, &id.to_string(), zone);
+            r.daily_from_s = 9 * 3600;
+            r.daily_till_s = 17 * 3600;
+            records.push(r);
+        }
+        let (mut store, a) = store_with("A", records);
+        for (h, inside) in [(1, true), (2, true), (3, false)] {
+            assert_eq!(
+                RecordStore::in_window(store.get(RecordHandle(h)).unwrap(), at(14, 0)),
+                inside,
+                "record {h}"
+            );
+        }
+        assert!(!RecordStore::in_window(store.get(RecordHandle(1)).unwrap(), at(13, 59)));
+        assert_eq!(drain(&mut store, &[a], at(13, 59), &no_dnc()), vec![2]);
+        assert_eq!(drain(&mut store, &[a], at(14, 0), &no_dnc()), vec![1]);
+        // Tokyo opens at 09:00 JST = 00:00Z the next day.
+        assert_eq!(drain(&mut store, &[a], at(23, 59), &no_dnc()), Vec::<i64>::new());
+        assert_eq!(drain(&mut store, &[a], at(24, 0), &no_dnc()), vec![3]);
+    }
+
+    #[test]
+    fn records_out_of_window_are_parked_not_rescanned() {
+        let mut records: Vec<Record> = (1..=1000).map(|i| Record::new(i, &i.to_string(), "UTC")).collect();
+        records.push(rec(1001, "x"));
+        let (mut store, a) = store_with("A", records);
+        // At 06:00 the 08:00-18:00 records are closed: each is parked once, until 08:00.
+        assert_eq!(drain(&mut store, &[a], at(6, 0), &no_dnc()), vec![1001]);
+        let parked = &store.slots[0].ready;
+        assert_eq!(parked.len(), 1000);
+        assert!(parked.iter().all(|&(key, _)| key == at(8, 0).as_unix_s()));
+        assert_eq!(store.retrieve(&[a], at(7, 0), &no_dnc()), None);
+        assert_eq!(store.slots[0].ready.len(), 1000, "nothing re-keyed before the opening");
+        let h = store.retrieve(&[a], at(8, 0), &no_dnc()).unwrap();
+        assert_eq!(store.get(h).unwrap().record_id, 1);
+    }
+
+    #[test]
+    fn wrapping_and_empty_windows() {
+        let mut night = rec(1, "1");
+        night.daily_from_s = 22 * 3600;
+        night.daily_till_s = 2 * 3600;
+        let mut never = rec(2, "2");
+        never.daily_from_s = 3600;
+        never.daily_till_s = 3600;
+        let (mut store, a) = store_with("A", vec![night, never]);
+        assert_eq!(drain(&mut store, &[a], at(12, 0), &no_dnc()), Vec::<i64>::new());
+        assert_eq!(store.ready_len(a), 1, "the empty window left the queue for good");
+        assert_eq!(drain(&mut store, &[a], at(23, 0), &no_dnc()), vec![1]);
+        // Giving record 2 a real window through get_mut puts it back.
+        store.get_mut(RecordHandle(2)).unwrap().daily_till_s = 86_400;
+        assert_eq!(drain(&mut store, &[a], at(23, 0), &no_dnc()), vec![2]);
+    }
+
+    #[test]
+    fn do_not_call_records_are_marked_and_skipped() {
+        let mut r3 = rec(3, "300");
+        r3.customer_id = Some("C3".into());
+        let (mut store, a) = store_with("A", vec![rec(1, "100"), rec(2, "200"), r3, rec(4, "400")]);
+        let mut dnc = no_dnc();
+        dnc.add_phone("100", at(0, 0), None);
+        dnc.add_customer_id("C3", at(0, 0), Some(Duration::from_secs(3600)));
+        dnc.add_phone("400", at(0, 0), Some(Duration::from_secs(60)));
+        let mut marked = Vec::new();
+        let mut got = Vec::new();
+        while let Some(h) = store.retrieve_marking(&[a], at(0, 30), &dnc, &mut marked) {
+            got.push(h);
+        }
+        assert_eq!(got, vec![RecordHandle(2), RecordHandle(4)], "the DNC entry for 400 had expired");
+        assert_eq!(marked, vec![RecordHandle(1), RecordHandle(3)]);
+        for h in marked {
+            let r = store.get(h).unwrap();
+            assert_eq!(
+                (r.record_type, r.record_status, r.call_result),
+                (RecordType::NoCall, RecordStatus::Updated, CallResult::DoNotCall)
+            );
+        }
+        // Marked records never come back, even returned to Ready.
+        store.return_to_list(RecordHandle(1), RecordStatus::Ready);
+        assert_eq!(store.retrieve(&[a], at(0, 30), &no_dnc()), None);
+    }
+
+    #[test]
+    fn callbacks_are_handed_out_when_due_once() {
+        let mut records: Vec<Record> = (1..=3).map(|i| rec(i, &i.to_string())).collect();
+        for (r, (kind, hour)) in records.iter_mut().zip([
+            (RecordType::PersonalCallBack, 10),
+            (RecordType::CampaignCallBack, 9),
+            (RecordType::PersonalCallBack, 11),
+        ]) {
+            r.record_type = kind;
+            r.dial_sched_time = Some(at(hour, 0).as_unix_s());
+        }
+        let (mut store, a) = store_with("A", records);
+        assert_eq!(store.callbacks_len(a), 3);
+        assert!(store.due_scheduled(&[a], at(8, 59)).is_empty());
+        let due = store.due_scheduled(&[a], at(10, 0));
+        assert_eq!(ids(&store, &due), vec![2, 1]);
+        assert!(store.due_scheduled(&[a], at(10, 0)).is_empty());
+        assert_eq!(
+            store.retrieve(&[a], at(12, 0), &no_dnc()),
+            None,
+            "callbacks are not retrieved for dialing"
+        );
+        assert_eq!(store.get(RecordHandle(2)).unwrap().record_status, RecordStatus::Retrieved);
+        // Rescheduled through get_mut, the callback is due again at its new time.
+        {
+            let mut r = store.get_mut(RecordHandle(2)).unwrap();
+            r.record_status = RecordStatus::Ready;
+            r.dial_sched_time = Some(at(13, 0).as_unix_s());
+        }
+        let due = store.due_scheduled(&[a], at(13, 0));
+        assert_eq!(ids(&store, &due), vec![3, 2]);
+    }
+
+    #[test]
+    fn get_mut_moves_records_between_queues() {
+        let (mut store, a) = store_with("A", vec![rec(1, "1"), rec(2, "2")]);
+        store.get_mut(RecordHandle(1)).unwrap().record_status = RecordStatus::Canceled;
+        assert_eq!(store.ready_len(a), 1);
+        store.get_mut(RecordHandle(2)).unwrap().dial_sched_time = Some(at(15, 0).as_unix_s());
+        assert_eq!(store.retrieve(&[a], at(14, 0), &no_dnc()), None);
+        store.get_mut(RecordHandle(2)).unwrap().record_type = RecordType::CampaignCallBack;
+        assert_eq!(store.ready_len(a), 0);
+        assert_eq!(store.callbacks_len(a), 1);
+        // A guard that changes nothing the queues depend on leaves them alone.
+        let before = store.slots[0].callbacks.clone();
+        store.get_mut(RecordHandle(2)).unwrap().attempts += 1;
+        assert_eq!(store.slots[0].callbacks, before);
+        assert_eq!(store.get(RecordHandle(2)).unwrap().attempts, 1);
+    }
+
+    #[test]
+    fn daylight_saving_moves_the_window() {
+        // 2027-07-15: New York is on EDT (UTC-4), so 09:00 local is 13:00Z, not 14:00Z.
+        let july = 1_815_609_600; // 2027-07-15T00:00:00Z
+        let mut r = Record::new(1, "1", "EST");
+        r.daily_from_s = 9 * 3600;
+        r.daily_till_s = 17 * 3600;
+        assert!(RecordStore::in_window(&r, Time::from_unix_s(july + 13 * 3600)));
+        assert!(!RecordStore::in_window(&r, Time::from_unix_s(july + 21 * 3600)));
+        assert!(!RecordStore::in_window(&r, at(13, 0)), "in January 13:00Z is 08:00 EST");
+        let local = LocalDateTime::parse("07/15/2027 09:00").unwrap();
+        assert_eq!(RecordStore::local_to_utc(&r, local), Some(Time::from_unix_s(july + 13 * 3600)));
+    }
 }

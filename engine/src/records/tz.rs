@@ -67,6 +67,13 @@ impl Zone {
         }
     }
 
+    /// The first offset change strictly after `unix_s`, if the zone has any.
+    pub fn next_transition_after(&self, unix_s: i64) -> Option<i64> {
+        let tz = self.rule.as_ref()?;
+        let ts = jiff::Timestamp::from_second(unix_s).ok()?;
+        tz.following(ts).next().map(|t| t.timestamp().as_second())
+    }
+
     /// True if the zone observes daylight saving time.
     pub fn has_dst(&self) -> bool {
         self.rule.is_some()
@@ -186,13 +193,24 @@ pub fn second_of_day(unix_s: i64, offset_s: i32) -> i64 {
     (unix_s + i64::from(offset_s)).rem_euclid(SECONDS_PER_DAY)
 }
 
-/// The first Unix second at or after `unix_s` at which the window is open in the zone, or
-/// `None` for an empty window. Computed with the offset in force at `unix_s`; a daylight-saving
-/// change before the opening can make it an hour off, which retrieval tolerates because it
-/// checks the window again when the time comes.
+/// When to look at a record's window next: the first Unix second at or after `unix_s` at
+/// which the window is open, or `None` for an empty window.
+///
+/// The answer is computed with the offset in force at `unix_s`. If a daylight-saving change
+/// falls before that opening, the change itself is returned instead (the opening moves with
+/// it), so the answer is never later than the true opening: a record parked until then is
+/// never missed while its window is open.
 pub fn next_open(window: DailyWindow, tz_name: &str, tz_offset_s: i32, unix_s: i64) -> Option<i64> {
-    let offset = offset_at(tz_name, tz_offset_s, unix_s);
-    window.wait_s(second_of_day(unix_s, offset)).map(|wait| unix_s + wait)
+    let zone = zone_by_name(tz_name);
+    let offset = zone.map_or(tz_offset_s, |z| z.offset_at(unix_s));
+    let open = unix_s + window.wait_s(second_of_day(unix_s, offset))?;
+    if open > unix_s
+        && let Some(change) = zone.and_then(|z| z.next_transition_after(unix_s))
+        && change < open
+    {
+        return Some(change);
+    }
+    Some(open)
 }
 
 /// The instant a local date and time in the zone names, or `None` before the epoch.
@@ -233,7 +251,7 @@ mod tests {
     fn daylight_saving_shifts_us_and_eu_zones() {
         // 2027-01-15 12:00Z is winter everywhere north; 2027-07-15 12:00Z is summer.
         let winter = 1_800_014_400;
-        let summer = 1_815_739_200;
+        let summer = 1_815_652_800;
         let est = zone_by_name("EST").unwrap();
         assert_eq!(est.offset_at(winter), -18000);
         assert_eq!(est.offset_at(summer), -14400);
@@ -267,6 +285,27 @@ mod tests {
         assert_eq!(empty.wait_s(0), None);
         let all_day = DailyWindow { from_s: 0, till_s: SECONDS_PER_DAY };
         assert!(all_day.contains(0) && all_day.contains(SECONDS_PER_DAY - 1));
+    }
+
+    #[test]
+    fn next_open_stops_at_a_daylight_saving_change() {
+        // US DST starts 2027-03-14 at 07:00Z (02:00 EST). A window opening 08:00 local, asked
+        // at 2027-03-13 20:00Z (15:00 EST, closed): 08:00 EDT on the 14th is 12:00Z, but the
+        // offset in force says 13:00Z, so the answer is the change at 07:00Z.
+        let window = DailyWindow { from_s: 8 * 3600, till_s: 9 * 3600 };
+        let asked = 1_804_968_000; // 2027-03-13T20:00:00Z
+        let change = 1_805_007_600; // 2027-03-14T07:00:00Z
+        assert_eq!(zone_by_name("EST").unwrap().next_transition_after(asked), Some(change));
+        assert_eq!(next_open(window, "EST", -18000, asked), Some(change));
+        // Asked again at the change, the opening is exact: 12:00Z.
+        assert_eq!(next_open(window, "EST", -18000, change), Some(change + 5 * 3600));
+        // Zones without DST, and unknown zones, have no change to stop at.
+        assert_eq!(
+            next_open(window, "JST", 0, asked),
+            Some(asked + (8 * 3600 - (asked + 32400) % 86400).rem_euclid(86400))
+        );
+        assert_eq!(next_open(window, "XYZ", 0, asked), Some(asked + 12 * 3600));
+        assert_eq!(next_open(DailyWindow { from_s: 5, till_s: 5 }, "EST", 0, asked), None);
     }
 
     #[test]
