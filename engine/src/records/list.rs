@@ -206,28 +206,7 @@ impl CallingList {
         name: &str,
         format: Option<ListFormat>,
     ) -> Result<CallingList, ListError> {
-        let mut csv =
-            csv::ReaderBuilder::new().has_headers(false).buffer_capacity(1 << 16).from_reader(reader);
-        let mut row = csv::ByteRecord::new();
-        let has_header = csv.read_byte_record(&mut row).map_err(|e| csv_error(source, &e, &[]))?;
-        if !has_header {
-            return Err(ListError::new(source, Some(1), None, "empty file: no header line"));
-        }
-        let header = Header::parse(source, &row, format)?;
-        let mut records = Vec::new();
-        let mut lines: Vec<u64> = Vec::new();
-        loop {
-            match csv.read_byte_record(&mut row) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => return Err(csv_error(source, &e, &header.names)),
-            }
-            let line = row.position().map_or(0, |p| p.line());
-            records.push(header.parse_row(source, line, &row)?);
-            lines.push(line);
-        }
-        check_unique(source, &records, &lines)?;
-        Ok(CallingList { name: name.into(), format: header.format, records, handles: Vec::new() })
+        read_csv(reader, source, name, format, None)
     }
 
     /// Writes the list as CSV in the form [`CallingList::read_csv`] reads: every mandatory
@@ -360,6 +339,54 @@ impl CallingList {
     pub(crate) fn records_mut(&mut self) -> &mut Vec<Record> {
         &mut self.records
     }
+}
+
+/// Rows read before the rest of the file's row count is estimated from its size.
+const SIZE_SAMPLE_ROWS: usize = 1024;
+/// A cap on that estimate, so an odd first thousand rows cannot reserve absurd memory.
+const MAX_RESERVE_ROWS: usize = 64 << 20;
+
+/// [`CallingList::read_csv`], with the input's size in bytes when known.
+fn read_csv<R: Read>(
+    reader: R,
+    source: &str,
+    name: &str,
+    format: Option<ListFormat>,
+    size_hint: Option<u64>,
+) -> Result<CallingList, ListError> {
+    let mut csv = csv::ReaderBuilder::new().has_headers(false).buffer_capacity(1 << 16).from_reader(reader);
+    let mut row = csv::ByteRecord::new();
+    let has_header = csv.read_byte_record(&mut row).map_err(|e| csv_error(source, &e, &[]))?;
+    if !has_header {
+        return Err(ListError::new(source, Some(1), None, "empty file: no header line"));
+    }
+    let header = Header::parse(source, &row, format)?;
+    let mut records = Vec::new();
+    let mut lines: Vec<u64> = Vec::new();
+    loop {
+        match csv.read_byte_record(&mut row) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(source, &e, &header.names)),
+        }
+        let line = row.position().map_or(0, |p| p.line());
+        records.push(header.parse_row(source, line, &row)?);
+        lines.push(line);
+        // Growing a vector of a million records by doubling touches (and page-faults) about
+        // twice the memory it ends with; once the average row length is known, reserve for
+        // the whole file instead.
+        if records.len() == SIZE_SAMPLE_ROWS
+            && let Some(total) = size_hint
+        {
+            let consumed = row.position().map_or(0, |p| p.byte()).max(1);
+            let estimate = total.saturating_mul(SIZE_SAMPLE_ROWS as u64) / consumed;
+            let estimate = usize::try_from(estimate + estimate / 16).unwrap_or(0).min(MAX_RESERVE_ROWS);
+            records.reserve(estimate.saturating_sub(records.len()));
+            lines.reserve(estimate.saturating_sub(lines.len()));
+        }
+    }
+    check_unique(source, &records, &lines)?;
+    Ok(CallingList { name: name.into(), format: header.format, records, handles: Vec::new() })
 }
 
 /// The parsed header: which field each column fills.

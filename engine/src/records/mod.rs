@@ -15,6 +15,7 @@
 //! no clock: every time-dependent question takes the time as an argument.
 
 mod dnc;
+mod index;
 mod list;
 mod store;
 pub mod tz;

@@ -1,16 +1,15 @@
 //! The record store: every calling list of the server, record handles, chains, indexes and
 //! the retrieval queues.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
-use compact_str::CompactString;
-use smallvec::SmallVec;
-
+use super::index::{SortedIndex, fnv1a};
 use super::{CallingList, DoNotCallList, Record, RecordHandle, tz};
 use crate::protocol::{CallResult, LocalDateTime, RecordStatus, RecordType};
 use crate::time::Time;
+use compact_str::CompactString;
 
 /// A calling list's index in its [`RecordStore`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -90,9 +89,10 @@ struct Slot {
     callbacks: BTreeSet<(i64, RecordHandle)>,
     /// Per record (parallel to the list's records): its queue entry.
     queued: Vec<Queued>,
-    /// (chain_id, chain_n, handle) of every record.
-    chains: BTreeSet<(i64, i32, RecordHandle)>,
-    record_ids: HashSet<i64>,
+    /// (chain_id, chain_n) of every record.
+    chains: SortedIndex<(i64, i32)>,
+    /// record_id of every record.
+    record_ids: SortedIndex<i64>,
     max_record_id: i64,
 }
 
@@ -101,8 +101,6 @@ struct Loc {
     list: u32,
     idx: u32,
 }
-
-type Handles = SmallVec<[RecordHandle; 2]>;
 
 /// Every calling list of a server, with record handles, chains and retrieval.
 ///
@@ -134,8 +132,10 @@ pub struct RecordStore {
     by_name: BTreeMap<CompactString, ListId>,
     /// `locs[h - 1]` is where handle `h` lives.
     locs: Vec<Loc>,
-    phones: HashMap<CompactString, Handles>,
-    customer_ids: HashMap<CompactString, Handles>,
+    /// Phones by their FNV-1a hash.
+    phones: SortedIndex<u64>,
+    /// Customer ids by their FNV-1a hash.
+    customer_ids: SortedIndex<u64>,
 }
 
 /// The fields the store's indexes and queues depend on, captured when a [`RecordMut`] is
@@ -245,22 +245,19 @@ impl RecordStore {
         let id = ListId(u32::try_from(self.slots.len()).expect("fewer than 2^32 lists"));
         let first = self.locs.len() as i64 + 1;
         let handles: Vec<RecordHandle> = (0..n as i64).map(|i| RecordHandle(first + i)).collect();
-        // Chains, bulk-built from a sorted vector; a repeated position shows up as neighbours.
-        let mut chain_keys: Vec<(i64, i32, RecordHandle)> =
-            list.records().iter().zip(&handles).map(|(r, &h)| (r.chain_id, r.chain_n, h)).collect();
+        // Chains and ids, bulk-built from sorted vectors; a repeat shows up as neighbours.
+        let mut chain_keys: Vec<((i64, i32), RecordHandle)> =
+            list.records().iter().zip(&handles).map(|(r, &h)| ((r.chain_id, r.chain_n), h)).collect();
         chain_keys.sort_unstable();
-        if let Some(pair) = chain_keys.windows(2).find(|p| (p[0].0, p[0].1) == (p[1].0, p[1].1)) {
-            return Err(StoreError::DuplicateChainPosition {
-                list: list_name,
-                chain_id: pair[0].0,
-                chain_n: pair[0].1,
-            });
+        if let Some(pair) = chain_keys.windows(2).find(|p| p[0].0 == p[1].0) {
+            let (chain_id, chain_n) = pair[0].0;
+            return Err(StoreError::DuplicateChainPosition { list: list_name, chain_id, chain_n });
         }
-        let mut record_ids = HashSet::with_capacity(n);
-        for r in list.records() {
-            if !record_ids.insert(r.record_id) {
-                return Err(StoreError::DuplicateRecordId { list: list_name, record_id: r.record_id });
-            }
+        let mut id_keys: Vec<(i64, RecordHandle)> =
+            list.records().iter().zip(&handles).map(|(r, &h)| (r.record_id, h)).collect();
+        id_keys.sort_unstable();
+        if let Some(pair) = id_keys.windows(2).find(|p| p[0].0 == p[1].0) {
+            return Err(StoreError::DuplicateRecordId { list: list_name, record_id: pair[0].0 });
         }
         // Nothing can fail from here on: the store changes only now.
         let mut ready = Vec::new();
@@ -277,16 +274,21 @@ impl RecordStore {
         }
         ready.sort_unstable();
         callbacks.sort_unstable();
-        self.phones.reserve(n);
-        for (idx, (r, &h)) in list.records().iter().zip(&handles).enumerate() {
-            self.locs.push(Loc { list: id.0, idx: idx as u32 });
-            // Handles only grow, so pushing keeps each index entry sorted.
-            self.phones.entry(r.phone.clone()).or_default().push(h);
-            if let Some(c) = &r.customer_id {
-                self.customer_ids.entry(c.clone()).or_default().push(h);
-            }
-        }
-        let max_record_id = list.records().iter().map(|r| r.record_id).max().unwrap_or(0);
+        self.locs.extend((0..n as u32).map(|idx| Loc { list: id.0, idx }));
+        self.phones
+            .extend_bulk(list.records().iter().zip(&handles).map(|(r, &h)| (fnv1a(&r.phone), h)).collect());
+        self.customer_ids.extend_bulk(
+            list.records()
+                .iter()
+                .zip(&handles)
+                .filter_map(|(r, &h)| Some((fnv1a(r.customer_id.as_deref()?), h)))
+                .collect(),
+        );
+        let max_record_id = id_keys.last().map_or(0, |e| e.0);
+        let mut chains = SortedIndex::default();
+        chains.extend_bulk(chain_keys);
+        let mut record_ids = SortedIndex::default();
+        record_ids.extend_bulk(id_keys);
         list.handles = handles;
         self.by_name.insert(list_name, id);
         self.slots.push(Slot {
@@ -294,7 +296,7 @@ impl RecordStore {
             ready: ready.into_iter().collect(),
             callbacks: callbacks.into_iter().collect(),
             queued,
-            chains: chain_keys.into_iter().collect(),
+            chains,
             record_ids,
             max_record_id,
         });
@@ -357,24 +359,45 @@ impl RecordStore {
     /// unknown handle.
     pub fn chain(&self, h: RecordHandle) -> Vec<RecordHandle> {
         let (Some(loc), Some(r)) = (self.loc(h), self.get(h)) else { return Vec::new() };
-        let slot = &self.slots[loc.list as usize];
-        slot.chains
-            .range(
-                (r.chain_id, i32::MIN, RecordHandle(i64::MIN))
-                    ..=(r.chain_id, i32::MAX, RecordHandle(i64::MAX)),
-            )
-            .map(|&(_, _, h)| h)
-            .collect()
+        self.chain_members(loc.list as usize, r.chain_id).into_iter().map(|(_, h)| h).collect()
+    }
+
+    /// (chain_n, handle) of the records of chain `chain_id` in slot `slot`, sorted.
+    fn chain_members(&self, slot: usize, chain_id: i64) -> Vec<(i32, RecordHandle)> {
+        let mut members: Vec<(i32, RecordHandle)> = self.slots[slot]
+            .chains
+            .candidates((chain_id, i32::MIN), (chain_id, i32::MAX))
+            .filter(|&((c, n), h)| self.get(h).is_some_and(|r| r.chain_id == c && r.chain_n == n))
+            .map(|((_, n), h)| (n, h))
+            .collect();
+        members.sort_unstable();
+        members.dedup();
+        members
     }
 
     /// Every record whose phone is `phone`, across lists, in handle order.
     pub fn find_by_phone(&self, phone: &str) -> Vec<RecordHandle> {
-        self.phones.get(phone).map(|v| v.to_vec()).unwrap_or_default()
+        let key = fnv1a(phone);
+        self.checked(self.phones.candidates(key, key), |r| r.phone == phone)
     }
 
     /// Every record whose customer id is `id`, across lists, in handle order.
     pub fn find_by_customer_id(&self, id: &str) -> Vec<RecordHandle> {
-        self.customer_ids.get(id).map(|v| v.to_vec()).unwrap_or_default()
+        let key = fnv1a(id);
+        self.checked(self.customer_ids.candidates(key, key), |r| r.customer_id.as_deref() == Some(id))
+    }
+
+    /// The handles among `candidates` whose record passes `check`, sorted and without repeats.
+    fn checked<K>(
+        &self,
+        candidates: impl Iterator<Item = (K, RecordHandle)>,
+        check: impl Fn(&Record) -> bool,
+    ) -> Vec<RecordHandle> {
+        let mut found: Vec<RecordHandle> =
+            candidates.map(|(_, h)| h).filter(|&h| self.get(h).is_some_and(&check)).collect();
+        found.sort_unstable();
+        found.dedup();
+        found
     }
 
     /// The next record to dial from `lists` at `now`; see
@@ -482,28 +505,29 @@ impl RecordStore {
     /// phone, window or offset out of range).
     pub fn add_record(&mut self, list: ListId, mut record: Record) -> Result<RecordHandle, StoreError> {
         let h = RecordHandle(self.locs.len() as i64 + 1);
-        let slot = &mut self.slots[list.0 as usize];
-        let name = || CompactString::from(slot.list.name());
+        let l = list.0 as usize;
+        let name = || CompactString::from(self.slots[l].list.name());
         if record.record_id == 0 {
-            record.record_id = slot.max_record_id + 1;
+            record.record_id = self.slots[l].max_record_id + 1;
         }
-        validate(&slot.list, &record)?;
-        if slot.record_ids.contains(&record.record_id) {
-            return Err(StoreError::DuplicateRecordId { list: name(), record_id: record.record_id });
+        validate(&self.slots[l].list, &record)?;
+        let id = record.record_id;
+        if self.slots[l]
+            .record_ids
+            .candidates(id, id)
+            .any(|(_, h)| self.get(h).is_some_and(|r| r.record_id == id))
+        {
+            return Err(StoreError::DuplicateRecordId { list: name(), record_id: id });
         }
         let (chain_id, chain_n) = (record.chain_id, record.chain_n);
-        if slot
-            .chains
-            .range((chain_id, chain_n, RecordHandle(i64::MIN))..=(chain_id, chain_n, RecordHandle(i64::MAX)))
-            .next()
-            .is_some()
-        {
+        if self.chain_members(l, chain_id).iter().any(|&(n, _)| n == chain_n) {
             return Err(StoreError::DuplicateChainPosition { list: name(), chain_id, chain_n });
         }
+        let slot = &mut self.slots[l];
         let idx = slot.list.len();
-        slot.record_ids.insert(record.record_id);
-        slot.max_record_id = slot.max_record_id.max(record.record_id);
-        slot.chains.insert((chain_id, chain_n, h));
+        slot.record_ids.insert(id, h);
+        slot.max_record_id = slot.max_record_id.max(id);
+        slot.chains.insert((chain_id, chain_n), h);
         let q = initial_queue(&record);
         match q {
             Queued::Ready(k) => {
@@ -515,10 +539,11 @@ impl RecordStore {
             Queued::No => {}
         }
         slot.queued.push(q);
-        self.phones.entry(record.phone.clone()).or_default().push(h);
+        self.phones.insert(fnv1a(&record.phone), h);
         if let Some(c) = &record.customer_id {
-            self.customer_ids.entry(c.clone()).or_default().push(h);
+            self.customer_ids.insert(fnv1a(c), h);
         }
+        let slot = &mut self.slots[l];
         slot.list.records_mut().push(record);
         slot.list.handles.push(h);
         self.locs.push(Loc { list: list.0, idx: idx as u32 });
@@ -528,19 +553,13 @@ impl RecordStore {
     /// The chain id a new chain in `list` gets: one more than the largest in use (1 for an
     /// empty list).
     pub fn next_chain_id(&self, list: ListId) -> i64 {
-        self.slots[list.0 as usize].chains.last().map_or(1, |&(c, _, _)| c + 1)
+        self.slots[list.0 as usize].chains.max_key().map_or(1, |(c, _)| c + 1)
     }
 
     /// The `chain_n` a record joining chain `chain_id` of `list` gets: one more than the
     /// largest in use (0 for a chain with no record yet).
     pub fn next_chain_n(&self, list: ListId, chain_id: i64) -> i32 {
-        self.slots[list.0 as usize]
-            .chains
-            .range(
-                (chain_id, i32::MIN, RecordHandle(i64::MIN))..=(chain_id, i32::MAX, RecordHandle(i64::MAX)),
-            )
-            .next_back()
-            .map_or(0, |&(_, n, _)| n + 1)
+        self.chain_members(list.0 as usize, chain_id).last().map_or(0, |&(n, _)| n + 1)
     }
 
     /// Puts record `h` back in its list with `status` (Ready puts it back in the retrieval
@@ -600,41 +619,26 @@ impl RecordStore {
             slot.queued[idx] = q;
         }
         if (before.chain_id, before.chain_n) != (after.chain_id, after.chain_n) {
-            slot.chains.remove(&(before.chain_id, before.chain_n, h));
-            slot.chains.insert((after.chain_id, after.chain_n, h));
+            slot.chains.remove((before.chain_id, before.chain_n), h);
+            slot.chains.insert((after.chain_id, after.chain_n), h);
         }
         if before.record_id != after.record_id {
-            slot.record_ids.remove(&before.record_id);
-            slot.record_ids.insert(after.record_id);
+            slot.record_ids.remove(before.record_id, h);
+            slot.record_ids.insert(after.record_id, h);
             slot.max_record_id = slot.max_record_id.max(after.record_id);
         }
         if before.phone != after.phone {
-            move_handle(&mut self.phones, Some(&before.phone), Some(&after.phone), h);
+            self.phones.remove(fnv1a(&before.phone), h);
+            self.phones.insert(fnv1a(&after.phone), h);
         }
         if before.customer_id != after.customer_id {
-            move_handle(&mut self.customer_ids, before.customer_id.as_ref(), after.customer_id.as_ref(), h);
+            if let Some(c) = &before.customer_id {
+                self.customer_ids.remove(fnv1a(c), h);
+            }
+            if let Some(c) = &after.customer_id {
+                self.customer_ids.insert(fnv1a(c), h);
+            }
         }
-    }
-}
-
-fn move_handle(
-    index: &mut HashMap<CompactString, Handles>,
-    from: Option<&CompactString>,
-    to: Option<&CompactString>,
-    h: RecordHandle,
-) {
-    if let Some(from) = from
-        && let Some(v) = index.get_mut(from)
-    {
-        v.retain(|x| *x != h);
-        if v.is_empty() {
-            index.remove(from);
-        }
-    }
-    if let Some(to) = to {
-        let v = index.entry(to.clone()).or_default();
-        let at = v.partition_point(|x| *x < h);
-        v.insert(at, h);
     }
 }
 
@@ -822,6 +826,28 @@ mod tests {
         assert_eq!(ids(&store, &store.chain(h)), vec![2, 4, 1, 5]);
         let empty = store.add_list(list_of("B", vec![])).unwrap();
         assert_eq!(store.next_chain_id(empty), 1);
+        // Moving a record to another chain through get_mut moves it in the chain index.
+        {
+            let mut r = store.get_mut(RecordHandle(3)).unwrap();
+            r.chain_id = 7;
+            r.chain_n = 9;
+        }
+        assert_eq!(ids(&store, &store.chain(h)), vec![2, 4, 1, 5, 3]);
+        assert_eq!(store.next_chain_n(a, 8), 0, "chain 8 is empty now");
+        let mut r = rec(0, "p6");
+        r.chain_id = 8;
+        assert!(store.add_record(a, r).is_ok(), "its old position is free");
+        // Ids changed through get_mut free the old one.
+        store.get_mut(RecordHandle(1)).unwrap().record_id = 100;
+        assert!(
+            store
+                .add_record(a, {
+                    let mut r = rec(1, "p7");
+                    r.chain_id = 50;
+                    r
+                })
+                .is_ok()
+        );
     }
 
     #[test]
@@ -846,6 +872,14 @@ mod tests {
         assert_eq!(store.find_by_customer_id("C1"), vec![h(3)]);
         store.get_mut(h(1)).unwrap().phone = "556".into();
         assert_eq!(store.find_by_phone("556"), vec![h(1), h(2)], "handle order kept");
+        // There and back again: stale index entries are never reported, nor twice.
+        store.get_mut(h(2)).unwrap().phone = "555".into();
+        store.get_mut(h(2)).unwrap().phone = "556".into();
+        assert_eq!(store.find_by_phone("556"), vec![h(1), h(2)]);
+        assert_eq!(store.find_by_phone("555"), vec![h(3)]);
+        store.get_mut(h(3)).unwrap().customer_id = Some("C2".into());
+        assert!(store.find_by_customer_id("C1").is_empty());
+        assert_eq!(store.find_by_customer_id("C2"), vec![h(3)]);
     }
 
     #[test]
