@@ -134,6 +134,8 @@ pub struct RecordStore {
     locs: Vec<Loc>,
     /// Phones by their FNV-1a hash.
     phones: SortedIndex<u64>,
+    /// Offsets of the table's zones, kept across retrievals.
+    offsets: tz::OffsetCache,
     /// Customer ids by their FNV-1a hash.
     customer_ids: SortedIndex<u64>,
 }
@@ -444,7 +446,8 @@ impl RecordStore {
             slot.ready.remove(&(key, h));
             let idx = loc.idx as usize;
             let r = &slot.list.records()[idx];
-            match tz::next_open(r.window(), &r.tz_name, r.tz_offset_s, now_s) {
+            let span = self.offsets.span(&r.tz_name, r.tz_offset_s, now_s);
+            match tz::next_open_in(r.window(), span, now_s) {
                 None => {
                     slot.queued[idx] = Queued::No;
                     continue;
