@@ -240,6 +240,16 @@ proptest! {
                             prop_assert!(dialable(r, now), "record {h} handed out at {now} but not dialable: {r:?}");
                             prop_assert!(!blocked(r), "record {h} is do-not-call");
                             prop_assert_eq!(store.get(h).unwrap().record_status, RecordStatus::Retrieved);
+                            // Due rescheduled records go before records never scheduled.
+                            if r.dial_sched_time.is_none() {
+                                for (i, other) in before.iter().enumerate() {
+                                    prop_assert!(
+                                        other.dial_sched_time.is_none() || !dialable(other, now) || blocked(other),
+                                        "record {h} (never scheduled) handed out before due rescheduled record {}",
+                                        i + 1
+                                    );
+                                }
+                            }
                         }
                         None => {
                             for (i, r) in before.iter().enumerate() {

@@ -64,29 +64,37 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-/// Where a record is queued for retrieval, and under which key (Unix seconds from which it
-/// may be handed out).
+/// The retrieval queues of a list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Queue {
+    /// Ready records with a `dial_sched_time` (treatment reschedules): handed out first once
+    /// due, by (due time, handle).
+    Scheduled = 0,
+    /// Ready records without one: handed out after the due scheduled ones, in handle order.
+    Fresh = 1,
+    /// Ready callbacks, by (due time, handle), for [`RecordStore::due_scheduled`].
+    Callback = 2,
+}
+
+/// Where a record is queued, and under which key (Unix seconds from which it may be handed
+/// out).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Queued {
     /// In no queue: not Ready, a NoCall, or parked for good by an empty daily window.
     No,
-    /// In the ready queue.
-    Ready(i64),
-    /// In the callback queue.
-    Callback(i64),
+    /// In a queue under a key.
+    In(Queue, i64),
 }
 
 /// One list and its indexes.
 #[derive(Debug)]
 struct Slot {
     list: CallingList,
-    /// Ready records by (earliest time they may be retrieved, handle). The key starts as the
-    /// record's `dial_sched_time` (0 when none) and moves to the next opening of its daily
-    /// window when retrieval finds it closed: so each record outside its window costs one
-    /// re-key per day, not one look per retrieval.
-    ready: BTreeSet<(i64, RecordHandle)>,
-    /// Ready callback records by (`dial_sched_time`, handle).
-    callbacks: BTreeSet<(i64, RecordHandle)>,
+    /// The queues, indexed by [`Queue`], each ordered by (earliest time the record may be
+    /// handed out, handle). The key starts as the record's `dial_sched_time` (0 when none)
+    /// and moves to the next opening of its daily window when retrieval finds it closed: so
+    /// a record outside its window costs one re-key per day, not one look per retrieval.
+    queues: [BTreeSet<(i64, RecordHandle)>; 3],
     /// Per record (parallel to the list's records): its queue entry.
     queued: Vec<Queued>,
     /// (chain_id, chain_n) of every record.
@@ -262,20 +270,20 @@ impl RecordStore {
             return Err(StoreError::DuplicateRecordId { list: list_name, record_id: pair[0].0 });
         }
         // Nothing can fail from here on: the store changes only now.
-        let mut ready = Vec::new();
-        let mut callbacks = Vec::new();
+        let mut entries: [Vec<(i64, RecordHandle)>; 3] = Default::default();
         let mut queued = Vec::with_capacity(n);
         for (r, &h) in list.records().iter().zip(&handles) {
             let q = initial_queue(r);
-            match q {
-                Queued::Ready(k) => ready.push((k, h)),
-                Queued::Callback(k) => callbacks.push((k, h)),
-                Queued::No => {}
+            if let Queued::In(queue, key) = q {
+                entries[queue as usize].push((key, h));
             }
             queued.push(q);
         }
-        ready.sort_unstable();
-        callbacks.sort_unstable();
+        // Sorted input lets the sets bulk-build instead of inserting one by one.
+        let queues = entries.map(|mut v| {
+            v.sort_unstable();
+            v.into_iter().collect()
+        });
         self.locs.extend((0..n as u32).map(|idx| Loc { list: id.0, idx }));
         self.phones
             .extend_bulk(list.records().iter().zip(&handles).map(|(r, &h)| (fnv1a(&r.phone), h)).collect());
@@ -293,15 +301,7 @@ impl RecordStore {
         record_ids.extend_bulk(id_keys);
         list.handles = handles;
         self.by_name.insert(list_name, id);
-        self.slots.push(Slot {
-            list,
-            ready: ready.into_iter().collect(),
-            callbacks: callbacks.into_iter().collect(),
-            queued,
-            chains,
-            record_ids,
-            max_record_id,
-        });
+        self.slots.push(Slot { list, queues, queued, chains, record_ids, max_record_id });
         Ok(id)
     }
 
@@ -413,8 +413,9 @@ impl RecordStore {
     ///
     /// A record qualifies when it is Ready, not a callback or NoCall record, due
     /// (`dial_sched_time` unset or not after `now`), and inside its daily window in its own
-    /// time zone. Among those, the one with the earliest (due time, handle) goes first; a
-    /// record found outside its window is parked until the window next opens. A record whose
+    /// time zone. Due records with a `dial_sched_time` (rescheduled by treatment) go first, by
+    /// (due time, handle), across `lists`; then records without one, by handle. A record found
+    /// outside its window is parked until the window next opens. A record whose
     /// phone or customer id is on `dnc` is not returned: it goes back to the list as
     /// record type NoCall, status Updated, call result Do Not Call, and its handle is
     /// appended to `marked`.
@@ -430,20 +431,23 @@ impl RecordStore {
     ) -> Option<RecordHandle> {
         let now_s = now.as_unix_s();
         loop {
-            let mut best: Option<(i64, RecordHandle, usize)> = None;
-            for &ListId(l) in lists {
-                let Some(slot) = self.slots.get(l as usize) else { continue };
-                if let Some(&(key, h)) = slot.ready.first()
-                    && key <= now_s
-                    && best.is_none_or(|(bk, bh, _)| (key, h) < (bk, bh))
-                {
-                    best = Some((key, h, l as usize));
+            let head = |queue: Queue| {
+                let mut best: Option<(i64, RecordHandle, usize, Queue)> = None;
+                for &ListId(l) in lists {
+                    let Some(slot) = self.slots.get(l as usize) else { continue };
+                    if let Some(&(key, h)) = slot.queues[queue as usize].first()
+                        && key <= now_s
+                        && best.is_none_or(|(bk, bh, _, _)| (key, h) < (bk, bh))
+                    {
+                        best = Some((key, h, l as usize, queue));
+                    }
                 }
-            }
-            let (key, h, l) = best?;
+                best
+            };
+            let (key, h, l, queue) = head(Queue::Scheduled).or_else(|| head(Queue::Fresh))?;
             let loc = self.loc(h).expect("queued handles are the store's");
             let slot = &mut self.slots[l];
-            slot.ready.remove(&(key, h));
+            slot.queues[queue as usize].remove(&(key, h));
             let idx = loc.idx as usize;
             let r = &slot.list.records()[idx];
             let span = self.offsets.span(&r.tz_name, r.tz_offset_s, now_s);
@@ -453,8 +457,8 @@ impl RecordStore {
                     continue;
                 }
                 Some(open) if open > now_s => {
-                    slot.ready.insert((open, h));
-                    slot.queued[idx] = Queued::Ready(open);
+                    slot.queues[queue as usize].insert((open, h));
+                    slot.queued[idx] = Queued::In(queue, open);
                     continue;
                 }
                 Some(_) => {}
@@ -483,11 +487,12 @@ impl RecordStore {
         let mut due: Vec<(i64, RecordHandle)> = Vec::new();
         for &ListId(l) in lists {
             let Some(slot) = self.slots.get_mut(l as usize) else { continue };
-            while let Some(&(key, h)) = slot.callbacks.first() {
+            let callbacks = &mut slot.queues[Queue::Callback as usize];
+            while let Some(&(key, h)) = callbacks.first() {
                 if key > now_s {
                     break;
                 }
-                slot.callbacks.pop_first();
+                callbacks.pop_first();
                 due.push((key, h));
             }
         }
@@ -531,17 +536,8 @@ impl RecordStore {
         slot.record_ids.insert(id, h);
         slot.max_record_id = slot.max_record_id.max(id);
         slot.chains.insert((chain_id, chain_n), h);
-        let q = initial_queue(&record);
-        match q {
-            Queued::Ready(k) => {
-                slot.ready.insert((k, h));
-            }
-            Queued::Callback(k) => {
-                slot.callbacks.insert((k, h));
-            }
-            Queued::No => {}
-        }
-        slot.queued.push(q);
+        slot.queued.push(Queued::No);
+        slot.enqueue(idx, h, initial_queue(&record));
         self.phones.insert(fnv1a(&record.phone), h);
         if let Some(c) = &record.customer_id {
             self.customer_ids.insert(fnv1a(c), h);
@@ -565,6 +561,17 @@ impl RecordStore {
         self.chain_members(list.0 as usize, chain_id).last().map_or(0, |&(n, _)| n + 1)
     }
 
+    /// Marks record `h` do-not-call the way retrieval does for a blocked number: record type
+    /// NoCall, status Updated, call result Do Not Call; it leaves the retrieval queues for
+    /// good. False for an unknown handle.
+    pub fn mark_no_call(&mut self, h: RecordHandle) -> bool {
+        let Some(mut r) = self.get_mut(h) else { return false };
+        r.record_type = RecordType::NoCall;
+        r.record_status = RecordStatus::Updated;
+        r.call_result = CallResult::DoNotCall;
+        true
+    }
+
     /// Puts record `h` back in its list with `status` (Ready puts it back in the retrieval
     /// queues). An unknown handle is ignored.
     pub fn return_to_list(&mut self, h: RecordHandle, status: RecordStatus) {
@@ -586,40 +593,26 @@ impl RecordStore {
         tz::local_to_utc(&record.tz_name, record.tz_offset_s, local)
     }
 
-    /// Records of `list` waiting in the ready queue (due or not, window open or not).
+    /// Records of `list` waiting to be retrieved (due or not, window open or not).
     pub fn ready_len(&self, list: ListId) -> usize {
-        self.slots[list.0 as usize].ready.len()
+        let slot = &self.slots[list.0 as usize];
+        slot.queues[Queue::Scheduled as usize].len() + slot.queues[Queue::Fresh as usize].len()
     }
 
     /// Callback records of `list` waiting to be due.
     pub fn callbacks_len(&self, list: ListId) -> usize {
-        self.slots[list.0 as usize].callbacks.len()
+        self.slots[list.0 as usize].queues[Queue::Callback as usize].len()
     }
 
     fn reindex(&mut self, h: RecordHandle, loc: Loc, before: &IndexedFields, after: &IndexedFields) {
         let slot = &mut self.slots[loc.list as usize];
         let idx = loc.idx as usize;
         if before.queue != after.queue {
-            match slot.queued[idx] {
-                Queued::Ready(k) => {
-                    slot.ready.remove(&(k, h));
-                }
-                Queued::Callback(k) => {
-                    slot.callbacks.remove(&(k, h));
-                }
-                Queued::No => {}
+            if let Queued::In(queue, key) = slot.queued[idx] {
+                slot.queues[queue as usize].remove(&(key, h));
             }
             let q = initial_queue(&slot.list.records()[idx]);
-            match q {
-                Queued::Ready(k) => {
-                    slot.ready.insert((k, h));
-                }
-                Queued::Callback(k) => {
-                    slot.callbacks.insert((k, h));
-                }
-                Queued::No => {}
-            }
-            slot.queued[idx] = q;
+            slot.enqueue(idx, h, q);
         }
         if (before.chain_id, before.chain_n) != (after.chain_id, after.chain_n) {
             slot.chains.remove((before.chain_id, before.chain_n), h);
@@ -645,14 +638,27 @@ impl RecordStore {
     }
 }
 
+impl Slot {
+    /// Records that record `idx` (handle `h`) is queued as `q`, and queues it.
+    fn enqueue(&mut self, idx: usize, h: RecordHandle, q: Queued) {
+        if let Queued::In(queue, key) = q {
+            self.queues[queue as usize].insert((key, h));
+        }
+        self.queued[idx] = q;
+    }
+}
+
 /// The queue a record belongs in, judged from its fields alone.
 fn initial_queue(r: &Record) -> Queued {
     if r.record_status != RecordStatus::Ready || r.record_type == RecordType::NoCall {
         Queued::No
     } else if r.is_callback() {
-        Queued::Callback(r.dial_sched_time.unwrap_or(0))
+        Queued::In(Queue::Callback, r.dial_sched_time.unwrap_or(0))
     } else {
-        Queued::Ready(r.dial_sched_time.unwrap_or(0).max(0))
+        match r.dial_sched_time {
+            Some(t) => Queued::In(Queue::Scheduled, t),
+            None => Queued::In(Queue::Fresh, 0),
+        }
     }
 }
 
@@ -743,6 +749,27 @@ mod tests {
             out.push(store.get(h).unwrap().record_id);
         }
         out
+    }
+
+    #[test]
+    fn the_store_can_move_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<RecordStore>();
+        assert_send_sync::<DoNotCallList>();
+    }
+
+    #[test]
+    fn mark_no_call_takes_a_record_out_for_good() {
+        let (mut store, a) = store_with("A", vec![rec(1, "1"), rec(2, "2")]);
+        assert!(store.mark_no_call(RecordHandle(1)));
+        assert!(!store.mark_no_call(RecordHandle(3)));
+        let r = store.get(RecordHandle(1)).unwrap();
+        assert_eq!(
+            (r.record_type, r.record_status, r.call_result),
+            (RecordType::NoCall, RecordStatus::Updated, CallResult::DoNotCall)
+        );
+        store.return_to_list(RecordHandle(1), RecordStatus::Ready);
+        assert_eq!(drain(&mut store, &[a], at(12, 0), &no_dnc()), vec![2]);
     }
 
     #[test]
@@ -886,13 +913,13 @@ mod tests {
     }
 
     #[test]
-    fn retrieval_order_is_due_time_then_handle_and_each_record_once() {
+    fn due_rescheduled_records_go_first_then_fresh_ones_by_handle_each_once() {
         let mut records = vec![rec(1, "1"), rec(2, "2"), rec(3, "3"), rec(4, "4")];
         records[0].dial_sched_time = Some(at(10, 0).as_unix_s());
         records[2].dial_sched_time = Some(at(9, 0).as_unix_s());
         records[3].dial_sched_time = Some(at(11, 0).as_unix_s());
         let (mut store, a) = store_with("A", records);
-        assert_eq!(drain(&mut store, &[a], at(10, 30), &no_dnc()), vec![2, 3, 1], "record 4 is not due yet");
+        assert_eq!(drain(&mut store, &[a], at(10, 30), &no_dnc()), vec![3, 1, 2], "record 4 is not due yet");
         assert_eq!(drain(&mut store, &[a], at(10, 30), &no_dnc()), Vec::<i64>::new());
         assert_eq!(drain(&mut store, &[a], at(11, 0), &no_dnc()), vec![4]);
         assert_eq!(store.get(RecordHandle(4)).unwrap().record_status, RecordStatus::Retrieved);
@@ -960,11 +987,11 @@ mod tests {
         let (mut store, a) = store_with("A", records);
         // At 06:00 the 08:00-18:00 records are closed: each is parked once, until 08:00.
         assert_eq!(drain(&mut store, &[a], at(6, 0), &no_dnc()), vec![1001]);
-        let parked = &store.slots[0].ready;
+        let parked = &store.slots[0].queues[Queue::Fresh as usize];
         assert_eq!(parked.len(), 1000);
         assert!(parked.iter().all(|&(key, _)| key == at(8, 0).as_unix_s()));
         assert_eq!(store.retrieve(&[a], at(7, 0), &no_dnc()), None);
-        assert_eq!(store.slots[0].ready.len(), 1000, "nothing re-keyed before the opening");
+        assert_eq!(store.ready_len(a), 1000, "nothing re-keyed before the opening");
         let h = store.retrieve(&[a], at(8, 0), &no_dnc()).unwrap();
         assert_eq!(store.get(h).unwrap().record_id, 1);
     }
@@ -1058,9 +1085,9 @@ mod tests {
         assert_eq!(store.ready_len(a), 0);
         assert_eq!(store.callbacks_len(a), 1);
         // A guard that changes nothing the queues depend on leaves them alone.
-        let before = store.slots[0].callbacks.clone();
+        let before = store.slots[0].queues.clone();
         store.get_mut(RecordHandle(2)).unwrap().attempts += 1;
-        assert_eq!(store.slots[0].callbacks, before);
+        assert_eq!(store.slots[0].queues, before);
         assert_eq!(store.get(RecordHandle(2)).unwrap().attempts, 1);
     }
 
