@@ -28,9 +28,9 @@ pub const MANDATORY_COLUMNS: &[&str] = &[
     "chain_n",
 ];
 
-/// Known columns that may be left out: the zone's offset (taken from the zone table when
-/// absent), the zone's dbid, the customer id and the switch dbid.
-const OPTIONAL_COLUMNS: &[&str] = &["tz_name", "tz_dbid", "tz_offset", "customer_id", "switch_dbid"];
+/// Known columns that may be left out (one of `tz_name` and `tz_dbid` is needed): the zone's
+/// offset (taken from the zone table when absent), the customer id and the switch dbid.
+pub const OPTIONAL_COLUMNS: &[&str] = &["tz_name", "tz_dbid", "tz_offset", "customer_id", "switch_dbid"];
 
 /// Which field a CSV column fills.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

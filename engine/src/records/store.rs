@@ -480,8 +480,9 @@ impl RecordStore {
 
     /// Callback records of `lists` due at `now` (Ready, record type Personal or Campaign
     /// CallBack, `dial_sched_time` not after `now`), in (due time, handle) order, each marked
-    /// Retrieved so it is handed out once. The daily window and the do-not-call list are the
-    /// caller's to check: a callback was agreed with the customer for that time.
+    /// Retrieved so it is handed out once. The daily window is not checked (a callback was
+    /// agreed with the customer for its time) and neither is the do-not-call list: see
+    /// [`RecordStore::due_scheduled_marking`] for that.
     pub fn due_scheduled(&mut self, lists: &[ListId], now: Time) -> Vec<RecordHandle> {
         let now_s = now.as_unix_s();
         let mut due: Vec<(i64, RecordHandle)> = Vec::new();
@@ -505,6 +506,29 @@ impl RecordStore {
             slot.list.records_mut()[loc.idx as usize].record_status = RecordStatus::Retrieved;
         }
         due.into_iter().map(|(_, h)| h).collect()
+    }
+
+    /// [`RecordStore::due_scheduled`], except that callbacks whose phone or customer id is on
+    /// `dnc` are not returned but marked as retrieval marks them (see
+    /// [`RecordStore::mark_no_call`]) and appended to `marked`.
+    pub fn due_scheduled_marking(
+        &mut self,
+        lists: &[ListId],
+        now: Time,
+        dnc: &DoNotCallList,
+        marked: &mut Vec<RecordHandle>,
+    ) -> Vec<RecordHandle> {
+        let mut due = self.due_scheduled(lists, now);
+        due.retain(|&h| {
+            let blocked =
+                self.get(h).is_some_and(|r| dnc.is_blocked(&r.phone, r.customer_id.as_deref(), now));
+            if blocked {
+                self.mark_no_call(h);
+                marked.push(h);
+            }
+            !blocked
+        });
+        due
     }
 
     /// Adds `record` to `list` and gives it the next handle. A `record_id` of 0 is replaced by
@@ -585,6 +609,33 @@ impl RecordStore {
     pub fn in_window(record: &Record, now: Time) -> bool {
         let now_s = now.as_unix_s();
         record.window().contains(tz::second_of_day(now_s, record.offset_at(now)))
+    }
+
+    /// The first instant at or after `t` inside the record's daily window (in its own time
+    /// zone, daylight saving included), or `None` for an empty window: where a callback
+    /// asked for outside the window is moved to.
+    ///
+    /// ```
+    /// use pacer_engine::records::{Record, RecordStore};
+    /// use pacer_engine::time::Time;
+    /// let r = Record::new(1, "5551000", "EST"); // window 08:00-18:00 local
+    /// let day = 1_800_014_400 / 86_400 * 86_400; // 2027-01-15T00:00Z
+    /// let evening = Time::from_unix_s(day + 23 * 3600 + 1800); // 18:30 EST
+    /// // Moved to 08:00 EST the next morning, 13:00Z.
+    /// assert_eq!(RecordStore::next_in_window(&r, evening), Some(Time::from_unix_s(day + 86_400 + 13 * 3600)));
+    /// ```
+    pub fn next_in_window(record: &Record, t: Time) -> Option<Time> {
+        let mut unix_s = t.as_unix_s();
+        // `next_open` answers an opening or an earlier offset change; a few steps pass any
+        // change (at most two a year) and land on the opening.
+        for _ in 0..8 {
+            let open = tz::next_open(record.window(), &record.tz_name, record.tz_offset_s, unix_s)?;
+            if open == unix_s {
+                return Some(if unix_s == t.as_unix_s() { t } else { Time::from_unix_s(unix_s) });
+            }
+            unix_s = open;
+        }
+        None
     }
 
     /// The instant a `GSW_DATE_TIME` names, read in the record's time zone; `None` before the
@@ -756,6 +807,22 @@ mod tests {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<RecordStore>();
         assert_send_sync::<DoNotCallList>();
+    }
+
+    #[test]
+    fn due_callbacks_on_the_do_not_call_list_are_marked() {
+        let mut records: Vec<Record> = (1..=2).map(|i| rec(i, &i.to_string())).collect();
+        for r in &mut records {
+            r.record_type = RecordType::CampaignCallBack;
+            r.dial_sched_time = Some(at(9, 0).as_unix_s());
+        }
+        let (mut store, a) = store_with("A", records);
+        let mut dnc = no_dnc();
+        dnc.add_phone("2", at(0, 0), None);
+        let mut marked = Vec::new();
+        assert_eq!(store.due_scheduled_marking(&[a], at(9, 0), &dnc, &mut marked), vec![RecordHandle(1)]);
+        assert_eq!(marked, vec![RecordHandle(2)]);
+        assert_eq!(store.get(RecordHandle(2)).unwrap().record_type, RecordType::NoCall);
     }
 
     #[test]
@@ -1103,5 +1170,14 @@ mod tests {
         assert!(!RecordStore::in_window(&r, at(13, 0)), "in January 13:00Z is 08:00 EST");
         let local = LocalDateTime::parse("07/15/2027 09:00").unwrap();
         assert_eq!(RecordStore::local_to_utc(&r, local), Some(Time::from_unix_s(july + 13 * 3600)));
+        // 06:00 EST on the day US daylight time starts (2027-03-14, change at 07:00Z): the
+        // window opens at 09:00 EDT = 13:00Z, not 14:00Z.
+        let march = 1_805_000_000 / 86_400 * 86_400; // 2027-03-14T00:00:00Z
+        let early = Time::from_unix_s(march + 11 * 3600);
+        assert_eq!(RecordStore::next_in_window(&r, early), Some(Time::from_unix_s(march + 13 * 3600)));
+        let inside = Time::from_micros(Time::from_unix_s(march + 15 * 3600).as_micros() + 7);
+        assert_eq!(RecordStore::next_in_window(&r, inside), Some(inside), "inside the window: unchanged");
+        r.daily_till_s = r.daily_from_s;
+        assert_eq!(RecordStore::next_in_window(&r, early), None);
     }
 }
