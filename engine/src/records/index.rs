@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use super::RecordHandle;
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct SortedIndex<K> {
     main: Vec<(K, RecordHandle)>,
     added: BTreeSet<(K, RecordHandle)>,

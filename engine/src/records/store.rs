@@ -87,7 +87,7 @@ enum Queued {
 }
 
 /// One list and its indexes.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Slot {
     list: CallingList,
     /// The queues, indexed by [`Queue`], each ordered by (earliest time the record may be
@@ -134,7 +134,7 @@ struct Loc {
 /// assert_eq!(store.get(h).unwrap().record_status, RecordStatus::Retrieved);
 /// assert_eq!(store.retrieve(&[id], noon, &dnc), None);
 /// ```
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RecordStore {
     slots: Vec<Slot>,
     by_name: BTreeMap<CompactString, ListId>,
@@ -321,6 +321,11 @@ impl RecordStore {
     /// Every list, in the order added.
     pub fn list_ids(&self) -> impl ExactSizeIterator<Item = ListId> + use<> {
         (0..self.slots.len() as u32).map(ListId)
+    }
+
+    /// Every handle given out, in order (1 to [`RecordStore::len`]).
+    pub fn handles(&self) -> impl DoubleEndedIterator<Item = RecordHandle> + use<> {
+        (1..=self.locs.len() as i64).map(RecordHandle)
     }
 
     /// Total records in all lists (also the last handle given out).
@@ -861,6 +866,11 @@ mod tests {
         assert_eq!(store.list_by_name("C"), None);
         assert_eq!(store.add_list(list_of("A", vec![])), Err(StoreError::DuplicateListName("A".into())));
         assert_eq!(store.list_ids().collect::<Vec<_>>(), vec![a, b]);
+        assert_eq!(store.handles().map(|h| h.0).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+        // A clone is independent: records retrieved from it stay Ready here.
+        let mut copy = store.clone();
+        assert!(copy.retrieve(&[a], Time::from_unix_s(DAY + 12 * 3600), &no_dnc()).is_some());
+        assert_eq!(store.get(RecordHandle(1)).unwrap().record_status, RecordStatus::Ready);
     }
 
     #[test]
