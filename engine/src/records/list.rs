@@ -492,7 +492,6 @@ impl Header {
                 "column of the list's format missing from the header".into(),
             ));
         }
-        debug_assert!(OPTIONAL_COLUMNS.iter().all(|c| Col::known(c).is_some()));
         Ok(Header { names, cols, format, has_tz_name })
     }
 
@@ -709,4 +708,48 @@ fn enumeration<T>(
         Err(_) => from_label(text),
     }
     .ok_or_else(|| format!("`{text}` is not a {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_named_column_is_a_known_one_and_no_custom_name_can_shadow_it() {
+        for name in MANDATORY_COLUMNS.iter().chain(OPTIONAL_COLUMNS) {
+            assert!(Col::known(name).is_some(), "{name}");
+        }
+        assert_eq!(Col::known("record_handle"), None);
+    }
+
+    #[test]
+    fn written_header_lists_mandatory_then_optional_then_custom_columns() {
+        let format = ListFormat {
+            custom: vec![
+                CustomFieldDef::new("a", FieldType::Int, Some("key_a")),
+                CustomFieldDef::new("b", FieldType::Varchar, None),
+            ],
+        };
+        let mut out = Vec::new();
+        CallingList::new("L", format).write_csv(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "record_id,contact_info,contact_info_type,record_type,record_status,call_result,attempts,\
+             dial_sched_time,call_time,daily_from,daily_till,agent_id,chain_id,chain_n,tz_name,tz_offset,\
+             customer_id,switch_dbid,a:INT:key_a,b:VARCHAR\n"
+        );
+    }
+
+    #[test]
+    fn enumerations_read_codes_labels_and_variant_names() {
+        let phone = |t| enumeration(t, PhoneType::from_code, PhoneType::from_label, "phone type");
+        assert_eq!(phone("4"), Ok(PhoneType::Mobile));
+        assert_eq!(phone("Mobile"), Ok(PhoneType::Mobile));
+        assert_eq!(phone("Business With Ext"), Ok(PhoneType::BusinessWithExt));
+        assert_eq!(phone("BusinessWithExt"), Ok(PhoneType::BusinessWithExt));
+        assert_eq!(phone("12"), Err("`12` is not a phone type".to_owned()));
+        assert_eq!(phone(""), Err("empty: a phone type is required".to_owned()));
+        assert_eq!(phone(" 4"), Err("` 4` is not a phone type".to_owned()), "no trimming");
+    }
 }

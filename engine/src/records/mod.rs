@@ -308,3 +308,48 @@ impl Record {
         matches!(self.record_type, RecordType::PersonalCallBack | RecordType::CampaignCallBack)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_types_by_name_and_the_values_they_keep() {
+        for &t in FieldType::ALL {
+            assert_eq!(FieldType::from_name(t.as_str()), Some(t));
+            assert_eq!(FieldType::from_name(&t.as_str().to_lowercase()), Some(t));
+        }
+        assert_eq!(FieldType::from_name("INTEGER"), Some(FieldType::Int));
+        assert_eq!(FieldType::from_name("TEXT"), None);
+        let s = |text: &str| Value::Str(text.into());
+        assert_eq!(FieldType::Int.coerce(&s("42")), Ok(Value::Int(42)));
+        assert_eq!(FieldType::Int.coerce(&Value::Int(-1)), Ok(Value::Int(-1)));
+        assert!(FieldType::Int.coerce(&s("4.2")).is_err());
+        assert_eq!(FieldType::Varchar.coerce(&Value::Int(7)), Ok(s("7")));
+        assert_eq!(FieldType::Float.coerce(&s("2.50")), Ok(s("2.50")), "FLOAT text kept as sent");
+        assert!(FieldType::Float.coerce(&s("NaN")).is_err());
+        assert!(FieldType::Float.coerce(&s("inf")).is_err());
+        assert!(FieldType::Char.coerce(&Value::List(crate::kv::KvList::new())).is_err());
+        assert!(FieldType::Int.holds(&Value::Int(1)) && !FieldType::Int.holds(&s("1")));
+        assert!(FieldType::DateTime.holds(&s("2027-01-01 10:00")) && !FieldType::Char.holds(&Value::Int(1)));
+        assert!(!FieldType::Float.holds(&s("x")));
+    }
+
+    #[test]
+    fn sent_fields_skip_unsent_and_empty_ones() {
+        let format = ListFormat {
+            custom: vec![
+                CustomFieldDef::new("a", FieldType::Int, Some("key_a")),
+                CustomFieldDef::new("b", FieldType::Char, Some("key_b")),
+                CustomFieldDef::new("c", FieldType::Char, None),
+            ],
+        };
+        let mut r = Record::new(1, "1", "UTC");
+        r.custom = vec![None, Some(Value::Str("x".into())), Some(Value::Str("y".into()))];
+        let sent: Vec<_> = format.sent_fields(&r).collect();
+        assert_eq!(sent, vec![("key_b", &Value::Str("x".into()))]);
+        assert_eq!(format.index_of("c"), Some(2));
+        assert_eq!(format.index_of_send_attribute("key_a"), Some(0));
+        assert_eq!(format.index_of_send_attribute("c"), None);
+    }
+}
