@@ -152,12 +152,13 @@ pub struct CallingList {
     records: Vec<Record>,
     /// Handles parallel to `records`; empty until the list is added to a store.
     pub(crate) handles: Vec<RecordHandle>,
+    script_id: Option<i64>,
 }
 
 impl CallingList {
     /// An empty list.
     pub fn new(name: &str, format: ListFormat) -> CallingList {
-        CallingList { name: name.into(), format, records: Vec::new(), handles: Vec::new() }
+        CallingList { name: name.into(), format, records: Vec::new(), handles: Vec::new(), script_id: None }
     }
 
     /// Loads the CSV file at `path`; see [`CallingList::read_csv`].
@@ -285,6 +286,17 @@ impl CallingList {
         &self.name
     }
 
+    /// The DBID of the script configured on the list (`GSW_SCRIPT_ID`; a list's script takes
+    /// priority over its campaign's and its campaign group's), if any.
+    pub fn script_id(&self) -> Option<i64> {
+        self.script_id
+    }
+
+    /// Sets the script configured on the list (configuration, not part of the CSV).
+    pub fn set_script_id(&mut self, script_id: Option<i64>) {
+        self.script_id = script_id;
+    }
+
     /// The list's custom fields.
     pub fn format(&self) -> &ListFormat {
         &self.format
@@ -386,7 +398,13 @@ fn read_csv<R: Read>(
         }
     }
     check_unique(source, &records, &lines)?;
-    Ok(CallingList { name: name.into(), format: header.format, records, handles: Vec::new() })
+    Ok(CallingList {
+        name: name.into(),
+        format: header.format,
+        records,
+        handles: Vec::new(),
+        script_id: None,
+    })
 }
 
 /// The parsed header: which field each column fills.

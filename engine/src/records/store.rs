@@ -313,6 +313,11 @@ impl RecordStore {
         &self.slots[id.0 as usize].list
     }
 
+    /// Sets the script configured on list `id` (see [`CallingList::script_id`]).
+    pub fn set_script_id(&mut self, id: ListId, script_id: Option<i64>) {
+        self.slots[id.0 as usize].list.set_script_id(script_id);
+    }
+
     /// The list named `name`.
     pub fn list_by_name(&self, name: &str) -> Option<ListId> {
         self.by_name.get(name).copied()
@@ -864,6 +869,9 @@ mod tests {
         assert_eq!(store.list_of(RecordHandle(5)), Some(b));
         assert_eq!(store.list_by_name("B"), Some(b));
         assert_eq!(store.list_by_name("C"), None);
+        assert_eq!(store.list(b).script_id(), None);
+        store.set_script_id(b, Some(301));
+        assert_eq!(store.list(b).script_id(), Some(301));
         assert_eq!(store.add_list(list_of("A", vec![])), Err(StoreError::DuplicateListName("A".into())));
         assert_eq!(store.list_ids().collect::<Vec<_>>(), vec![a, b]);
         assert_eq!(store.handles().map(|h| h.0).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
