@@ -457,7 +457,9 @@ impl RecordStore {
             let (key, h, l, queue) = head(Queue::Scheduled).or_else(|| head(Queue::Fresh))?;
             let loc = self.loc(h).expect("queued handles are the store's");
             let slot = &mut self.slots[l];
-            slot.queues[queue as usize].remove(&(key, h));
+            // (key, h) is the head of that queue: popping it skips the search a remove makes.
+            let popped = slot.queues[queue as usize].pop_first();
+            debug_assert_eq!(popped, Some((key, h)));
             let idx = loc.idx as usize;
             let r = &slot.list.records()[idx];
             let span = self.offsets.span(&r.tz_name, r.tz_offset_s, now_s);
