@@ -142,10 +142,10 @@ pub struct RecordStore {
     locs: Vec<Loc>,
     /// Phones by their FNV-1a hash.
     phones: SortedIndex<u64>,
-    /// Offsets of the table's zones, kept across retrievals.
-    offsets: tz::OffsetCache,
     /// Customer ids by their FNV-1a hash.
     customer_ids: SortedIndex<u64>,
+    /// Offsets of the table's zones, kept across retrievals.
+    offsets: tz::OffsetCache,
 }
 
 /// The fields the store's indexes and queues depend on, captured when a [`RecordMut`] is
@@ -432,6 +432,9 @@ impl RecordStore {
     ///
     /// Cost: a few ordered-set operations per call (plus one per record parked or marked on
     /// the way), whatever the size of the lists.
+    ///
+    /// `now` should not go backwards between calls (the server clamps its clock): a record
+    /// parked until its window opens is not looked at again before then.
     pub fn retrieve_marking(
         &mut self,
         lists: &[ListId],
