@@ -7,7 +7,8 @@ use std::ops::{Deref, DerefMut};
 
 use super::index::{SortedIndex, fnv1a};
 use super::{CallingList, DoNotCallList, Record, RecordHandle, tz};
-use crate::protocol::{CallResult, LocalDateTime, RecordStatus, RecordType};
+use crate::kv::KvList;
+use crate::protocol::{CallResult, FieldChanges, LocalDateTime, RecordStatus, RecordType};
 use crate::time::Time;
 use compact_str::CompactString;
 
@@ -63,6 +64,31 @@ impl fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
+
+/// Why [`RecordStore::apply_update`] changed nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UpdateError {
+    /// No record has that handle.
+    UnknownHandle(RecordHandle),
+    /// A value is not acceptable for its field.
+    BadValue {
+        /// The key the value came under (`GSW_FROM`, a custom field's send_attribute, ...).
+        key: CompactString,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl fmt::Display for UpdateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpdateError::UnknownHandle(h) => write!(f, "no record has handle {h}"),
+            UpdateError::BadValue { key, reason } => write!(f, "{key}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for UpdateError {}
 
 /// The retrieval queues of a list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -600,6 +626,62 @@ impl RecordStore {
         self.chain_members(list.0 as usize, chain_id).last().map_or(0, |&(n, _)| n + 1)
     }
 
+    /// Applies what UpdateCallCompletionStats or RecordProcessed carries to record `h`: the
+    /// modifiable mandatory fields (call result, daily window, phone, phone type) and custom
+    /// fields by their send_attribute keys, each converted to its field's type (see
+    /// [`FieldType::coerce`](super::FieldType::coerce)). Keys that are no field of the list
+    /// are ignored. All or nothing: a bad value changes nothing and names its key.
+    pub fn apply_update(
+        &mut self,
+        h: RecordHandle,
+        changes: &FieldChanges,
+        custom: &KvList,
+    ) -> Result<(), UpdateError> {
+        let loc = self.loc(h).ok_or(UpdateError::UnknownHandle(h))?;
+        let bad = |key: &str, reason: String| UpdateError::BadValue { key: key.into(), reason };
+        let day = 0..=tz::SECONDS_PER_DAY;
+        for (key, value) in [("GSW_FROM", changes.daily_from_s), ("GSW_UNTIL", changes.daily_until_s)] {
+            if let Some(v) = value
+                && !day.contains(&v)
+            {
+                return Err(bad(key, format!("{v} is outside 0..=86400 seconds from midnight")));
+            }
+        }
+        if changes.phone.as_ref().is_some_and(|p| p.is_empty()) {
+            return Err(bad("GSW_PHONE", "empty phone".into()));
+        }
+        let format = self.slots[loc.list as usize].list.format();
+        let mut custom_values = Vec::new();
+        for (key, value) in custom.iter() {
+            if let Some(idx) = format.index_of_send_attribute(key.as_str()) {
+                let value =
+                    format.custom[idx].data_type.coerce(value).map_err(|reason| bad(key.as_str(), reason))?;
+                custom_values.push((idx, value));
+            }
+        }
+        let mut r = self.get_mut(h).ok_or(UpdateError::UnknownHandle(h))?;
+        if let Some(result) = changes.call_result {
+            r.call_result = result;
+        }
+        // Both checked against 0..=86400 above, so they fit.
+        if let Some(from) = changes.daily_from_s {
+            r.daily_from_s = from as i32;
+        }
+        if let Some(till) = changes.daily_until_s {
+            r.daily_till_s = till as i32;
+        }
+        if let Some(phone) = &changes.phone {
+            r.phone = phone.clone();
+        }
+        if let Some(phone_type) = changes.phone_type {
+            r.phone_type = phone_type;
+        }
+        for (idx, value) in custom_values {
+            r.custom[idx] = Some(value);
+        }
+        Ok(())
+    }
+
     /// Marks record `h` do-not-call the way retrieval does for a blocked number: record type
     /// NoCall, status Updated, call result Do Not Call; it leaves the retrieval queues for
     /// good. False for an unknown handle.
@@ -838,6 +920,50 @@ mod tests {
         assert_eq!(store.due_scheduled_marking(&[a], at(9, 0), &dnc, &mut marked), vec![RecordHandle(1)]);
         assert_eq!(marked, vec![RecordHandle(2)]);
         assert_eq!(store.get(RecordHandle(2)).unwrap().record_type, RecordType::NoCall);
+    }
+
+    #[test]
+    fn updates_change_modifiable_and_custom_fields_all_or_nothing() {
+        let format = ListFormat {
+            custom: vec![
+                CustomFieldDef::new("balance", FieldType::Int, Some("bal")),
+                CustomFieldDef::new("notes", FieldType::Varchar, Some("notes")),
+            ],
+        };
+        let mut list = CallingList::new("A", format);
+        let mut r = rec(1, "555");
+        r.custom = vec![None, None];
+        list.push(r).unwrap();
+        let mut store = RecordStore::new();
+        store.add_list(list).unwrap();
+        let h = RecordHandle(1);
+        let changes = FieldChanges {
+            call_result: Some(CallResult::Answer),
+            daily_from_s: Some(3600),
+            daily_until_s: None,
+            phone: Some("556".into()),
+            phone_type: None,
+        };
+        let custom =
+            KvList::from_pairs([("bal", Value::Str("42".into())), ("other", Value::Int(1))]).unwrap();
+        store.apply_update(h, &changes, &custom).unwrap();
+        let r = store.get(h).unwrap();
+        assert_eq!((r.call_result, r.daily_from_s, r.phone.as_str()), (CallResult::Answer, 3600, "556"));
+        assert_eq!(r.custom, vec![Some(Value::Int(42)), None]);
+        assert_eq!(store.find_by_phone("556"), vec![h], "the phone index follows");
+        // A bad custom value changes nothing, not even the good fields beside it.
+        let custom = KvList::from_pairs([("notes", Value::Int(7)), ("bal", Value::Str("x".into()))]).unwrap();
+        let changes = FieldChanges { call_result: Some(CallResult::Busy), ..changes };
+        let err = store.apply_update(h, &changes, &custom).unwrap_err();
+        assert_eq!(err.to_string(), "bal: `x` is not an integer (INT field)");
+        assert_eq!(store.get(h).unwrap().call_result, CallResult::Answer);
+        let late = FieldChanges { daily_until_s: Some(90_000), ..FieldChanges::default() };
+        assert!(matches!(store.apply_update(h, &late, &KvList::new()), Err(UpdateError::BadValue { .. })));
+        let none = FieldChanges::default();
+        assert_eq!(
+            store.apply_update(RecordHandle(9), &none, &KvList::new()),
+            Err(UpdateError::UnknownHandle(RecordHandle(9)))
+        );
     }
 
     #[test]
