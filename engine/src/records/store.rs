@@ -468,6 +468,64 @@ impl RecordStore {
         dnc: &DoNotCallList,
         marked: &mut Vec<RecordHandle>,
     ) -> Option<RecordHandle> {
+        self.retrieve_skipping(lists, now, dnc, marked, 0, |_, _| false)
+    }
+
+    /// [`RecordStore::retrieve_marking`], passing over dialable records for which `skip`
+    /// says true (say, a record whose chain already has a member on a desktop or in a call):
+    /// they stay Ready, in their place in the queue, and the next one is tried. At most
+    /// `max_skipped` records are passed over per call; past that the call gives up (returns
+    /// `None`), so a queue full of skipped records costs a bounded amount of work.
+    ///
+    /// ```
+    /// use pacer_engine::records::{CallingList, DoNotCallList, ListFormat, Record, RecordStore};
+    /// use pacer_engine::time::Time;
+    /// let mut list = CallingList::new("Leads", ListFormat::default());
+    /// for (id, chain) in [(1, 1), (2, 1), (3, 2)] {
+    ///     let mut r = Record::new(id, &format!("555100{id}"), "UTC");
+    ///     (r.daily_from_s, r.daily_till_s, r.chain_id, r.chain_n) = (0, 86_400, chain, id as i32);
+    ///     list.push(r).unwrap();
+    /// }
+    /// let mut store = RecordStore::new();
+    /// let id = store.add_list(list).unwrap();
+    /// let (now, dnc) = (Time::from_unix_s(1_800_000_000), DoNotCallList::new("Acme"));
+    /// let first = store.retrieve(&[id], now, &dnc).unwrap();
+    /// // Chain 1 is out: its second record is passed over (and stays Ready) for chain 2's.
+    /// let busy = store.get(first).unwrap().chain_id;
+    /// let next = store.retrieve_skipping(&[id], now, &dnc, &mut Vec::new(), 8, |_, r| r.chain_id == busy);
+    /// assert_eq!(store.get(next.unwrap()).unwrap().record_id, 3);
+    /// assert_eq!(store.retrieve(&[id], now, &dnc).map(|h| store.get(h).unwrap().record_id), Some(2));
+    /// ```
+    pub fn retrieve_skipping(
+        &mut self,
+        lists: &[ListId],
+        now: Time,
+        dnc: &DoNotCallList,
+        marked: &mut Vec<RecordHandle>,
+        max_skipped: usize,
+        mut skip: impl FnMut(RecordHandle, &Record) -> bool,
+    ) -> Option<RecordHandle> {
+        let mut skipped: Vec<(i64, RecordHandle, usize, Queue)> = Vec::new();
+        let found = self.retrieve_inner(lists, now, dnc, marked, max_skipped, &mut skip, &mut skipped);
+        // Skipped records go back under the keys they had: same place, still Ready.
+        for (key, h, l, queue) in skipped {
+            let idx = self.loc(h).expect("queued handles are the store's").idx as usize;
+            self.slots[l].enqueue(idx, h, Queued::In(queue, key));
+        }
+        found
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn retrieve_inner(
+        &mut self,
+        lists: &[ListId],
+        now: Time,
+        dnc: &DoNotCallList,
+        marked: &mut Vec<RecordHandle>,
+        max_skipped: usize,
+        skip: &mut dyn FnMut(RecordHandle, &Record) -> bool,
+        skipped: &mut Vec<(i64, RecordHandle, usize, Queue)>,
+    ) -> Option<RecordHandle> {
         let now_s = now.as_unix_s();
         loop {
             let head = |queue: Queue| {
@@ -506,6 +564,14 @@ impl RecordStore {
             }
             slot.queued[idx] = Queued::No;
             let blocked = dnc.is_blocked(&r.phone, r.customer_id.as_deref(), now);
+            if !blocked && skip(h, r) {
+                if skipped.len() >= max_skipped {
+                    skipped.push((key, h, l, queue));
+                    return None;
+                }
+                skipped.push((key, h, l, queue));
+                continue;
+            }
             let r = &mut slot.list.records_mut()[idx];
             if blocked {
                 r.record_type = RecordType::NoCall;
@@ -964,6 +1030,32 @@ mod tests {
             store.apply_update(RecordHandle(9), &none, &KvList::new()),
             Err(UpdateError::UnknownHandle(RecordHandle(9)))
         );
+    }
+
+    #[test]
+    fn skipped_records_keep_their_place_and_the_skip_budget_is_bounded() {
+        let mut records: Vec<Record> = (1..=5).map(|i| rec(i, &i.to_string())).collect();
+        records[3].dial_sched_time = Some(at(9, 0).as_unix_s());
+        let (mut store, a) = store_with("A", records);
+        let now = at(12, 0);
+        let mut marked = Vec::new();
+        // Record 4 (due rescheduled) and 1 are skipped: 2 comes out.
+        let got = store.retrieve_skipping(&[a], now, &no_dnc(), &mut marked, 2, |_, r| {
+            r.record_id <= 1 || r.record_id == 4
+        });
+        assert_eq!(got, Some(RecordHandle(2)));
+        for h in [1, 4] {
+            assert_eq!(store.get(RecordHandle(h)).unwrap().record_status, RecordStatus::Ready);
+        }
+        // A budget of one skip, with the first two records skipped: nothing, and no change.
+        let got = store.retrieve_skipping(&[a], now, &no_dnc(), &mut marked, 1, |_, r| r.record_id != 5);
+        assert_eq!(got, None);
+        assert_eq!(
+            drain(&mut store, &[a], now, &no_dnc()),
+            vec![4, 1, 3, 5],
+            "the skipped kept their places"
+        );
+        assert!(marked.is_empty());
     }
 
     #[test]
