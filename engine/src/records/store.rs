@@ -807,6 +807,20 @@ impl RecordStore {
         tz::local_to_utc(&record.tz_name, record.tz_offset_s, local)
     }
 
+    /// The earliest time at which a record of `lists` may next become retrievable or a
+    /// callback due: the smallest key among the queue heads (a due time, or the opening of a
+    /// window a record was parked until). A lower bound, for a caller's timer: at that time
+    /// retrieval may still find the record closed (a daylight-saving change) and park it
+    /// again. `None` when nothing of `lists` waits.
+    pub fn next_due(&self, lists: &[ListId]) -> Option<Time> {
+        lists
+            .iter()
+            .filter_map(|&ListId(l)| self.slots.get(l as usize))
+            .flat_map(|slot| slot.queues.iter().filter_map(|q| q.first().map(|&(key, _)| key)))
+            .min()
+            .map(Time::from_unix_s)
+    }
+
     /// Records of `list` waiting to be retrieved (due or not, window open or not).
     pub fn ready_len(&self, list: ListId) -> usize {
         let slot = &self.slots[list.0 as usize];
@@ -1294,7 +1308,10 @@ mod tests {
         records.push(rec(1001, "x"));
         let (mut store, a) = store_with("A", records);
         // At 06:00 the 08:00-18:00 records are closed: each is parked once, until 08:00.
+        assert_eq!(store.next_due(&[a]), Some(Time::EPOCH), "fresh records are due from the start");
         assert_eq!(drain(&mut store, &[a], at(6, 0), &no_dnc()), vec![1001]);
+        assert_eq!(store.next_due(&[a]), Some(at(8, 0)), "everything left is parked until 08:00");
+        assert_eq!(store.next_due(&[]), None);
         let parked = &store.slots[0].queues[Queue::Fresh as usize];
         assert_eq!(parked.len(), 1000);
         assert!(parked.iter().all(|&(key, _)| key == at(8, 0).as_unix_s()));
@@ -1362,6 +1379,7 @@ mod tests {
         }
         let (mut store, a) = store_with("A", records);
         assert_eq!(store.callbacks_len(a), 3);
+        assert_eq!(store.next_due(&[a]), Some(at(9, 0)));
         assert!(store.due_scheduled(&[a], at(8, 59)).is_empty());
         let due = store.due_scheduled(&[a], at(10, 0));
         assert_eq!(ids(&store, &due), vec![2, 1]);
