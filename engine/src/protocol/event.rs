@@ -5,13 +5,13 @@
 
 use compact_str::CompactString;
 
-use crate::kv::{Key, KnownKey, KvList, Value};
+use crate::kv::{Key, KnownKey, KvList, Value, ValueKind};
 use crate::protocol::enums::{
     CallResult, CallbackType, ChainAttr, ContactMediaType, DialMode, LocalDateTime, PhoneType,
 };
 use crate::protocol::error::{ErrorCode, ProtocolError};
 use crate::protocol::request::encode_custom;
-use crate::protocol::schema::{Fields, KeySpec, MessageSchema, Ty, cond, opt, req};
+use crate::protocol::schema::{Field, Fields, KeySpec, MessageSchema, Ty, cond, opt, req};
 
 use KnownKey as K;
 
@@ -821,132 +821,132 @@ impl Event {
 
     /// Decodes an event (the desktop side of the protocol), checking its table.
     pub fn decode(kv: &KvList) -> Result<Event, ProtocolError> {
-        let f = Fields::new(kv);
-        let name = match f.get(K::UserEvent) {
-            None => return Err(ProtocolError::missing(K::UserEvent)),
-            Some(Value::Str(name)) => name,
-            Some(other) => {
-                return Err(ProtocolError::invalid(
-                    K::UserEvent,
-                    format!("expected a string, got {}", other.kind()),
-                ));
-            }
-        };
-        let kind = EventKind::from_name(name).ok_or_else(|| {
-            ProtocolError::new(ErrorCode::InvalidRequest)
-                .with_key(K::UserEvent)
-                .with_detail(format!("unknown event {name:?}"))
-        })?;
-        f.check(kind.schema())?;
-        let text = |key: KnownKey| f.str(key).map(CompactString::from);
-        let req_text = |key: KnownKey| f.req_str(key).map(CompactString::from);
-        let body = match kind {
-            EventKind::CampaignStarted => EventBody::CampaignStarted(campaign_info(&f)?, dial_mode(&f)?),
-            EventKind::CampaignModeChanged => {
-                EventBody::CampaignModeChanged(campaign_info(&f)?, dial_mode(&f)?)
-            }
-            EventKind::CampaignLoaded => EventBody::CampaignLoaded(campaign_info(&f)?),
-            EventKind::CampaignUnloaded => EventBody::CampaignUnloaded(campaign_info(&f)?),
-            EventKind::CampaignStopped => EventBody::CampaignStopped(campaign_info(&f)?),
-            EventKind::CampaignGroupAssigned => EventBody::CampaignGroupAssigned(campaign_info(&f)?),
-            EventKind::PreviewDialingModeStartAcknowledge => {
-                EventBody::PreviewDialingModeStartAcknowledge { campaign_name: req_text(K::CampaignName)? }
-            }
-            EventKind::PreviewDialingModeOverAcknowledge => {
-                EventBody::PreviewDialingModeOverAcknowledge { campaign_name: req_text(K::CampaignName)? }
-            }
-            EventKind::LogOutAcknowledge => {
-                EventBody::LogOutAcknowledge { campaign_name: req_text(K::CampaignName)? }
-            }
-            EventKind::ReadyTimeAcknowledge => {
-                EventBody::ReadyTimeAcknowledge { record_handle: f.req_int(K::RecordHandle)? }
-            }
-            EventKind::UpdateCallCompletionStatsAcknowledge => {
-                EventBody::UpdateCallCompletionStatsAcknowledge(record_ack(&f)?)
-            }
-            EventKind::RecordProcessedAcknowledge => EventBody::RecordProcessedAcknowledge(record_ack(&f)?),
-            EventKind::RecordRejectAcknowledge => EventBody::RecordRejectAcknowledge(record_ack(&f)?),
-            EventKind::RecordCancelAcknowledge => EventBody::RecordCancelAcknowledge(CancelAck {
-                calling_list: text(K::CallingList),
-                campaign_name: text(K::CampaignName),
-                chain_attr: chain_attr(&f)?,
-                message: text(K::Message),
-                phone: text(K::Phone),
-                record_handle: f.int(K::RecordHandle),
-            }),
-            EventKind::DoNotCallAcknowledge => EventBody::DoNotCallAcknowledge(DncAck {
-                calling_list: text(K::CallingList),
-                campaign_name: text(K::CampaignName),
-                chain_attr: chain_attr(&f)?,
-                phone: text(K::Phone),
-                customer_id: f.text(K::CustomerId),
-                record_handle: f.int(K::RecordHandle),
-                duration_s: f.int(K::Duration),
-            }),
-            EventKind::RecordRescheduleAcknowledge => {
-                EventBody::RecordRescheduleAcknowledge(reschedule_ack(&f)?)
-            }
-            EventKind::ScheduledRecordRescheduleAcknowledge => {
-                EventBody::ScheduledRecordRescheduleAcknowledge(reschedule_ack(&f)?)
-            }
-            EventKind::AddRecordAcknowledge => EventBody::AddRecordAcknowledge {
-                calling_list: req_text(K::CallingList)?,
-                campaign_name: req_text(K::CampaignName)?,
-                phone: text(K::Phone),
-            },
-            EventKind::PreviewRecord => EventBody::PreviewRecord(record_data(&f)?),
-            EventKind::ChainedRecord => EventBody::ChainedRecord(record_data(&f)?),
-            EventKind::ScheduledCall => EventBody::ScheduledCall(ScheduledCall {
-                record: record_data(&f)?,
-                callback_type: callback_type(&f)?,
-                date_time: date_time(&f)?,
-            }),
-            EventKind::ChainedRecordsDataEnd => EventBody::ChainedRecordsDataEnd {
-                calling_list: req_text(K::CallingList)?,
-                campaign_name: req_text(K::CampaignName)?,
-                chain_id: f.req_int(K::ChainId)?,
-                record_handle: f.req_int(K::RecordHandle)?,
-            },
-            EventKind::RecordCancel => EventBody::RecordCancel(RecordCancelNotice {
-                calling_list: req_text(K::CallingList)?,
-                campaign_name: req_text(K::CampaignName)?,
-                record_handle: f.req_int(K::RecordHandle)?,
-                chain_attr: chain_attr(&f)?,
-                phone: req_text(K::Phone)?,
-                customer_id: f.text(K::CustomerId),
-            }),
-            EventKind::LogOutTime => EventBody::LogOutTime {
-                campaign_name: req_text(K::CampaignName)?,
-                logout_time_s: f.req_int(K::LogoutTime)?,
-            },
-            EventKind::Error => {
-                let number = f.req_int(K::ErrorNumber)?;
-                let code = ErrorCode::from_number(number).ok_or_else(|| {
-                    ProtocolError::invalid(K::ErrorNumber, format!("{number} is not an error number"))
-                })?;
-                EventBody::Error(ErrorEvent {
-                    code,
-                    req_type: text(K::AgentReqType),
-                    campaign_name: text(K::CampaignName),
-                    description: text(K::ErrorDescription),
-                })
-            }
-        };
-        Ok(Event {
-            application_id: f.req_int(K::ApplicationId)?,
-            reference_id: f.get(K::ReferenceId).cloned(),
-            body,
-        })
+        decode_fields(&mut Fields::from_kv(kv))
     }
 
     /// Parses a JSON object and decodes it as an event.
     pub fn decode_json(text: &str) -> Result<Event, ProtocolError> {
-        let kv = KvList::from_json_str(text).map_err(|e| match e.key() {
+        let mut fields = Fields::new();
+        fields.read_json(text).map_err(|e| match e.key() {
             Some(key) => ProtocolError::invalid(Key::new(key), e.reason()),
             None => ProtocolError::new(ErrorCode::InvalidRequest).with_detail(e.to_string()),
         })?;
-        Event::decode(&kv)
+        decode_fields(&mut fields)
     }
+}
+
+fn decode_fields(f: &mut Fields<'_>) -> Result<Event, ProtocolError> {
+    let name = match f.get(K::UserEvent) {
+        None => return Err(ProtocolError::missing(K::UserEvent)),
+        Some(field) if field.kind() == ValueKind::Str => field.as_str().unwrap_or_default(),
+        Some(other) => {
+            return Err(ProtocolError::invalid(
+                K::UserEvent,
+                format!("expected a string, got {}", other.kind()),
+            ));
+        }
+    };
+    let kind = EventKind::from_name(name).ok_or_else(|| {
+        ProtocolError::new(ErrorCode::InvalidRequest)
+            .with_key(K::UserEvent)
+            .with_detail(format!("unknown event {name:?}"))
+    })?;
+    f.check(kind.schema())?;
+    let text = |f: &Fields<'_>, key: KnownKey| f.str(key).map(CompactString::from);
+    let req_text = |f: &Fields<'_>, key: KnownKey| f.req_str(key).map(CompactString::from);
+    let body = match kind {
+        EventKind::CampaignStarted => EventBody::CampaignStarted(campaign_info(f)?, dial_mode(f)?),
+        EventKind::CampaignModeChanged => EventBody::CampaignModeChanged(campaign_info(f)?, dial_mode(f)?),
+        EventKind::CampaignLoaded => EventBody::CampaignLoaded(campaign_info(f)?),
+        EventKind::CampaignUnloaded => EventBody::CampaignUnloaded(campaign_info(f)?),
+        EventKind::CampaignStopped => EventBody::CampaignStopped(campaign_info(f)?),
+        EventKind::CampaignGroupAssigned => EventBody::CampaignGroupAssigned(campaign_info(f)?),
+        EventKind::PreviewDialingModeStartAcknowledge => {
+            EventBody::PreviewDialingModeStartAcknowledge { campaign_name: req_text(f, K::CampaignName)? }
+        }
+        EventKind::PreviewDialingModeOverAcknowledge => {
+            EventBody::PreviewDialingModeOverAcknowledge { campaign_name: req_text(f, K::CampaignName)? }
+        }
+        EventKind::LogOutAcknowledge => {
+            EventBody::LogOutAcknowledge { campaign_name: req_text(f, K::CampaignName)? }
+        }
+        EventKind::ReadyTimeAcknowledge => {
+            EventBody::ReadyTimeAcknowledge { record_handle: f.req_int(K::RecordHandle)? }
+        }
+        EventKind::UpdateCallCompletionStatsAcknowledge => {
+            EventBody::UpdateCallCompletionStatsAcknowledge(record_ack(f)?)
+        }
+        EventKind::RecordProcessedAcknowledge => EventBody::RecordProcessedAcknowledge(record_ack(f)?),
+        EventKind::RecordRejectAcknowledge => EventBody::RecordRejectAcknowledge(record_ack(f)?),
+        EventKind::RecordCancelAcknowledge => EventBody::RecordCancelAcknowledge(CancelAck {
+            calling_list: text(f, K::CallingList),
+            campaign_name: text(f, K::CampaignName),
+            chain_attr: chain_attr(f)?,
+            message: text(f, K::Message),
+            phone: text(f, K::Phone),
+            record_handle: f.int(K::RecordHandle),
+        }),
+        EventKind::DoNotCallAcknowledge => EventBody::DoNotCallAcknowledge(DncAck {
+            calling_list: text(f, K::CallingList),
+            campaign_name: text(f, K::CampaignName),
+            chain_attr: chain_attr(f)?,
+            phone: text(f, K::Phone),
+            customer_id: f.text(K::CustomerId),
+            record_handle: f.int(K::RecordHandle),
+            duration_s: f.int(K::Duration),
+        }),
+        EventKind::RecordRescheduleAcknowledge => EventBody::RecordRescheduleAcknowledge(reschedule_ack(f)?),
+        EventKind::ScheduledRecordRescheduleAcknowledge => {
+            EventBody::ScheduledRecordRescheduleAcknowledge(reschedule_ack(f)?)
+        }
+        EventKind::AddRecordAcknowledge => EventBody::AddRecordAcknowledge {
+            calling_list: req_text(f, K::CallingList)?,
+            campaign_name: req_text(f, K::CampaignName)?,
+            phone: text(f, K::Phone),
+        },
+        EventKind::PreviewRecord => EventBody::PreviewRecord(record_data(f)?),
+        EventKind::ChainedRecord => EventBody::ChainedRecord(record_data(f)?),
+        EventKind::ScheduledCall => EventBody::ScheduledCall(ScheduledCall {
+            record: record_data(f)?,
+            callback_type: callback_type(f)?,
+            date_time: date_time(f)?,
+        }),
+        EventKind::ChainedRecordsDataEnd => EventBody::ChainedRecordsDataEnd {
+            calling_list: req_text(f, K::CallingList)?,
+            campaign_name: req_text(f, K::CampaignName)?,
+            chain_id: f.req_int(K::ChainId)?,
+            record_handle: f.req_int(K::RecordHandle)?,
+        },
+        EventKind::RecordCancel => EventBody::RecordCancel(RecordCancelNotice {
+            calling_list: req_text(f, K::CallingList)?,
+            campaign_name: req_text(f, K::CampaignName)?,
+            record_handle: f.req_int(K::RecordHandle)?,
+            chain_attr: chain_attr(f)?,
+            phone: req_text(f, K::Phone)?,
+            customer_id: f.text(K::CustomerId),
+        }),
+        EventKind::LogOutTime => EventBody::LogOutTime {
+            campaign_name: req_text(f, K::CampaignName)?,
+            logout_time_s: f.req_int(K::LogoutTime)?,
+        },
+        EventKind::Error => {
+            let number = f.req_int(K::ErrorNumber)?;
+            let code = ErrorCode::from_number(number).ok_or_else(|| {
+                ProtocolError::invalid(K::ErrorNumber, format!("{number} is not an error number"))
+            })?;
+            EventBody::Error(ErrorEvent {
+                code,
+                req_type: text(f, K::AgentReqType),
+                campaign_name: text(f, K::CampaignName),
+                description: text(f, K::ErrorDescription),
+            })
+        }
+    };
+    Ok(Event {
+        application_id: f.req_int(K::ApplicationId)?,
+        reference_id: f.get(K::ReferenceId).map(Field::to_value),
+        body,
+    })
 }
 
 fn push_opt_str(kv: &mut KvList, key: KnownKey, value: &Option<CompactString>) {
@@ -1048,7 +1048,7 @@ fn reschedule_ack(f: &Fields<'_>) -> Result<RescheduleAck, ProtocolError> {
     })
 }
 
-fn record_data(f: &Fields<'_>) -> Result<RecordData, ProtocolError> {
+fn record_data(f: &mut Fields<'_>) -> Result<RecordData, ProtocolError> {
     let phone_type = match f.int(K::PhoneType) {
         None => PhoneType::NoContactType,
         Some(code) => PhoneType::from_code(code)
@@ -1065,14 +1065,12 @@ fn record_data(f: &Fields<'_>) -> Result<RecordData, ProtocolError> {
         })?,
     };
     let mut extra = KvList::new();
-    let mut custom = KvList::new();
-    for (key, value) in f.kv() {
-        match key.known() {
-            Some(known) if RECORD_DATA_KEYS.contains(&known) => {}
-            Some(_) => extra.push_unique(key.clone(), value.clone()),
-            None => custom.push_unique(key.clone(), value.clone()),
+    for (key, field) in f.known() {
+        if !RECORD_DATA_KEYS.contains(&key) {
+            extra.push_known(key, field.to_value());
         }
     }
+    let custom = f.take_custom();
     Ok(RecordData {
         record_handle: f.req_int(K::RecordHandle)?,
         calling_list: f.req_str(K::CallingList)?.into(),

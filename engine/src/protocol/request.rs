@@ -3,13 +3,13 @@
 
 use compact_str::CompactString;
 
-use crate::kv::{Key, KnownKey, KvList, Value};
+use crate::kv::{Key, KnownKey, KvList, Value, ValueKind};
 use crate::protocol::enums::{
     CallResult, CallbackType, ChainAttr, LocalDateTime, PhoneType, RecordStatus, RecordType, Treatment,
 };
 use crate::protocol::error::{ErrorCode, ProtocolError};
 use crate::protocol::event::{ErrorEvent, Event, EventBody};
-use crate::protocol::schema::{Fields, KeySpec, MessageSchema, Ty, cond, opt, req};
+use crate::protocol::schema::{Field, Fields, KeySpec, MessageSchema, Ty, cond, opt, req};
 
 use KnownKey as K;
 
@@ -566,13 +566,15 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
-    fn salvage(kv: &KvList, error: ProtocolError) -> DecodeError {
-        let fields = Fields::new(kv);
+    fn salvage(fields: &Fields<'_>, error: ProtocolError) -> DecodeError {
         DecodeError {
             error,
             req_type: fields.str(K::AgentReqType).map(CompactString::from),
             application_id: fields.int(K::ApplicationId),
-            reference_id: fields.get(K::ReferenceId).filter(|v| v.as_list().is_none()).cloned(),
+            reference_id: fields
+                .get(K::ReferenceId)
+                .filter(|v| v.kind() != ValueKind::List)
+                .map(Field::to_value),
             campaign_name: fields.str(K::CampaignName).map(CompactString::from),
         }
     }
@@ -626,18 +628,24 @@ impl Request {
     /// assert_eq!(err.error.key().unwrap().as_str(), "GSW_RECORD_HANDLE");
     /// ```
     pub fn decode(kv: &KvList) -> Result<Request, Box<DecodeError>> {
-        let fields = Fields::new(kv);
-        decode_fields(&fields).map_err(|error| Box::new(DecodeError::salvage(kv, error)))
+        let mut fields = Fields::from_kv(kv);
+        decode_fields(&mut fields).map_err(|error| Box::new(DecodeError::salvage(&fields, error)))
     }
 
     /// Parses a JSON object and decodes it. JSON that is not a valid key-value list (bad
     /// syntax, a duplicate key, a float, boolean, null or array) is refused with 103 naming the
     /// key, or 101 when there is no object to read at all.
+    ///
+    /// The line is read straight into the decoder's view of it: strings of known keys stay
+    /// borrowed from `text` and custom fields go directly into the request's list, so known
+    /// keys cost no heap allocation. Results and errors are those of
+    /// `Request::decode(&KvList::from_json_str(text)?)`.
     pub fn decode_json(text: &str) -> Result<Request, Box<DecodeError>> {
-        match KvList::from_json_str(text) {
-            Ok(kv) => Request::decode(&kv),
-            Err(kv_error) => Err(Box::new(decode_error_from_kv(text, &kv_error))),
+        let mut fields = Fields::new();
+        if let Err(kv_error) = fields.read_json(text) {
+            return Err(Box::new(decode_error_from_kv(text, &kv_error)));
         }
+        decode_fields(&mut fields).map_err(|error| Box::new(DecodeError::salvage(&fields, error)))
     }
 
     /// Encodes the request as a key-value list, keys in the spec's table order.
@@ -779,10 +787,10 @@ fn decode_error_from_kv(text: &str, kv_error: &crate::kv::KvError) -> DecodeErro
     salvaged
 }
 
-fn decode_fields(f: &Fields<'_>) -> Result<Request, ProtocolError> {
+fn decode_fields(f: &mut Fields<'_>) -> Result<Request, ProtocolError> {
     let req_type = match f.get(K::AgentReqType) {
         None => return Err(ProtocolError::missing(K::AgentReqType)),
-        Some(Value::Str(name)) => name,
+        Some(field) if field.kind() == ValueKind::Str => field.as_str().unwrap_or_default(),
         Some(other) => {
             return Err(ProtocolError::invalid(
                 K::AgentReqType,
@@ -946,29 +954,19 @@ fn changes(f: &Fields<'_>) -> Result<FieldChanges, ProtocolError> {
 /// The custom fields of a message: every key without the reserved prefix. A key that uses the
 /// prefix but is not one the protocol reserves is refused; reserved keys outside the message's
 /// table (record data a desktop echoes back) are ignored.
-fn custom_fields(f: &Fields<'_>) -> Result<KvList, ProtocolError> {
-    let mut custom = KvList::new();
-    for (key, value) in f.kv() {
-        match key {
-            Key::Known(_) => {}
-            Key::Custom(_) if key.has_reserved_prefix() => {
-                return Err(ProtocolError::invalid(
-                    key.clone(),
-                    "custom keys must not use the reserved GSW_ prefix",
-                ));
-            }
-            Key::Custom(_) => {
-                if value.as_list().is_some() {
-                    return Err(ProtocolError::invalid(
-                        key.clone(),
-                        "a custom field holds a string or an integer",
-                    ));
-                }
-                custom.push_unique(key.clone(), value.clone());
-            }
+fn custom_fields(f: &mut Fields<'_>) -> Result<KvList, ProtocolError> {
+    for (key, value) in f.custom() {
+        if key.has_reserved_prefix() {
+            return Err(ProtocolError::invalid(
+                key.clone(),
+                "custom keys must not use the reserved GSW_ prefix",
+            ));
+        }
+        if value.as_list().is_some() {
+            return Err(ProtocolError::invalid(key.clone(), "a custom field holds a string or an integer"));
         }
     }
-    Ok(custom)
+    Ok(f.take_custom())
 }
 
 /// The record-selection rule of RequestRecordCancel and DoNotCall: with a handle, the campaign
@@ -1022,7 +1020,7 @@ fn non_negative(f: &Fields<'_>, key: KnownKey) -> Result<Option<i64>, ProtocolEr
     }
 }
 
-fn add_record(f: &Fields<'_>) -> Result<AddRecord, ProtocolError> {
+fn add_record(f: &mut Fields<'_>) -> Result<AddRecord, ProtocolError> {
     let daily_from_s = seconds_of_day(f, K::From)?.unwrap_or(DEFAULT_DAILY_FROM_S);
     let daily_until_s = seconds_of_day(f, K::Until)?.unwrap_or(DEFAULT_DAILY_UNTIL_S);
     check_window(Some(daily_from_s), Some(daily_until_s))?;

@@ -3,7 +3,12 @@
 //! first missing key (102) or mistyped key (103) is found in table order, the same way for
 //! every message.
 
-use crate::kv::{KnownKey, KvList, Value};
+use std::borrow::Cow;
+
+use compact_str::CompactString;
+use smallvec::SmallVec;
+
+use crate::kv::{self, Key, KnownKey, KvError, KvList, Sink, Value, ValueKind};
 use crate::protocol::error::ProtocolError;
 
 /// The type a table gives a key.
@@ -102,45 +107,173 @@ pub(crate) const fn cond(key: KnownKey, ty: Ty) -> KeySpec {
 }
 
 const N_KNOWN: usize = KnownKey::ALL.len();
-const ABSENT: u16 = u16::MAX;
 
-/// A message's pairs with an index from known key to position, built in one pass, so each
-/// lookup afterwards is one array read.
-pub(crate) struct Fields<'a> {
-    kv: &'a KvList,
-    index: [u16; N_KNOWN],
-    /// Set when the list is too long for the index; lookups then scan.
-    linear: bool,
+// Positions in `Fields::known` are stored plus one in a byte: a message holds each known key
+// at most once, so there are never more than `N_KNOWN` of them.
+const _: () = assert!(N_KNOWN < u8::MAX as usize);
+
+/// The value of a known key as a decoder sees it: strings borrowed from the JSON line (or the
+/// list) wherever they had no escapes, so reading a message copies only what the typed result
+/// keeps.
+#[derive(Debug)]
+pub(crate) enum Field<'a> {
+    /// A string borrowed from the input.
+    Str(&'a str),
+    /// A string that had to be unescaped.
+    Owned(CompactString),
+    /// An integer.
+    Int(i64),
+    /// A nested list (which no table allows for a known key, but which must be reported).
+    List(Cow<'a, KvList>),
 }
 
-impl<'a> Fields<'a> {
-    pub(crate) fn new(kv: &'a KvList) -> Fields<'a> {
-        let mut index = [ABSENT; N_KNOWN];
-        let linear = kv.len() >= usize::from(ABSENT);
-        if !linear {
-            for (pos, (key, _)) in kv.iter().enumerate() {
-                if let Some(known) = key.known() {
-                    // Positions fit: the list is shorter than ABSENT.
-                    index[known as usize] = pos as u16;
-                }
-            }
+impl Field<'_> {
+    /// Which kind of value this is.
+    pub(crate) fn kind(&self) -> ValueKind {
+        match self {
+            Field::Str(_) | Field::Owned(_) => ValueKind::Str,
+            Field::Int(_) => ValueKind::Int,
+            Field::List(_) => ValueKind::List,
         }
-        Fields { kv, index, linear }
     }
 
-    pub(crate) fn kv(&self) -> &'a KvList {
-        self.kv
+    /// The string, if this is one.
+    #[inline]
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Field::Str(s) => Some(s),
+            Field::Owned(s) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The integer, if this is one.
+    #[inline]
+    pub(crate) fn as_int(&self) -> Option<i64> {
+        match self {
+            Field::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// An owned copy, for the few places that keep the value as it was sent.
+    pub(crate) fn to_value(&self) -> Value {
+        match self {
+            Field::Str(s) => Value::from(*s),
+            Field::Owned(s) => Value::Str(s.clone()),
+            Field::Int(i) => Value::Int(*i),
+            Field::List(list) => Value::List(list.clone().into_owned()),
+        }
+    }
+
+    fn accepted_by(&self, ty: Ty) -> bool {
+        matches!(
+            (ty, self.kind()),
+            (Ty::Str, ValueKind::Str)
+                | (Ty::Int, ValueKind::Int)
+                | (Ty::StrOrInt, ValueKind::Str | ValueKind::Int)
+        )
+    }
+}
+
+/// A message split for decoding: its known keys, each found by one array read, and its custom
+/// pairs, already in the list the typed result keeps.
+///
+/// Built straight from a JSON line ([`Fields::from_json`], the gateway's hot path: no
+/// intermediate [`KvList`], and no heap allocation for known keys) or from a list
+/// ([`Fields::from_kv`]).
+pub(crate) struct Fields<'a> {
+    /// Position plus one in `known` of each known key; 0 when absent.
+    index: [u8; N_KNOWN],
+    /// The known keys, in the order they came.
+    known: SmallVec<[(KnownKey, Field<'a>); KNOWN_INLINE]>,
+    /// The custom pairs, in the order they came.
+    custom: KvList,
+}
+
+/// Known keys held without a heap allocation: more than any message's table lists.
+const KNOWN_INLINE: usize = 24;
+
+/// Room made for custom pairs at the first one, so a typical message's fields (the spec's
+/// send_attribute list) fill one allocation instead of growing through several.
+const CUSTOM_FIRST_RESERVE: usize = 8;
+
+impl<'a> Fields<'a> {
+    #[inline]
+    fn empty() -> Fields<'a> {
+        Fields { index: [0; N_KNOWN], known: SmallVec::new(), custom: KvList::new() }
+    }
+
+    /// The fields of a list (its nested lists and custom pairs are copied).
+    pub(crate) fn from_kv(kv: &'a KvList) -> Fields<'a> {
+        let mut fields = Fields::empty();
+        for (key, value) in kv {
+            match key {
+                Key::Known(known) => {
+                    let field = match value {
+                        Value::Str(s) => Field::Str(s.as_str()),
+                        Value::Int(i) => Field::Int(*i),
+                        Value::List(list) => Field::List(Cow::Borrowed(list)),
+                    };
+                    fields.push_known(*known, field);
+                }
+                Key::Custom(_) => fields.push_custom(key.clone(), value.clone()),
+            }
+        }
+        fields
+    }
+
+    /// Fields to be filled by [`Fields::read_json`]. (Filled in place: the inline storage is
+    /// about a kilobyte, which moving a filled value would copy.)
+    #[inline]
+    pub(crate) fn new() -> Fields<'a> {
+        Fields::empty()
+    }
+
+    /// Reads a JSON line straight into these (empty) fields, with the same checks and errors as
+    /// [`KvList::from_json_str`].
+    pub(crate) fn read_json(&mut self, text: &'a str) -> Result<(), KvError> {
+        debug_assert!(self.known.is_empty() && self.custom.is_empty(), "read into used fields");
+        kv::parse_json_into(text, self)
     }
 
     #[inline]
-    pub(crate) fn get(&self, key: KnownKey) -> Option<&'a Value> {
-        if self.linear {
-            return self.kv.get(key);
+    fn push_known(&mut self, key: KnownKey, field: Field<'a>) {
+        self.known.push((key, field));
+        // At most N_KNOWN distinct keys, so the position fits (see the assertion above).
+        self.index[key as usize] = self.known.len() as u8;
+    }
+
+    #[inline]
+    fn push_custom(&mut self, key: Key, value: Value) {
+        if self.custom.is_empty() {
+            self.custom.reserve(CUSTOM_FIRST_RESERVE);
         }
+        self.custom.push_unique(key, value);
+    }
+
+    /// The value of a known key.
+    #[inline]
+    pub(crate) fn get(&self, key: KnownKey) -> Option<&Field<'a>> {
         match self.index[key as usize] {
-            ABSENT => None,
-            pos => self.kv.value_at(usize::from(pos)),
+            0 => None,
+            pos => self.known.get(usize::from(pos) - 1).map(|(_, field)| field),
         }
+    }
+
+    /// The known keys, in the order they came.
+    pub(crate) fn known(&self) -> impl Iterator<Item = (KnownKey, &Field<'a>)> {
+        self.known.iter().map(|(key, field)| (*key, field))
+    }
+
+    /// The custom pairs, in the order they came.
+    pub(crate) fn custom(&self) -> &KvList {
+        &self.custom
+    }
+
+    /// Takes the custom pairs out (a decoder that keeps them all, once checked).
+    pub(crate) fn take_custom(&mut self) -> KvList {
+        std::mem::take(&mut self.custom)
     }
 
     /// Checks presence and type of every key of `schema`, in table order.
@@ -149,7 +282,7 @@ impl<'a> Fields<'a> {
             match self.get(spec.key) {
                 None if spec.need == Need::Required => return Err(ProtocolError::missing(spec.key)),
                 None => {}
-                Some(value) if !spec.ty.accepts(value) => {
+                Some(value) if !value.accepted_by(spec.ty) => {
                     return Err(ProtocolError::invalid(
                         spec.key,
                         format!("{}, got {}", spec.ty.expected(), value.kind()),
@@ -162,31 +295,34 @@ impl<'a> Fields<'a> {
     }
 
     /// A string value (type already checked against the schema).
-    pub(crate) fn str(&self, key: KnownKey) -> Option<&'a str> {
-        self.get(key).and_then(Value::as_str)
+    #[inline]
+    pub(crate) fn str(&self, key: KnownKey) -> Option<&str> {
+        self.get(key).and_then(Field::as_str)
     }
 
     /// A mandatory string value.
-    pub(crate) fn req_str(&self, key: KnownKey) -> Result<&'a str, ProtocolError> {
+    #[inline]
+    pub(crate) fn req_str(&self, key: KnownKey) -> Result<&str, ProtocolError> {
         self.str(key).ok_or_else(|| ProtocolError::missing(key))
     }
 
     /// An integer value (type already checked against the schema).
+    #[inline]
     pub(crate) fn int(&self, key: KnownKey) -> Option<i64> {
-        self.get(key).and_then(Value::as_int)
+        self.get(key).and_then(Field::as_int)
     }
 
     /// A mandatory integer value.
+    #[inline]
     pub(crate) fn req_int(&self, key: KnownKey) -> Result<i64, ProtocolError> {
         self.int(key).ok_or_else(|| ProtocolError::missing(key))
     }
 
     /// A value typed [`Ty::StrOrInt`], as text.
-    pub(crate) fn text(&self, key: KnownKey) -> Option<compact_str::CompactString> {
+    pub(crate) fn text(&self, key: KnownKey) -> Option<CompactString> {
         match self.get(key)? {
-            Value::Str(s) => Some(s.clone()),
-            Value::Int(i) => Some(compact_str::format_compact!("{i}")),
-            Value::List(_) => None,
+            Field::Int(i) => Some(compact_str::format_compact!("{i}")),
+            field => field.as_str().map(CompactString::from),
         }
     }
 
@@ -194,13 +330,59 @@ impl<'a> Fields<'a> {
     pub(crate) fn numeric(&self, key: KnownKey) -> Result<Option<i64>, ProtocolError> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Int(i)) => Ok(Some(*i)),
-            Some(Value::Str(s)) => s
-                .trim()
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| ProtocolError::invalid(key, format!("{s:?} is not a whole number"))),
-            Some(Value::List(_)) => Err(ProtocolError::invalid(key, "expected a number")),
+            Some(Field::Int(i)) => Ok(Some(*i)),
+            Some(Field::List(_)) => Err(ProtocolError::invalid(key, "expected a number")),
+            Some(field) => {
+                let s = field.as_str().unwrap_or_default();
+                s.trim()
+                    .parse::<i64>()
+                    .map(Some)
+                    .map_err(|_| ProtocolError::invalid(key, format!("{s:?} is not a whole number")))
+            }
         }
+    }
+}
+
+impl<'a> Sink<'a> for Fields<'a> {
+    #[inline]
+    fn stored(&self) -> usize {
+        self.known.len() + self.custom.len()
+    }
+
+    #[inline]
+    fn has_custom(&self, name: &str) -> bool {
+        self.custom.iter().any(|(k, _)| k.as_str() == name)
+    }
+
+    fn duplicate_custom(&self) -> Option<&Key> {
+        self.custom.find_duplicate()
+    }
+
+    #[inline]
+    fn known_str(&mut self, key: KnownKey, value: &'a str) {
+        self.push_known(key, Field::Str(value));
+    }
+
+    #[inline]
+    fn known_int(&mut self, key: KnownKey, value: i64) {
+        self.push_known(key, Field::Int(value));
+    }
+
+    fn known_value(&mut self, key: KnownKey, value: Value) {
+        let field = match value {
+            Value::Str(s) => Field::Owned(s),
+            Value::Int(i) => Field::Int(i),
+            Value::List(list) => Field::List(Cow::Owned(list)),
+        };
+        self.push_known(key, field);
+    }
+
+    #[inline]
+    fn custom_str(&mut self, name: &str, value: &'a str) {
+        self.push_custom(Key::Custom(CompactString::new(name)), Value::Str(CompactString::new(value)));
+    }
+
+    fn custom_value(&mut self, name: &str, value: Value) {
+        self.push_custom(Key::Custom(CompactString::new(name)), value);
     }
 }
