@@ -21,7 +21,7 @@ fn main() {
             let mut buffer = Vec::with_capacity(1024);
             for _ in 0..n {
                 buffer.clear();
-                std::hint::black_box(&event).encode().write_json(&mut buffer);
+                std::hint::black_box(&event).write_json(&mut buffer);
                 total += buffer.len();
             }
         }

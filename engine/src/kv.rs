@@ -14,8 +14,10 @@
 //! meaning in the protocol and are refused with an error naming the key.
 
 mod json;
+mod write;
 
 pub(crate) use json::{Sink, parse_into as parse_json_into};
+pub(crate) use write::{JsonWriter, PairWriter};
 
 use std::cell::RefCell;
 use std::fmt;
@@ -44,6 +46,13 @@ macro_rules! known_keys {
             pub const fn as_str(self) -> &'static str {
                 match self {
                     $(KnownKey::$variant => $name,)*
+                }
+            }
+
+            /// The key as a JSON object member starts: quoted, then a colon.
+            pub(crate) const fn json_prefix(self) -> &'static str {
+                match self {
+                    $(KnownKey::$variant => concat!("\"", $name, "\":"),)*
                 }
             }
 
@@ -811,15 +820,21 @@ impl KvList {
 
     /// The list as a compact JSON object.
     pub fn to_json_string(&self) -> String {
-        // Serializing our own types to a String cannot fail: keys are strings and every value
-        // is a string, an integer or a map.
-        serde_json::to_string(self).expect("a key-value list always serializes to JSON")
+        let mut out = Vec::new();
+        self.write_json(&mut out);
+        bytes_to_string(out)
     }
 
-    /// Appends the list as a compact JSON object to `out`.
+    /// Appends the list as a compact JSON object to `out` (the same bytes serde_json writes).
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        serde_json::to_writer(out, self).expect("a key-value list always serializes to JSON");
+        write::write_list(out, self);
     }
+}
+
+/// The JSON text the writers produced: UTF-8 by construction (they copy whole `str`s and
+/// ASCII), so the check cannot fail; a lossy conversion keeps that a non-panicking path.
+pub(crate) fn bytes_to_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 impl fmt::Debug for KvList {

@@ -487,7 +487,7 @@ impl<'a> Parser<'a> {
 /// per step with the SWAR tricks of "Bit Twiddling Hacks" (Anderson): a byte is below `n` when
 /// `(x - n) & !x & 0x80` is set in its lane.
 #[inline(always)]
-fn special_byte_offset(bytes: &[u8]) -> usize {
+pub(super) fn special_byte_offset(bytes: &[u8]) -> usize {
     const LOW: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     #[inline]

@@ -1,9 +1,9 @@
 //! Desktop-to-server requests (`GSW_AGENT_REQ_TYPE`): typed, decoded with every check the
 //! spec's tables and rules give, and encoded back (the simulator's desktops use the encoder).
 
-use compact_str::CompactString;
+use compact_str::{CompactString, format_compact};
 
-use crate::kv::{Key, KnownKey, KvList, Value, ValueKind};
+use crate::kv::{JsonWriter, Key, KnownKey, KvList, PairWriter, Value, ValueKind};
 use crate::protocol::enums::{
     CallResult, CallbackType, ChainAttr, LocalDateTime, PhoneType, RecordStatus, RecordType, Treatment,
 };
@@ -651,18 +651,32 @@ impl Request {
     /// Encodes the request as a key-value list, keys in the spec's table order.
     pub fn encode(&self) -> KvList {
         let mut kv = KvList::with_capacity(16);
-        kv.push_known(K::AgentReqType, Value::from(self.kind().name()));
+        self.encode_into(&mut kv);
+        kv
+    }
+
+    /// Appends the request to `out` as a compact JSON line (no newline), with the bytes
+    /// `self.encode().write_json(out)` would write but no list built in between.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let mut writer = JsonWriter::open(out);
+        self.encode_into(&mut writer);
+        writer.close();
+    }
+
+    /// Describes the request to `w`, keys in the spec's table order.
+    fn encode_into<W: PairWriter>(&self, w: &mut W) {
+        w.str(K::AgentReqType, self.kind().name());
         if let Some(app) = self.application_id {
-            kv.push_known(K::ApplicationId, Value::Int(app));
+            w.int(K::ApplicationId, app);
         }
         if let Some(group) = &self.target.group_name {
-            kv.push_known(K::CampaignGroupName, Value::Str(group.clone()));
+            w.str(K::CampaignGroupName, &group);
         }
         if let Some(campaign) = &self.target.campaign_name {
-            kv.push_known(K::CampaignName, Value::Str(campaign.clone()));
+            w.str(K::CampaignName, &campaign);
         }
         if let Some(reference) = self.reference_id {
-            kv.push_known(K::ReferenceId, Value::Int(reference));
+            w.int(K::ReferenceId, reference);
         }
         match &self.body {
             RequestBody::CampaignStatusRequest
@@ -671,92 +685,93 @@ impl Request {
             | RequestBody::PreviewRecordRequest
             | RequestBody::LogOut => {}
             RequestBody::ReadyTime { record_handle, ready_time_s } => {
-                kv.push_known(K::ReadyTime, Value::Int(*ready_time_s));
-                kv.push_known(K::RecordHandle, Value::Int(*record_handle));
+                w.int(K::ReadyTime, *ready_time_s);
+                w.int(K::RecordHandle, *record_handle);
             }
             RequestBody::UpdateCallCompletionStats(update) => {
-                kv.push_known(K::RecordHandle, Value::Int(update.record_handle));
-                encode_changes(&mut kv, &update.changes);
-                encode_custom(&mut kv, &update.custom);
+                w.int(K::RecordHandle, update.record_handle);
+                encode_changes(w, &update.changes);
+                encode_custom(w, &update.custom);
             }
             RequestBody::RecordProcessed(processed) => {
-                kv.push_known(K::RecordHandle, Value::Int(processed.record_handle));
-                kv.push_known(K::CallingList, Value::Str(processed.calling_list.clone()));
-                encode_changes(&mut kv, &processed.changes);
+                w.int(K::RecordHandle, processed.record_handle);
+                w.str(K::CallingList, &processed.calling_list);
+                encode_changes(w, &processed.changes);
                 if let Some(treatment) = processed.treatment {
-                    kv.push_known(K::Treatment, treatment.as_str().into());
+                    w.str(K::Treatment, treatment.as_str());
                 }
-                encode_custom(&mut kv, &processed.custom);
+                encode_custom(w, &processed.custom);
             }
             RequestBody::ChainedRecordRequest { record_handle } => {
-                kv.push_known(K::RecordHandle, Value::Int(*record_handle));
+                w.int(K::RecordHandle, *record_handle);
             }
             RequestBody::RecordReject { record_handle, calling_list } => {
-                kv.push_known(K::RecordHandle, Value::Int(*record_handle));
-                kv.push_known(K::CallingList, Value::Str(calling_list.clone()));
+                w.int(K::RecordHandle, *record_handle);
+                w.str(K::CallingList, &calling_list);
             }
             RequestBody::RequestRecordCancel(cancel) => {
-                encode_selector(&mut kv, &cancel.selector);
+                encode_selector(w, &cancel.selector);
                 if let Some(attr) = cancel.chain_attr {
-                    kv.push_known(K::ChainAttr, attr.as_str().into());
+                    w.str(K::ChainAttr, attr.as_str());
                 }
             }
             RequestBody::DoNotCall(dnc) => {
-                encode_selector(&mut kv, &dnc.selector);
+                encode_selector(w, &dnc.selector);
                 if let Some(attr) = dnc.chain_attr {
-                    kv.push_known(K::ChainAttr, attr.as_str().into());
+                    w.str(K::ChainAttr, attr.as_str());
                 }
                 if let Some(message) = &dnc.message {
-                    kv.push_known(K::Message, Value::Str(message.clone()));
+                    w.str(K::Message, &message);
                 }
                 if let Some(duration) = dnc.duration_s {
-                    kv.push_known(K::Duration, Value::Int(duration));
+                    w.int(K::Duration, duration);
                 }
             }
             RequestBody::RecordReschedule(r) | RequestBody::ScheduledRecordReschedule(r) => {
-                kv.push_known(K::RecordHandle, Value::Int(r.record_handle));
-                kv.push_known(K::CallbackType, r.callback_type.as_str().into());
-                kv.push_known(K::DateTime, Value::from(r.date_time.to_string()));
+                w.int(K::RecordHandle, r.record_handle);
+                w.str(K::CallbackType, r.callback_type.as_str());
+                w.str(K::DateTime, &format_compact!("{}", r.date_time));
                 if let Some(phone) = &r.phone {
-                    kv.push_known(K::Phone, Value::Str(phone.clone()));
+                    w.str(K::Phone, &phone);
                 }
             }
             RequestBody::AddRecord(add) => {
                 if let Some(agent) = &add.agent_id {
-                    kv.push_known(K::AgentId, Value::Str(agent.clone()));
+                    w.str(K::AgentId, &agent);
                 }
-                kv.push_known(K::Attempts, Value::Int(add.attempts));
-                kv.push_known(K::CallResult, Value::Int(add.call_result.code()));
-                kv.push_known(K::CallTime, Value::from(add.call_time.to_string()));
-                kv.push_known(K::CallingList, Value::Str(add.calling_list.clone()));
+                w.int(K::Attempts, add.attempts);
+                w.int(K::CallResult, add.call_result.code());
+                w.int_as_str(K::CallTime, add.call_time);
+                w.str(K::CallingList, &add.calling_list);
                 if let Some(chain_id) = add.chain_id {
-                    kv.push_known(K::ChainId, Value::Int(chain_id));
+                    w.int(K::ChainId, chain_id);
                 }
                 if let Some(date_time) = add.date_time {
-                    kv.push_known(K::DateTime, Value::from(date_time.to_string()));
+                    w.str(K::DateTime, &format_compact!("{}", date_time));
                 }
-                kv.push_known(K::From, Value::Int(add.daily_from_s));
-                kv.push_known(K::Phone, Value::Str(add.phone.clone()));
-                kv.push_known(K::PhoneType, Value::Int(add.phone_type.code()));
+                w.int(K::From, add.daily_from_s);
+                w.str(K::Phone, &add.phone);
+                w.int(K::PhoneType, add.phone_type.code());
                 if let Some(handle) = add.record_handle {
-                    kv.push_known(K::RecordHandle, Value::Int(handle));
+                    w.int(K::RecordHandle, handle);
                 }
-                kv.push_known(K::RecordStatus, Value::Int(add.record_status.code()));
-                kv.push_known(K::RecordType, Value::Int(add.record_type.code()));
-                kv.push_known(K::TzName, Value::Str(add.tz_name.clone()));
+                w.int(K::RecordStatus, add.record_status.code());
+                w.int(K::RecordType, add.record_type.code());
+                w.str(K::TzName, &add.tz_name);
                 if let Some(chain_n) = add.chain_n {
-                    kv.push_known(K::ChainN, Value::Int(chain_n));
+                    w.int(K::ChainN, chain_n);
                 }
-                kv.push_known(K::Until, Value::Int(add.daily_until_s));
-                encode_custom(&mut kv, &add.custom);
+                w.int(K::Until, add.daily_until_s);
+                encode_custom(w, &add.custom);
             }
         }
-        kv
     }
 
     /// The request as a compact JSON object.
     pub fn encode_json(&self) -> String {
-        self.encode().to_json_string()
+        let mut out = Vec::new();
+        self.write_json(&mut out);
+        crate::kv::bytes_to_string(out)
     }
 }
 
@@ -1066,39 +1081,39 @@ fn add_record(f: &mut Fields<'_>) -> Result<AddRecord, ProtocolError> {
     })
 }
 
-fn encode_changes(kv: &mut KvList, changes: &FieldChanges) {
+fn encode_changes<W: PairWriter>(w: &mut W, changes: &FieldChanges) {
     if let Some(result) = changes.call_result {
-        kv.push_known(K::CallResult, Value::Int(result.code()));
+        w.int(K::CallResult, result.code());
     }
     if let Some(from) = changes.daily_from_s {
-        kv.push_known(K::From, Value::Int(from));
+        w.int(K::From, from);
     }
     if let Some(until) = changes.daily_until_s {
-        kv.push_known(K::Until, Value::Int(until));
+        w.int(K::Until, until);
     }
     if let Some(phone) = &changes.phone {
-        kv.push_known(K::Phone, Value::Str(phone.clone()));
+        w.str(K::Phone, &phone);
     }
     if let Some(phone_type) = changes.phone_type {
-        kv.push_known(K::PhoneType, Value::Int(phone_type.code()));
+        w.int(K::PhoneType, phone_type.code());
     }
 }
 
-fn encode_selector(kv: &mut KvList, selector: &RecordSelector) {
+fn encode_selector<W: PairWriter>(w: &mut W, selector: &RecordSelector) {
     match selector {
         RecordSelector::Handle { record_handle, calling_list } => {
-            kv.push_known(K::RecordHandle, Value::Int(*record_handle));
-            kv.push_known(K::CallingList, Value::Str(calling_list.clone()));
+            w.int(K::RecordHandle, *record_handle);
+            w.str(K::CallingList, &calling_list);
         }
-        RecordSelector::Phone(phone) => kv.push_known(K::Phone, Value::Str(phone.clone())),
-        RecordSelector::CustomerId(id) => kv.push_known(K::CustomerId, Value::Str(id.clone())),
+        RecordSelector::Phone(phone) => w.str(K::Phone, &phone),
+        RecordSelector::CustomerId(id) => w.str(K::CustomerId, &id),
     }
 }
 
 /// Appends custom fields (their keys are custom, so they cannot clash with the known keys
 /// written before them).
-pub(crate) fn encode_custom(kv: &mut KvList, custom: &KvList) {
+pub(crate) fn encode_custom<W: PairWriter>(w: &mut W, custom: &KvList) {
     for (key, value) in custom {
-        kv.push_unique(key.clone(), value.clone());
+        w.pair(key, value);
     }
 }
