@@ -670,10 +670,10 @@ impl Request {
             w.int(K::ApplicationId, app);
         }
         if let Some(group) = &self.target.group_name {
-            w.str(K::CampaignGroupName, &group);
+            w.str(K::CampaignGroupName, group);
         }
         if let Some(campaign) = &self.target.campaign_name {
-            w.str(K::CampaignName, &campaign);
+            w.str(K::CampaignName, campaign);
         }
         if let Some(reference) = self.reference_id {
             w.int(K::ReferenceId, reference);
@@ -707,7 +707,7 @@ impl Request {
             }
             RequestBody::RecordReject { record_handle, calling_list } => {
                 w.int(K::RecordHandle, *record_handle);
-                w.str(K::CallingList, &calling_list);
+                w.str(K::CallingList, calling_list);
             }
             RequestBody::RequestRecordCancel(cancel) => {
                 encode_selector(w, &cancel.selector);
@@ -721,7 +721,7 @@ impl Request {
                     w.str(K::ChainAttr, attr.as_str());
                 }
                 if let Some(message) = &dnc.message {
-                    w.str(K::Message, &message);
+                    w.str(K::Message, message);
                 }
                 if let Some(duration) = dnc.duration_s {
                     w.int(K::Duration, duration);
@@ -732,12 +732,12 @@ impl Request {
                 w.str(K::CallbackType, r.callback_type.as_str());
                 w.str(K::DateTime, &format_compact!("{}", r.date_time));
                 if let Some(phone) = &r.phone {
-                    w.str(K::Phone, &phone);
+                    w.str(K::Phone, phone);
                 }
             }
             RequestBody::AddRecord(add) => {
                 if let Some(agent) = &add.agent_id {
-                    w.str(K::AgentId, &agent);
+                    w.str(K::AgentId, agent);
                 }
                 w.int(K::Attempts, add.attempts);
                 w.int(K::CallResult, add.call_result.code());
@@ -1092,7 +1092,7 @@ fn encode_changes<W: PairWriter>(w: &mut W, changes: &FieldChanges) {
         w.int(K::Until, until);
     }
     if let Some(phone) = &changes.phone {
-        w.str(K::Phone, &phone);
+        w.str(K::Phone, phone);
     }
     if let Some(phone_type) = changes.phone_type {
         w.int(K::PhoneType, phone_type.code());
@@ -1103,10 +1103,10 @@ fn encode_selector<W: PairWriter>(w: &mut W, selector: &RecordSelector) {
     match selector {
         RecordSelector::Handle { record_handle, calling_list } => {
             w.int(K::RecordHandle, *record_handle);
-            w.str(K::CallingList, &calling_list);
+            w.str(K::CallingList, calling_list);
         }
-        RecordSelector::Phone(phone) => w.str(K::Phone, &phone),
-        RecordSelector::CustomerId(id) => w.str(K::CustomerId, &id),
+        RecordSelector::Phone(phone) => w.str(K::Phone, phone),
+        RecordSelector::CustomerId(id) => w.str(K::CustomerId, id),
     }
 }
 
