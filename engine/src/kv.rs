@@ -531,7 +531,8 @@ impl fmt::Display for Value {
 pub enum KvErrorKind {
     /// The key occurs twice in one list.
     DuplicateKey,
-    /// A JSON number with a fraction or exponent.
+    /// A JSON number with a fraction or exponent, or `-0` (which JSON readers such as
+    /// serde_json take for the float -0.0).
     Float,
     /// A JSON boolean.
     Bool,
@@ -1168,6 +1169,11 @@ mod tests {
     fn refuses_what_the_protocol_cannot_carry_naming_the_key() {
         check_err(r#"{"a": 1.5}"#, KvErrorKind::Float, Some("a"));
         check_err(r#"{"a": 1e3}"#, KvErrorKind::Float, Some("a"));
+        check_err(r#"{"a": -0}"#, KvErrorKind::Float, Some("a"));
+        assert_eq!(
+            KvList::from_json_str(r#"{"a": 0, "b": -10}"#).unwrap().get_by_name("b"),
+            Some(&Value::Int(-10))
+        );
         check_err(r#"{"a": true}"#, KvErrorKind::Bool, Some("a"));
         check_err(r#"{"a": null}"#, KvErrorKind::Null, Some("a"));
         check_err(r#"{"a": [1]}"#, KvErrorKind::Array, Some("a"));
