@@ -4,7 +4,7 @@
 //! and the JSON writer writes the bytes serde_json writes.
 
 use compact_str::CompactString;
-use pacer_engine::kv::{KvErrorKind, KvList, Value};
+use pacer_engine::kv::{KnownKey, KvErrorKind, KvList, Value};
 use pacer_engine::protocol::*;
 use proptest::collection::vec;
 use proptest::option;
@@ -182,10 +182,16 @@ fn request() -> impl Strategy<Value = Request> {
             let campaign_name =
                 if campaign_optional && campaign.len() % 2 == 1 { None } else { Some(campaign) };
             let status = matches!(body, RequestBody::CampaignStatusRequest);
+            // CampaignStatusRequest and ReadyTime name no campaign group.
+            let target = if status || matches!(body, RequestBody::ReadyTime { .. }) {
+                Target { group_name: None, campaign_name: None }
+            } else {
+                Target { group_name, campaign_name }
+            };
             Request {
                 application_id: if status && drop_app_id { None } else { Some(application_id) },
                 reference_id,
-                target: Target { group_name, campaign_name },
+                target,
                 body,
             }
         },
@@ -371,6 +377,31 @@ fn event() -> impl Strategy<Value = Event> {
         .prop_map(|(body, application_id, reference_id)| Event { application_id, reference_id, body })
 }
 
+/// An encoded message has every key its table makes mandatory, and no key outside the table
+/// except the reference id it echoes and, on messages that carry records, record data and
+/// custom fields.
+fn check_table(
+    schema: &pacer_engine::protocol::schema::MessageSchema,
+    kv: &KvList,
+) -> Result<(), TestCaseError> {
+    for key in schema.required() {
+        prop_assert!(kv.contains(key), "{}: mandatory {} missing from {}", schema.name, key, kv);
+    }
+    if !schema.custom_fields {
+        for (key, _) in kv.iter() {
+            let known = key.known();
+            prop_assert!(
+                known.is_some_and(|k| k == KnownKey::ReferenceId || schema.spec(k).is_some()),
+                "{}: {} is not in the table: {}",
+                schema.name,
+                key,
+                kv
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Arbitrary key-value lists, biased towards protocol keys and plausible values.
 fn arbitrary_kv() -> impl Strategy<Value = KvList> {
     let key = prop_oneof![
@@ -412,6 +443,7 @@ proptest! {
 
     #[test]
     fn requests_round_trip(request in request()) {
+        check_table(request.kind().schema(), &request.encode())?;
         let json = request.encode_json();
         prop_assert_eq!(&json, &serde_json::to_string(&request.encode()).unwrap());
         let decoded = Request::decode_json(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
@@ -420,6 +452,7 @@ proptest! {
 
     #[test]
     fn events_round_trip(event in event()) {
+        check_table(event.kind().schema(), &event.encode())?;
         let json = event.encode_json();
         prop_assert_eq!(&json, &serde_json::to_string(&event.encode()).unwrap());
         let decoded = Event::decode_json(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;

@@ -669,10 +669,16 @@ impl Request {
         if let Some(app) = self.application_id {
             w.int(K::ApplicationId, app);
         }
-        if let Some(group) = &self.target.group_name {
+        // The target is written only where the request's table has it (see decoding).
+        let schema = self.kind().schema();
+        if let Some(group) =
+            self.target.group_name.as_ref().filter(|_| schema.spec(K::CampaignGroupName).is_some())
+        {
             w.str(K::CampaignGroupName, group);
         }
-        if let Some(campaign) = &self.target.campaign_name {
+        if let Some(campaign) =
+            self.target.campaign_name.as_ref().filter(|_| schema.spec(K::CampaignName).is_some())
+        {
             w.str(K::CampaignName, campaign);
         }
         if let Some(reference) = self.reference_id {
@@ -820,10 +826,13 @@ fn decode_fields(f: &mut Fields<'_>) -> Result<Request, ProtocolError> {
     })?;
     let schema = kind.schema();
     f.check(schema)?;
-    let target = Target {
-        group_name: f.str(K::CampaignGroupName).map(CompactString::from),
-        campaign_name: f.str(K::CampaignName).map(CompactString::from),
+    // Names are read only where the request's table has them (CampaignStatusRequest and
+    // ReadyTime name no campaign), like every other key outside a table.
+    let named = |key: KnownKey| match schema.spec(key) {
+        Some(_) => f.str(key).map(CompactString::from),
+        None => None,
     };
+    let target = Target { group_name: named(K::CampaignGroupName), campaign_name: named(K::CampaignName) };
     let body = match kind {
         RequestKind::CampaignStatusRequest => RequestBody::CampaignStatusRequest,
         RequestKind::PreviewDialingModeStart => RequestBody::PreviewDialingModeStart,
