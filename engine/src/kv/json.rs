@@ -66,8 +66,9 @@ pub(crate) trait Sink<'a> {
     /// For a long object, once it is read: the custom key stored twice whose second occurrence
     /// comes first.
     fn duplicate_custom(&self) -> Option<&Key>;
-    /// Stores a known key with a string borrowed from the input.
-    fn known_str(&mut self, key: KnownKey, value: &'a str);
+    /// Stores a known key with a string borrowed from the input, which starts at byte
+    /// `start` of the input.
+    fn known_str(&mut self, key: KnownKey, value: &'a str, start: usize);
     /// Stores a known key with an integer.
     fn known_int(&mut self, key: KnownKey, value: i64);
     /// Stores a known key with any other value (an unescaped string, a nested list).
@@ -94,7 +95,7 @@ impl<'a> Sink<'a> for KvList {
     }
 
     #[inline]
-    fn known_str(&mut self, key: KnownKey, value: &'a str) {
+    fn known_str(&mut self, key: KnownKey, value: &'a str, _start: usize) {
         self.pairs.push((Key::Known(key), Value::Str(CompactString::new(value))));
     }
 
@@ -212,12 +213,13 @@ impl<'a> Parser<'a> {
             };
             match self.peek() {
                 Some(b'"') => {
+                    let value_start = self.pos + 1;
                     if let Some(value) = self.plain_string() {
                         if duplicate {
                             return Err(self.fail(KvErrorKind::DuplicateKey, &node));
                         }
                         match known {
-                            Some(known) => sink.known_str(known, value),
+                            Some(known) => sink.known_str(known, value, value_start),
                             None => sink.custom_str(key_text, value),
                         }
                     } else {

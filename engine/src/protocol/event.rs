@@ -849,8 +849,8 @@ impl Event {
 
     /// Parses a JSON object and decodes it as an event.
     pub fn decode_json(text: &str) -> Result<Event, ProtocolError> {
-        let mut fields = Fields::new();
-        fields.read_json(text).map_err(|e| match e.key() {
+        let mut fields = Fields::new(text);
+        fields.read_json().map_err(|e| match e.key() {
             Some(key) => ProtocolError::invalid(Key::new(key), e.reason()),
             None => ProtocolError::new(ErrorCode::InvalidRequest).with_detail(e.to_string()),
         })?;

@@ -641,8 +641,8 @@ impl Request {
     /// keys cost no heap allocation. Results and errors are those of
     /// `Request::decode(&KvList::from_json_str(text)?)`.
     pub fn decode_json(text: &str) -> Result<Request, Box<DecodeError>> {
-        let mut fields = Fields::new();
-        if let Err(kv_error) = fields.read_json(text) {
+        let mut fields = Fields::new(text);
+        if let Err(kv_error) = fields.read_json() {
             return Err(Box::new(decode_error_from_kv(text, &kv_error)));
         }
         decode_fields(&mut fields).map_err(|error| Box::new(DecodeError::salvage(&fields, error)))

@@ -112,26 +112,23 @@ const N_KNOWN: usize = KnownKey::ALL.len();
 // at most once, so there are never more than `N_KNOWN` of them.
 const _: () = assert!(N_KNOWN < u8::MAX as usize);
 
-/// The value of a known key as a decoder sees it: strings borrowed from the JSON line (or the
-/// list) wherever they had no escapes, so reading a message copies only what the typed result
-/// keeps.
-#[derive(Debug)]
-pub(crate) enum Field<'a> {
-    /// A string borrowed from the input.
-    Str(&'a str),
-    /// A string that had to be unescaped.
-    Owned(CompactString),
+/// The value of a known key as a decoder sees it, borrowed from the JSON line or the list
+/// it was read from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Field<'s> {
+    /// A string.
+    Str(&'s str),
     /// An integer.
     Int(i64),
     /// A nested list (which no table allows for a known key, but which must be reported).
-    List(Cow<'a, KvList>),
+    List(&'s KvList),
 }
 
-impl Field<'_> {
+impl<'s> Field<'s> {
     /// Which kind of value this is.
-    pub(crate) fn kind(&self) -> ValueKind {
+    pub(crate) fn kind(self) -> ValueKind {
         match self {
-            Field::Str(_) | Field::Owned(_) => ValueKind::Str,
+            Field::Str(_) => ValueKind::Str,
             Field::Int(_) => ValueKind::Int,
             Field::List(_) => ValueKind::List,
         }
@@ -139,34 +136,32 @@ impl Field<'_> {
 
     /// The string, if this is one.
     #[inline]
-    pub(crate) fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(self) -> Option<&'s str> {
         match self {
             Field::Str(s) => Some(s),
-            Field::Owned(s) => Some(s.as_str()),
             _ => None,
         }
     }
 
     /// The integer, if this is one.
     #[inline]
-    pub(crate) fn as_int(&self) -> Option<i64> {
+    pub(crate) fn as_int(self) -> Option<i64> {
         match self {
-            Field::Int(i) => Some(*i),
+            Field::Int(i) => Some(i),
             _ => None,
         }
     }
 
     /// An owned copy, for the few places that keep the value as it was sent.
-    pub(crate) fn to_value(&self) -> Value {
+    pub(crate) fn to_value(self) -> Value {
         match self {
-            Field::Str(s) => Value::from(*s),
-            Field::Owned(s) => Value::Str(s.clone()),
-            Field::Int(i) => Value::Int(*i),
-            Field::List(list) => Value::List(list.clone().into_owned()),
+            Field::Str(s) => Value::from(s),
+            Field::Int(i) => Value::Int(i),
+            Field::List(list) => Value::List(list.clone()),
         }
     }
 
-    fn accepted_by(&self, ty: Ty) -> bool {
+    fn accepted_by(self, ty: Ty) -> bool {
         matches!(
             (ty, self.kind()),
             (Ty::Str, ValueKind::Str)
@@ -176,17 +171,49 @@ impl Field<'_> {
     }
 }
 
+/// Where a known key's value is, in 16 plain bytes: a span of the input, an integer, or an
+/// index into [`Fields::others`]. (Plain integers rather than an enum with borrowed and owned
+/// payloads: the compiler stores those field by field, where an enum was built on the stack
+/// and copied, and the copy stalled on store forwarding at every pair.)
+#[derive(Clone, Copy)]
+struct Slot {
+    key: KnownKey,
+    kind: SlotKind,
+    /// Text: start << 32 | end, byte offsets into the input. Int: the value's bits. Other:
+    /// the index in `others`.
+    data: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SlotKind {
+    Text,
+    Int,
+    Other,
+}
+
+/// A known key's value that is not a plain span of the input: an unescaped string, a nested
+/// list, or anything from a list (which has no single input text).
+enum Other<'a> {
+    Str(&'a str),
+    Owned(CompactString),
+    List(Cow<'a, KvList>),
+}
+
 /// A message split for decoding: its known keys, each found by one array read, and its custom
 /// pairs, already in the list the typed result keeps.
 ///
-/// Built straight from a JSON line ([`Fields::from_json`], the gateway's hot path: no
+/// Filled straight from a JSON line ([`Fields::read_json`], the gateway's hot path: no
 /// intermediate [`KvList`], and no heap allocation for known keys) or from a list
 /// ([`Fields::from_kv`]).
 pub(crate) struct Fields<'a> {
+    /// The JSON line the spans point into (empty when built from a list).
+    text: &'a str,
     /// Position plus one in `known` of each known key; 0 when absent.
     index: [u8; N_KNOWN],
     /// The known keys, in the order they came.
-    known: SmallVec<[(KnownKey, Field<'a>); KNOWN_INLINE]>,
+    known: SmallVec<[Slot; KNOWN_INLINE]>,
+    /// Values of known keys that are not spans of the input.
+    others: Vec<Other<'a>>,
     /// The custom pairs, in the order they came.
     custom: KvList,
 }
@@ -200,48 +227,56 @@ const CUSTOM_FIRST_RESERVE: usize = 8;
 
 impl<'a> Fields<'a> {
     #[inline]
-    fn empty() -> Fields<'a> {
-        Fields { index: [0; N_KNOWN], known: SmallVec::new(), custom: KvList::new() }
+    fn empty(text: &'a str) -> Fields<'a> {
+        Fields {
+            text,
+            index: [0; N_KNOWN],
+            known: SmallVec::new(),
+            others: Vec::new(),
+            custom: KvList::new(),
+        }
     }
 
-    /// The fields of a list (its nested lists and custom pairs are copied).
+    /// The fields of a list (its custom pairs are copied).
     pub(crate) fn from_kv(kv: &'a KvList) -> Fields<'a> {
-        let mut fields = Fields::empty();
+        let mut fields = Fields::empty("");
         for (key, value) in kv {
             match key {
-                Key::Known(known) => {
-                    let field = match value {
-                        Value::Str(s) => Field::Str(s.as_str()),
-                        Value::Int(i) => Field::Int(*i),
-                        Value::List(list) => Field::List(Cow::Borrowed(list)),
-                    };
-                    fields.push_known(*known, field);
-                }
+                Key::Known(known) => match value {
+                    Value::Int(i) => fields.push_known(*known, SlotKind::Int, *i as u64),
+                    Value::Str(s) => fields.push_other(*known, Other::Str(s.as_str())),
+                    Value::List(list) => fields.push_other(*known, Other::List(Cow::Borrowed(list))),
+                },
                 Key::Custom(_) => fields.push_custom(key.clone(), value.clone()),
             }
         }
         fields
     }
 
-    /// Fields to be filled by [`Fields::read_json`]. (Filled in place: the inline storage is
-    /// about a kilobyte, which moving a filled value would copy.)
+    /// Fields to be filled by [`Fields::read_json`] from `text`. (Filled in place: the inline
+    /// storage is a few hundred bytes, which moving a filled value would copy.)
     #[inline]
-    pub(crate) fn new() -> Fields<'a> {
-        Fields::empty()
+    pub(crate) fn new(text: &'a str) -> Fields<'a> {
+        Fields::empty(text)
     }
 
-    /// Reads a JSON line straight into these (empty) fields, with the same checks and errors as
-    /// [`KvList::from_json_str`].
-    pub(crate) fn read_json(&mut self, text: &'a str) -> Result<(), KvError> {
+    /// Reads the JSON line given to [`Fields::new`] into these (empty) fields, with the same
+    /// checks and errors as [`KvList::from_json_str`].
+    pub(crate) fn read_json(&mut self) -> Result<(), KvError> {
         debug_assert!(self.known.is_empty() && self.custom.is_empty(), "read into used fields");
-        kv::parse_json_into(text, self)
+        kv::parse_json_into(self.text, self)
     }
 
     #[inline]
-    fn push_known(&mut self, key: KnownKey, field: Field<'a>) {
-        self.known.push((key, field));
+    fn push_known(&mut self, key: KnownKey, kind: SlotKind, data: u64) {
+        self.known.push(Slot { key, kind, data });
         // At most N_KNOWN distinct keys, so the position fits (see the assertion above).
         self.index[key as usize] = self.known.len() as u8;
+    }
+
+    fn push_other(&mut self, key: KnownKey, other: Other<'a>) {
+        self.others.push(other);
+        self.push_known(key, SlotKind::Other, (self.others.len() - 1) as u64);
     }
 
     #[inline]
@@ -252,18 +287,36 @@ impl<'a> Fields<'a> {
         self.custom.push_unique(key, value);
     }
 
+    fn field(&self, slot: Slot) -> Field<'_> {
+        match slot.kind {
+            SlotKind::Int => Field::Int(slot.data as i64),
+            SlotKind::Text => {
+                let (start, end) = ((slot.data >> 32) as usize, (slot.data & u64::from(u32::MAX)) as usize);
+                // The span was cut by the reader between ASCII quotes, so it is in range and
+                // on character boundaries; `get` keeps even a broken invariant from panicking.
+                Field::Str(self.text.get(start..end).unwrap_or_default())
+            }
+            SlotKind::Other => match self.others.get(slot.data as usize) {
+                Some(Other::Str(s)) => Field::Str(s),
+                Some(Other::Owned(s)) => Field::Str(s.as_str()),
+                Some(Other::List(list)) => Field::List(list),
+                None => Field::Str(""),
+            },
+        }
+    }
+
     /// The value of a known key.
     #[inline]
-    pub(crate) fn get(&self, key: KnownKey) -> Option<&Field<'a>> {
+    pub(crate) fn get(&self, key: KnownKey) -> Option<Field<'_>> {
         match self.index[key as usize] {
             0 => None,
-            pos => self.known.get(usize::from(pos) - 1).map(|(_, field)| field),
+            pos => self.known.get(usize::from(pos) - 1).map(|slot| self.field(*slot)),
         }
     }
 
     /// The known keys, in the order they came.
-    pub(crate) fn known(&self) -> impl Iterator<Item = (KnownKey, &Field<'a>)> {
-        self.known.iter().map(|(key, field)| (*key, field))
+    pub(crate) fn known(&self) -> impl Iterator<Item = (KnownKey, Field<'_>)> {
+        self.known.iter().map(|slot| (slot.key, self.field(*slot)))
     }
 
     /// The custom pairs, in the order they came.
@@ -330,7 +383,7 @@ impl<'a> Fields<'a> {
     pub(crate) fn numeric(&self, key: KnownKey) -> Result<Option<i64>, ProtocolError> {
         match self.get(key) {
             None => Ok(None),
-            Some(Field::Int(i)) => Ok(Some(*i)),
+            Some(Field::Int(i)) => Ok(Some(i)),
             Some(Field::List(_)) => Err(ProtocolError::invalid(key, "expected a number")),
             Some(field) => {
                 let s = field.as_str().unwrap_or_default();
@@ -359,22 +412,28 @@ impl<'a> Sink<'a> for Fields<'a> {
     }
 
     #[inline]
-    fn known_str(&mut self, key: KnownKey, value: &'a str) {
-        self.push_known(key, Field::Str(value));
+    fn known_str(&mut self, key: KnownKey, value: &'a str, start: usize) {
+        // Offsets fit in 32 bits unless the line is over 4 GiB, which then takes the general
+        // path.
+        match (u32::try_from(start), u32::try_from(start + value.len())) {
+            (Ok(start), Ok(end)) => {
+                self.push_known(key, SlotKind::Text, (u64::from(start) << 32) | u64::from(end))
+            }
+            _ => self.push_other(key, Other::Str(value)),
+        }
     }
 
     #[inline]
     fn known_int(&mut self, key: KnownKey, value: i64) {
-        self.push_known(key, Field::Int(value));
+        self.push_known(key, SlotKind::Int, value as u64);
     }
 
     fn known_value(&mut self, key: KnownKey, value: Value) {
-        let field = match value {
-            Value::Str(s) => Field::Owned(s),
-            Value::Int(i) => Field::Int(i),
-            Value::List(list) => Field::List(Cow::Owned(list)),
-        };
-        self.push_known(key, field);
+        match value {
+            Value::Str(s) => self.push_other(key, Other::Owned(s)),
+            Value::Int(i) => self.known_int(key, i),
+            Value::List(list) => self.push_other(key, Other::List(Cow::Owned(list))),
+        }
     }
 
     #[inline]
