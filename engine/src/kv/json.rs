@@ -168,7 +168,8 @@ impl<'a> Parser<'a> {
             return Err(self.syntax("recursion limit exceeded"));
         }
         self.pos += 1;
-        let mut known_seen: u128 = 0;
+        // One bit per known key (two words: cheaper to index than one u128).
+        let mut known_seen = [0u64; 2];
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -202,9 +203,9 @@ impl<'a> Parser<'a> {
             let duplicate = match known {
                 // Known keys: one bit each.
                 Some(known) => {
-                    let bit = 1u128 << (known as u32);
-                    let seen = known_seen & bit != 0;
-                    known_seen |= bit;
+                    let (word, bit) = (known as usize >> 6, 1u64 << (known as usize & 63));
+                    let seen = known_seen[word] & bit != 0;
+                    known_seen[word] |= bit;
                     seen
                 }
                 // Custom keys: compared with the other custom keys only, pairwise while the list
@@ -396,28 +397,32 @@ impl<'a> Parser<'a> {
     #[inline(always)]
     fn number(&mut self, node: &PathNode<'_>) -> Result<i64, KvError> {
         // Fast path: an optional minus and 1 to 18 digits, not starting with a zero unless it
-        // is the only one, followed by neither a digit, a fraction nor an exponent: no
-        // overflow is possible, and anything else takes the full path below.
+        // is the only one, not a negative zero, followed by neither a fraction nor an
+        // exponent: no overflow is possible, and anything else takes the full path below.
         let bytes = self.bytes;
         let negative = bytes.get(self.pos) == Some(&b'-');
         let digits_start = self.pos + usize::from(negative);
         let mut end = digits_start;
-        let mut magnitude: i64 = 0;
-        while let Some(&d @ b'0'..=b'9') = bytes.get(end) {
-            if end - digits_start == 18 {
+        // Wrapping arithmetic: a result past 18 digits is discarded below, unused.
+        let mut magnitude: u64 = 0;
+        while let Some(&byte) = bytes.get(end) {
+            let digit = byte.wrapping_sub(b'0');
+            if digit > 9 {
                 break;
             }
-            magnitude = magnitude * 10 + i64::from(d - b'0');
+            magnitude = magnitude.wrapping_mul(10).wrapping_add(u64::from(digit));
             end += 1;
         }
         let n_digits = end - digits_start;
         if n_digits > 0
-            && n_digits < 18
+            && n_digits <= 18
             && (n_digits == 1 || bytes[digits_start] != b'0')
             && !(negative && magnitude == 0)
-            && !matches!(bytes.get(end), Some(b'0'..=b'9' | b'.' | b'e' | b'E'))
+            && !matches!(bytes.get(end), Some(b'.' | b'e' | b'E'))
         {
             self.pos = end;
+            // At most 18 digits: below 10^18, so the cast and the negation are exact.
+            let magnitude = magnitude as i64;
             return Ok(if negative { -magnitude } else { magnitude });
         }
         self.number_full(node)

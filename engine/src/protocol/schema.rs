@@ -287,6 +287,7 @@ impl<'a> Fields<'a> {
         self.custom.push_unique(key, value);
     }
 
+    #[inline]
     fn field(&self, slot: Slot) -> Field<'_> {
         match slot.kind {
             SlotKind::Int => Field::Int(slot.data as i64),
