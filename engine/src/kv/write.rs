@@ -74,37 +74,80 @@ impl<'o> JsonWriter<'o> {
         }
         self.empty = false;
     }
+
+    /// Writes the separator and a known key's `"KEY":`. The padded table entry is copied whole
+    /// (a fixed-size copy the compiler does in a few vector moves, where a copy of the exact
+    /// length is a call to `memcpy`) and the padding cut off again.
+    #[inline]
+    fn known_key(&mut self, key: KnownKey) {
+        let start = self.out.len();
+        let entry = &PADDED_PREFIXES[key as usize];
+        if self.empty {
+            // No comma before the first pair.
+            self.out.extend_from_slice(&entry.bytes[1..]);
+            self.out.truncate(start + usize::from(entry.len) - 1);
+        } else {
+            self.out.extend_from_slice(&entry.bytes);
+            self.out.truncate(start + usize::from(entry.len));
+        }
+        self.empty = false;
+    }
 }
+
+/// Bytes of a padded table entry: the longest `,"GSW_...":` with room to spare.
+const PADDED_PREFIX_BYTES: usize = 48;
+
+/// A known key as written after another pair: `,"KEY":`, zero-padded.
+struct PaddedPrefix {
+    bytes: [u8; PADDED_PREFIX_BYTES],
+    len: u8,
+}
+
+/// `,"KEY":` for every known key, in [`KnownKey::ALL`] order, built at compile time.
+static PADDED_PREFIXES: [PaddedPrefix; KnownKey::ALL.len()] = {
+    let mut table = [const { PaddedPrefix { bytes: [0; PADDED_PREFIX_BYTES], len: 0 } }; KnownKey::ALL.len()];
+    let mut index = 0;
+    while index < KnownKey::ALL.len() {
+        let prefix = KnownKey::ALL[index].json_prefix().as_bytes();
+        assert!(prefix.len() < PADDED_PREFIX_BYTES);
+        table[index].bytes[0] = b',';
+        let mut i = 0;
+        while i < prefix.len() {
+            table[index].bytes[i + 1] = prefix[i];
+            i += 1;
+        }
+        table[index].len = (prefix.len() + 1) as u8;
+        index += 1;
+    }
+    table
+};
 
 impl PairWriter for JsonWriter<'_> {
     #[inline]
     fn str(&mut self, key: KnownKey, value: &str) {
-        self.separate();
-        self.out.extend_from_slice(key.json_prefix().as_bytes());
+        self.known_key(key);
         write_str(self.out, value);
     }
 
     #[inline]
     fn int(&mut self, key: KnownKey, value: i64) {
-        self.separate();
-        self.out.extend_from_slice(key.json_prefix().as_bytes());
+        self.known_key(key);
         self.out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     }
 
     #[inline]
     fn int_as_str(&mut self, key: KnownKey, value: i64) {
-        self.separate();
-        self.out.extend_from_slice(key.json_prefix().as_bytes());
+        self.known_key(key);
         self.out.push(b'"');
         self.out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
         self.out.push(b'"');
     }
 
     fn pair(&mut self, key: &Key, value: &Value) {
-        self.separate();
         match key {
-            Key::Known(known) => self.out.extend_from_slice(known.json_prefix().as_bytes()),
+            Key::Known(known) => self.known_key(*known),
             Key::Custom(name) => {
+                self.separate();
                 write_str(self.out, name);
                 self.out.push(b':');
             }
