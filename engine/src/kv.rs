@@ -62,6 +62,12 @@ macro_rules! known_keys {
             /// `match` over every key would compare against them one after another.
             #[inline]
             pub fn from_name(name: &str) -> Option<KnownKey> {
+                KnownKey::lookup(name)
+            }
+
+            /// [`KnownKey::from_name`], inlined into the JSON reader's loop.
+            #[inline(always)]
+            pub(crate) fn lookup(name: &str) -> Option<KnownKey> {
                 // Reserved keys all start with the prefix; anything else is custom, and one
                 // comparison sends it on its way.
                 let bytes = name.as_bytes();

@@ -190,7 +190,7 @@ impl<'a> Parser<'a> {
                     &unescaped_key
                 }
             };
-            let known = KnownKey::from_name(key_text);
+            let known = KnownKey::lookup(key_text);
             self.skip_ws();
             if self.peek() != Some(b':') {
                 return Err(self.syntax("expected `:`"));
