@@ -828,11 +828,10 @@ fn decode_fields(f: &mut Fields<'_>) -> Result<Request, ProtocolError> {
     f.check(schema)?;
     // Names are read only where the request's table has them (CampaignStatusRequest and
     // ReadyTime name no campaign), like every other key outside a table.
-    let named = |key: KnownKey| match schema.spec(key) {
-        Some(_) => f.str(key).map(CompactString::from),
-        None => None,
+    let target = Target {
+        group_name: name_in_table(f, schema, K::CampaignGroupName),
+        campaign_name: name_in_table(f, schema, K::CampaignName),
     };
-    let target = Target { group_name: named(K::CampaignGroupName), campaign_name: named(K::CampaignName) };
     let body = match kind {
         RequestKind::CampaignStatusRequest => RequestBody::CampaignStatusRequest,
         RequestKind::PreviewDialingModeStart => RequestBody::PreviewDialingModeStart,
@@ -849,7 +848,10 @@ fn decode_fields(f: &mut Fields<'_>) -> Result<Request, ProtocolError> {
         RequestKind::UpdateCallCompletionStats => RequestBody::UpdateCallCompletionStats(RecordUpdate {
             record_handle: handle(f, K::RecordHandle)?,
             changes: changes(f)?,
-            custom: custom_fields(f)?,
+            custom: {
+                check_custom_fields(f)?;
+                f.take_custom()
+            },
         }),
         RequestKind::RecordProcessed => RequestBody::RecordProcessed(RecordProcessed {
             record_handle: handle(f, K::RecordHandle)?,
@@ -861,7 +863,10 @@ fn decode_fields(f: &mut Fields<'_>) -> Result<Request, ProtocolError> {
                 Treatment::from_wire,
                 "RecordTreatPersonal or RecordTreatCampaign",
             )?,
-            custom: custom_fields(f)?,
+            custom: {
+                check_custom_fields(f)?;
+                f.take_custom()
+            },
         }),
         RequestKind::ChainedRecordRequest => {
             RequestBody::ChainedRecordRequest { record_handle: handle(f, K::RecordHandle)? }
@@ -894,7 +899,19 @@ fn decode_fields(f: &mut Fields<'_>) -> Result<Request, ProtocolError> {
     Ok(Request { application_id: f.int(K::ApplicationId), reference_id: f.int(K::ReferenceId), target, body })
 }
 
+/// A campaign or group name, where the request's table has the key.
+#[inline(always)]
+fn name_in_table(f: &Fields<'_>, schema: &MessageSchema, key: KnownKey) -> Option<CompactString> {
+    match schema.spec(key) {
+        Some(_) => f.str(key).map(CompactString::from),
+        None => None,
+    }
+}
+
 /// A record handle: 1 and up.
+// Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
+// field by field and stalled on store forwarding; inlined, it stays in registers.
+#[inline(always)]
 fn handle(f: &Fields<'_>, key: KnownKey) -> Result<i64, ProtocolError> {
     let value = f.req_int(key)?;
     if value < 1 {
@@ -903,6 +920,9 @@ fn handle(f: &Fields<'_>, key: KnownKey) -> Result<i64, ProtocolError> {
     Ok(value)
 }
 
+// Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
+// field by field and stalled on store forwarding; inlined, it stays in registers.
+#[inline(always)]
 fn string_enum<T>(
     f: &Fields<'_>,
     key: KnownKey,
@@ -917,6 +937,9 @@ fn string_enum<T>(
     }
 }
 
+// Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
+// field by field and stalled on store forwarding; inlined, it stays in registers.
+#[inline(always)]
 fn int_enum<T>(
     f: &Fields<'_>,
     key: KnownKey,
@@ -932,6 +955,9 @@ fn int_enum<T>(
 }
 
 /// A phone number: not blank.
+// Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
+// field by field and stalled on store forwarding; inlined, it stays in registers.
+#[inline(always)]
 fn phone(f: &Fields<'_>, key: KnownKey) -> Result<Option<CompactString>, ProtocolError> {
     match f.str(key) {
         Some(p) if p.trim().is_empty() => Err(ProtocolError::invalid(key, "phone number is empty")),
@@ -940,6 +966,9 @@ fn phone(f: &Fields<'_>, key: KnownKey) -> Result<Option<CompactString>, Protoco
 }
 
 /// A daily-window bound, seconds from midnight.
+// Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
+// field by field and stalled on store forwarding; inlined, it stays in registers.
+#[inline(always)]
 fn seconds_of_day(f: &Fields<'_>, key: KnownKey) -> Result<Option<i64>, ProtocolError> {
     match f.int(key) {
         Some(s) if !(0..=SECONDS_PER_DAY).contains(&s) => Err(ProtocolError::invalid(
@@ -950,6 +979,9 @@ fn seconds_of_day(f: &Fields<'_>, key: KnownKey) -> Result<Option<i64>, Protocol
     }
 }
 
+// Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
+// field by field and stalled on store forwarding; inlined, it stays in registers.
+#[inline(always)]
 fn check_window(from: Option<i64>, until: Option<i64>) -> Result<(), ProtocolError> {
     if let (Some(from), Some(until)) = (from, until)
         && until <= from
@@ -962,6 +994,9 @@ fn check_window(from: Option<i64>, until: Option<i64>) -> Result<(), ProtocolErr
     Ok(())
 }
 
+// Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
+// field by field and stalled on store forwarding; inlined, it stays in registers.
+#[inline(always)]
 fn changes(f: &Fields<'_>) -> Result<FieldChanges, ProtocolError> {
     let daily_from_s = seconds_of_day(f, K::From)?;
     let daily_until_s = seconds_of_day(f, K::Until)?;
@@ -975,10 +1010,15 @@ fn changes(f: &Fields<'_>) -> Result<FieldChanges, ProtocolError> {
     })
 }
 
-/// The custom fields of a message: every key without the reserved prefix. A key that uses the
-/// prefix but is not one the protocol reserves is refused; reserved keys outside the message's
-/// table (record data a desktop echoes back) are ignored.
-fn custom_fields(f: &mut Fields<'_>) -> Result<KvList, ProtocolError> {
+/// Checks the custom fields of a message (every key that is not a reserved one), which the
+/// caller then takes whole: a key that uses the reserved prefix without being a key the
+/// protocol reserves is refused, and so is a nested list; reserved keys outside the message's
+/// table (record data a desktop echoes back) are ignored. (Checking apart from taking keeps
+/// the list out of a `Result`, which was copied through the stack.)
+// Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
+// field by field and stalled on store forwarding; inlined, it stays in registers.
+#[inline(always)]
+fn check_custom_fields(f: &Fields<'_>) -> Result<(), ProtocolError> {
     for (key, value) in f.custom() {
         if key.has_reserved_prefix() {
             return Err(ProtocolError::invalid(
@@ -990,7 +1030,7 @@ fn custom_fields(f: &mut Fields<'_>) -> Result<KvList, ProtocolError> {
             return Err(ProtocolError::invalid(key.clone(), "a custom field holds a string or an integer"));
         }
     }
-    Ok(f.take_custom())
+    Ok(())
 }
 
 /// The record-selection rule of RequestRecordCancel and DoNotCall: with a handle, the campaign
@@ -1086,7 +1126,10 @@ fn add_record(f: &mut Fields<'_>) -> Result<AddRecord, ProtocolError> {
         record_type: int_enum(f, K::RecordType, RecordType::from_code, "record type")?
             .unwrap_or(RecordType::General),
         tz_name: tz_name.into(),
-        custom: custom_fields(f)?,
+        custom: {
+            check_custom_fields(f)?;
+            f.take_custom()
+        },
     })
 }
 
