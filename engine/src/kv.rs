@@ -1160,6 +1160,25 @@ mod tests {
     }
 
     #[test]
+    fn near_misses_of_known_keys_are_custom() {
+        // Every one-byte change, at every position (the middle of long keys included, which
+        // the signature does not cover), one byte more and one byte less.
+        for &key in KnownKey::ALL {
+            let name = key.as_str();
+            for position in 0..name.len() {
+                let mut bytes = name.as_bytes().to_vec();
+                bytes[position] = if bytes[position] == b'X' { b'Y' } else { b'X' };
+                let changed = String::from_utf8(bytes).unwrap();
+                assert_eq!(KnownKey::from_name(&changed), None, "{changed}");
+            }
+            assert_eq!(KnownKey::from_name(&format!("{name}S")), None);
+            assert_eq!(KnownKey::from_name(&name[..name.len() - 1]), None);
+        }
+        assert_eq!(KnownKey::from_name(""), None);
+        assert_eq!(KnownKey::from_name("GSW_"), None);
+    }
+
+    #[test]
     fn parses_all_three_value_kinds_in_any_order() {
         let list =
             KvList::from_json_str(r#"{"nested": {"inner": 1}, "GSW_PHONE": "555", "GSW_RECORD_HANDLE": 42}"#)
