@@ -1,5 +1,7 @@
-//! Runs a bench workload in a loop, for profilers that count instructions (callgrind):
-//! `decode_loop N [request|kv|encode]` (default: 10000 request decodes).
+//! Runs a bench workload in a loop, for profilers (callgrind, `perf record`) and for quick
+//! paired timings with `/usr/bin/time` on a busy machine:
+//! `decode_loop N [request|kv|encode|serde-parse|serde-write]` (default: 10000 request
+//! decodes). The serde workloads are the benches' baselines.
 use pacer_benches::{RECORD_PROCESSED_LINE, preview_record_event};
 use pacer_engine::kv::KvList;
 use pacer_engine::protocol::Request;
@@ -22,6 +24,23 @@ fn main() {
             for _ in 0..n {
                 buffer.clear();
                 std::hint::black_box(&event).write_json(&mut buffer);
+                total += buffer.len();
+            }
+        }
+        "serde-parse" => {
+            for _ in 0..n {
+                let value: serde_json::Value =
+                    serde_json::from_str(std::hint::black_box(RECORD_PROCESSED_LINE)).expect("valid");
+                total += usize::from(value.is_object());
+            }
+        }
+        "serde-write" => {
+            let value: serde_json::Value =
+                serde_json::from_str(&preview_record_event().encode_json()).expect("valid");
+            let mut buffer = Vec::with_capacity(1024);
+            for _ in 0..n {
+                buffer.clear();
+                serde_json::to_writer(&mut buffer, std::hint::black_box(&value)).expect("writes");
                 total += buffer.len();
             }
         }
