@@ -34,7 +34,7 @@ fn protocol(c: &mut Criterion) {
     group.bench_function("encode_preview_record", |b| {
         b.iter(|| {
             buffer.clear();
-            black_box(&event).encode().write_json(&mut buffer);
+            black_box(&event).write_json(&mut buffer);
             buffer.len()
         })
     });

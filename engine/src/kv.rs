@@ -14,6 +14,10 @@
 //! meaning in the protocol and are refused with an error naming the key.
 
 mod json;
+mod write;
+
+pub(crate) use json::{Sink, parse_into as parse_json_into};
+pub(crate) use write::{JsonWriter, PairWriter};
 
 use std::cell::RefCell;
 use std::fmt;
@@ -45,26 +49,44 @@ macro_rules! known_keys {
                 }
             }
 
+            /// The key as a JSON object member starts: quoted, then a colon.
+            pub(crate) const fn json_prefix(self) -> &'static str {
+                match self {
+                    $(KnownKey::$variant => concat!("\"", $name, "\":"),)*
+                }
+            }
+
             /// The known key spelled exactly `name` (keys are case-sensitive), if any.
             ///
-            /// One hash and, almost always, one comparison: a string `match` over every key
-            /// would compare against them one after another.
+            /// One cheap hash and, almost always, one comparison of two words: a string
+            /// `match` over every key would compare against them one after another.
             #[inline]
             pub fn from_name(name: &str) -> Option<KnownKey> {
+                KnownKey::lookup(name)
+            }
+
+            /// [`KnownKey::from_name`], inlined into the JSON reader's loop.
+            #[inline(always)]
+            pub(crate) fn lookup(name: &str) -> Option<KnownKey> {
                 // Reserved keys all start with the prefix; anything else is custom, and one
                 // comparison sends it on its way.
-                if !name.starts_with(RESERVED_PREFIX) {
+                let bytes = name.as_bytes();
+                if bytes.len() < RESERVED_PREFIX.len() || bytes[..4] != *RESERVED_PREFIX.as_bytes() {
                     return None;
                 }
-                let mut slot = key_hash(name.as_bytes()) & (KEY_TABLE_SIZE - 1);
+                let sig = KeySignature::of(bytes);
+                let mut slot = sig.hash();
                 loop {
                     let entry = KEY_TABLE[slot];
                     if entry == EMPTY_SLOT {
                         return None;
                     }
-                    let key = KnownKey::ALL[usize::from(entry)];
-                    if key.as_str() == name {
-                        return Some(key);
+                    let index = usize::from(entry);
+                    if KEY_SIGNATURES[index] == sig
+                        && (bytes.len() <= KeySignature::EXACT_MAX_LEN
+                            || KnownKey::ALL[index].as_str().as_bytes() == bytes)
+                    {
+                        return Some(KnownKey::ALL[index]);
                     }
                     slot = (slot + 1) & (KEY_TABLE_SIZE - 1);
                 }
@@ -81,16 +103,57 @@ pub const RESERVED_PREFIX: &str = "GSW_";
 const KEY_TABLE_SIZE: usize = 256;
 const EMPTY_SLOT: u8 = u8::MAX;
 
-/// FNV-1a (Fowler, Noll, Vo) over the bytes after the shared `GSW_` prefix.
-const fn key_hash(bytes: &[u8]) -> usize {
-    let mut hash: u32 = 0x811c_9dc5;
-    let mut i = RESERVED_PREFIX.len();
-    while i < bytes.len() {
-        hash ^= bytes[i] as u32;
-        hash = hash.wrapping_mul(0x0100_0193);
+/// What identifies a reserved key cheaply: its length and two little-endian words of the bytes
+/// after the prefix (the first eight and the last eight, zero-padded when shorter). For keys of
+/// up to [`KeySignature::EXACT_MAX_LEN`] bytes the two words cover every byte, so equal
+/// signatures mean equal keys; longer keys are compared in full after the signatures match.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct KeySignature {
+    len: usize,
+    head: u64,
+    tail: u64,
+}
+
+impl KeySignature {
+    /// Prefix (4) plus head (8) plus tail (8) bytes.
+    const EXACT_MAX_LEN: usize = 20;
+
+    #[inline]
+    const fn of(bytes: &[u8]) -> KeySignature {
+        let len = bytes.len();
+        let (head, tail) = if len >= 12 {
+            (load_word(bytes, 4), load_word(bytes, len - 8))
+        } else {
+            let mut head = 0u64;
+            let mut i = RESERVED_PREFIX.len();
+            while i < len {
+                head |= (bytes[i] as u64) << (8 * (i - RESERVED_PREFIX.len()));
+                i += 1;
+            }
+            (head, 0)
+        };
+        KeySignature { len, head, tail }
+    }
+
+    /// Slot in [`KEY_TABLE`]: a multiplicative (Fibonacci) hash of the mixed words, its top
+    /// byte (Knuth, TAOCP vol. 3, 6.4).
+    #[inline]
+    const fn hash(self) -> usize {
+        let mixed = self.head ^ self.tail.wrapping_mul(31) ^ self.len as u64;
+        (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize & (KEY_TABLE_SIZE - 1)
+    }
+}
+
+/// Eight bytes of `bytes` from `at`, little-endian (the caller guarantees they exist).
+#[inline]
+const fn load_word(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    let mut i = 0;
+    while i < 8 {
+        word[i] = bytes[at + i];
         i += 1;
     }
-    hash as usize
+    u64::from_le_bytes(word)
 }
 
 /// Name -> index into [`KnownKey::ALL`], linear probing, built at compile time.
@@ -99,7 +162,7 @@ static KEY_TABLE: [u8; KEY_TABLE_SIZE] = {
     assert!(KnownKey::ALL.len() < KEY_TABLE_SIZE / 2 && KnownKey::ALL.len() < EMPTY_SLOT as usize);
     let mut index = 0;
     while index < KnownKey::ALL.len() {
-        let mut slot = key_hash(KnownKey::ALL[index].as_str().as_bytes()) & (KEY_TABLE_SIZE - 1);
+        let mut slot = KeySignature::of(KnownKey::ALL[index].as_str().as_bytes()).hash();
         while table[slot] != EMPTY_SLOT {
             slot = (slot + 1) & (KEY_TABLE_SIZE - 1);
         }
@@ -107,6 +170,17 @@ static KEY_TABLE: [u8; KEY_TABLE_SIZE] = {
         index += 1;
     }
     table
+};
+
+/// The signature of each known key, in [`KnownKey::ALL`] order.
+static KEY_SIGNATURES: [KeySignature; KnownKey::ALL.len()] = {
+    let mut signatures = [KeySignature { len: 0, head: 0, tail: 0 }; KnownKey::ALL.len()];
+    let mut index = 0;
+    while index < KnownKey::ALL.len() {
+        signatures[index] = KeySignature::of(KnownKey::ALL[index].as_str().as_bytes());
+        index += 1;
+    }
+    signatures
 };
 
 known_keys! {
@@ -463,7 +537,8 @@ impl fmt::Display for Value {
 pub enum KvErrorKind {
     /// The key occurs twice in one list.
     DuplicateKey,
-    /// A JSON number with a fraction or exponent.
+    /// A JSON number with a fraction or exponent, or `-0` (which JSON readers such as
+    /// serde_json take for the float -0.0).
     Float,
     /// A JSON boolean.
     Bool,
@@ -607,12 +682,6 @@ impl KvList {
         self.pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
-    /// The value at position `pos`.
-    #[inline]
-    pub(crate) fn value_at(&self, pos: usize) -> Option<&Value> {
-        self.pairs.get(pos).map(|(_, v)| v)
-    }
-
     /// The value of any key, by its wire name.
     pub fn get_by_name(&self, name: &str) -> Option<&Value> {
         match KnownKey::from_name(name) {
@@ -671,6 +740,12 @@ impl KvList {
         self.pairs.push((key, value));
     }
 
+    /// Makes room for `additional` more pairs.
+    #[inline]
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.pairs.reserve(additional);
+    }
+
     /// Removes a key, returning its value.
     pub fn remove(&mut self, key: &Key) -> Option<Value> {
         let index = self.pairs.iter().position(|(k, _)| k == key)?;
@@ -678,7 +753,7 @@ impl KvList {
     }
 
     /// The first key that occurs more than once, if any.
-    fn find_duplicate(&self) -> Option<&Key> {
+    pub(crate) fn find_duplicate(&self) -> Option<&Key> {
         let n = self.pairs.len();
         if n <= PAIRWISE_DUPLICATE_CHECK_MAX {
             for i in 1..n {
@@ -752,15 +827,21 @@ impl KvList {
 
     /// The list as a compact JSON object.
     pub fn to_json_string(&self) -> String {
-        // Serializing our own types to a String cannot fail: keys are strings and every value
-        // is a string, an integer or a map.
-        serde_json::to_string(self).expect("a key-value list always serializes to JSON")
+        let mut out = Vec::new();
+        self.write_json(&mut out);
+        bytes_to_string(out)
     }
 
-    /// Appends the list as a compact JSON object to `out`.
+    /// Appends the list as a compact JSON object to `out` (the same bytes serde_json writes).
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        serde_json::to_writer(out, self).expect("a key-value list always serializes to JSON");
+        write::write_list(out, self);
     }
+}
+
+/// The JSON text the writers produced: UTF-8 by construction (they copy whole `str`s and
+/// ASCII), so the check cannot fail; a lossy conversion keeps that a non-panicking path.
+pub(crate) fn bytes_to_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 impl fmt::Debug for KvList {
@@ -1079,6 +1160,25 @@ mod tests {
     }
 
     #[test]
+    fn near_misses_of_known_keys_are_custom() {
+        // Every one-byte change, at every position (the middle of long keys included, which
+        // the signature does not cover), one byte more and one byte less.
+        for &key in KnownKey::ALL {
+            let name = key.as_str();
+            for position in 0..name.len() {
+                let mut bytes = name.as_bytes().to_vec();
+                bytes[position] = if bytes[position] == b'X' { b'Y' } else { b'X' };
+                let changed = String::from_utf8(bytes).unwrap();
+                assert_eq!(KnownKey::from_name(&changed), None, "{changed}");
+            }
+            assert_eq!(KnownKey::from_name(&format!("{name}S")), None);
+            assert_eq!(KnownKey::from_name(&name[..name.len() - 1]), None);
+        }
+        assert_eq!(KnownKey::from_name(""), None);
+        assert_eq!(KnownKey::from_name("GSW_"), None);
+    }
+
+    #[test]
     fn parses_all_three_value_kinds_in_any_order() {
         let list =
             KvList::from_json_str(r#"{"nested": {"inner": 1}, "GSW_PHONE": "555", "GSW_RECORD_HANDLE": 42}"#)
@@ -1094,6 +1194,11 @@ mod tests {
     fn refuses_what_the_protocol_cannot_carry_naming_the_key() {
         check_err(r#"{"a": 1.5}"#, KvErrorKind::Float, Some("a"));
         check_err(r#"{"a": 1e3}"#, KvErrorKind::Float, Some("a"));
+        check_err(r#"{"a": -0}"#, KvErrorKind::Float, Some("a"));
+        assert_eq!(
+            KvList::from_json_str(r#"{"a": 0, "b": -10}"#).unwrap().get_by_name("b"),
+            Some(&Value::Int(-10))
+        );
         check_err(r#"{"a": true}"#, KvErrorKind::Bool, Some("a"));
         check_err(r#"{"a": null}"#, KvErrorKind::Null, Some("a"));
         check_err(r#"{"a": [1]}"#, KvErrorKind::Array, Some("a"));

@@ -145,6 +145,18 @@ fn every_message_valid_and_each_mandatory_key_missing_or_mistyped() {
                 events.insert(event.kind());
             }
         }
+        // Every key the message's table makes mandatory gets its two variants below.
+        let schema = match message.direction {
+            Direction::Request => Request::decode_json(&message.valid).unwrap().kind().schema(),
+            Direction::Event => Event::decode_json(&message.valid).unwrap().kind().schema(),
+        };
+        for key in schema.required() {
+            assert!(
+                message.mandatory.iter().any(|m| m == key.as_str()),
+                "{}: the table's mandatory {key} has no corpus variants",
+                message.name
+            );
+        }
         let serde_json::Value::Object(valid) = serde_json::from_str(&message.valid).unwrap() else {
             panic!("{}: valid instance is not an object", message.name);
         };

@@ -1,9 +1,10 @@
 //! Property tests of the codec: encode -> decode round trips for every request and event,
-//! arbitrary key-value lists never panic the decoders, and the fast JSON reader agrees with
-//! the serde_json reference on arbitrary input.
+//! arbitrary key-value lists never panic the decoders, the fast JSON reader agrees with the
+//! serde_json reference on arbitrary input, decoding a line straight equals decoding its list,
+//! and the JSON writer writes the bytes serde_json writes.
 
 use compact_str::CompactString;
-use pacer_engine::kv::{KvErrorKind, KvList, Value};
+use pacer_engine::kv::{KnownKey, KvErrorKind, KvList, Value};
 use pacer_engine::protocol::*;
 use proptest::collection::vec;
 use proptest::option;
@@ -181,10 +182,16 @@ fn request() -> impl Strategy<Value = Request> {
             let campaign_name =
                 if campaign_optional && campaign.len() % 2 == 1 { None } else { Some(campaign) };
             let status = matches!(body, RequestBody::CampaignStatusRequest);
+            // CampaignStatusRequest and ReadyTime name no campaign group.
+            let target = if status || matches!(body, RequestBody::ReadyTime { .. }) {
+                Target { group_name: None, campaign_name: None }
+            } else {
+                Target { group_name, campaign_name }
+            };
             Request {
                 application_id: if status && drop_app_id { None } else { Some(application_id) },
                 reference_id,
-                target: Target { group_name, campaign_name },
+                target,
                 body,
             }
         },
@@ -370,6 +377,31 @@ fn event() -> impl Strategy<Value = Event> {
         .prop_map(|(body, application_id, reference_id)| Event { application_id, reference_id, body })
 }
 
+/// An encoded message has every key its table makes mandatory, and no key outside the table
+/// except the reference id it echoes and, on messages that carry records, record data and
+/// custom fields.
+fn check_table(
+    schema: &pacer_engine::protocol::schema::MessageSchema,
+    kv: &KvList,
+) -> Result<(), TestCaseError> {
+    for key in schema.required() {
+        prop_assert!(kv.contains(key), "{}: mandatory {} missing from {}", schema.name, key, kv);
+    }
+    if !schema.custom_fields {
+        for (key, _) in kv.iter() {
+            let known = key.known();
+            prop_assert!(
+                known.is_some_and(|k| k == KnownKey::ReferenceId || schema.spec(k).is_some()),
+                "{}: {} is not in the table: {}",
+                schema.name,
+                key,
+                kv
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Arbitrary key-value lists, biased towards protocol keys and plausible values.
 fn arbitrary_kv() -> impl Strategy<Value = KvList> {
     let key = prop_oneof![
@@ -411,14 +443,18 @@ proptest! {
 
     #[test]
     fn requests_round_trip(request in request()) {
+        check_table(request.kind().schema(), &request.encode())?;
         let json = request.encode_json();
+        prop_assert_eq!(&json, &serde_json::to_string(&request.encode()).unwrap());
         let decoded = Request::decode_json(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
         prop_assert_eq!(decoded, request);
     }
 
     #[test]
     fn events_round_trip(event in event()) {
+        check_table(event.kind().schema(), &event.encode())?;
         let json = event.encode_json();
+        prop_assert_eq!(&json, &serde_json::to_string(&event.encode()).unwrap());
         let decoded = Event::decode_json(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
         prop_assert_eq!(decoded, event);
     }
@@ -475,4 +511,59 @@ proptest! {
             _ => prop_assert!(false, "fast {:?} vs serde {:?} on {:?}", fast, reference, text),
         }
     }
+
+    #[test]
+    fn json_writer_writes_what_serde_json_writes(
+        pairs in vec(
+            (any::<String>(), prop_oneof![any::<String>().prop_map(Value::from), any::<i64>().prop_map(Value::Int)]),
+            0..8,
+        ),
+        kv in arbitrary_kv(),
+    ) {
+        // Any text, control characters and all, so every escape is exercised.
+        let mut list = KvList::new();
+        for (key, value) in pairs {
+            let _ = list.insert(key.as_str(), value);
+        }
+        prop_assert_eq!(list.to_json_string(), serde_json::to_string(&list).unwrap());
+        prop_assert_eq!(kv.to_json_string(), serde_json::to_string(&kv).unwrap());
+    }
+
+    #[test]
+    fn decoding_a_line_equals_decoding_its_list(
+        text in prop_oneof![
+            arbitrary_kv().prop_map(|kv| kv.to_json_string()),
+            "\\PC{0,40}",
+            "\\{(\"[a-zA-Z_\\\\]{0,4}\": ?(-?[0-9]{1,21}(\\.[0-9])?|\"[^\"]{0,6}\"|true|null|\\[\\]|\\{\\}),?){0,4}\\}?",
+            long_object(),
+        ]
+    ) {
+        match KvList::from_json_str(&text) {
+            Ok(kv) => {
+                prop_assert_eq!(Request::decode_json(&text), Request::decode(&kv), "on {:?}", text);
+                prop_assert_eq!(Event::decode_json(&text), Event::decode(&kv), "on {:?}", text);
+            }
+            Err(kv_error) => {
+                let error = Request::decode_json(&text).expect_err("the list is refused");
+                prop_assert_eq!(error.error.key().map(|k| k.as_str()), kv_error.key(), "on {:?}", text);
+                let event_error = Event::decode_json(&text).expect_err("the list is refused");
+                prop_assert_eq!(event_error.key().map(|k| k.as_str()), kv_error.key(), "on {:?}", text);
+            }
+        }
+    }
+}
+
+/// JSON objects of up to 48 pairs over a few keys, so duplicates (custom and known) come both
+/// before and after the reader switches from pairwise checks to one sort at the end.
+fn long_object() -> impl Strategy<Value = String> {
+    let key = prop_oneof![
+        Just("GSW_AGENT_REQ_TYPE".to_owned()),
+        Just("GSW_RECORD_HANDLE".to_owned()),
+        Just("GSW_PHONE".to_owned()),
+        "[a-z]{1,2}",
+    ];
+    vec((key, 0..1000i64), 0..48).prop_map(|pairs| {
+        let members: Vec<String> = pairs.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+        format!("{{{}}}", members.join(","))
+    })
 }

@@ -1,5 +1,7 @@
 //! JSON line -> key-value list -> request (and event). Never panics; what the fast reader
-//! accepts, the serde_json reference accepts identically; what decodes, round-trips.
+//! accepts, the serde_json reference accepts identically; decoding the line straight equals
+//! decoding its list; what decodes, round-trips. `engine/tests/fuzz_replay.rs` replays the
+//! same checks on the seeds and on every crash input (`engine/tests/fuzz_regressions/`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,6 +13,9 @@ fuzz_target!(|data: &[u8]| {
     let fast = KvList::from_json_str(line);
     if let Ok(list) = &fast {
         assert_eq!(KvList::from_json_str_serde(line).as_ref().ok(), Some(list), "readers disagree");
+        // The direct line decoders must agree with decoding the list.
+        assert_eq!(Request::decode_json(line), Request::decode(list), "request paths disagree");
+        assert_eq!(Event::decode_json(line), Event::decode(list), "event paths disagree");
     }
     match Request::decode_json(line) {
         Ok(request) => assert_eq!(Request::decode(&request.encode()).ok(), Some(request)),

@@ -3,15 +3,15 @@
 //! when known) plus, on record-bearing events, the default record information and custom
 //! fields; decoding (used by desktops, the simulator's among them) checks the table.
 
-use compact_str::CompactString;
+use compact_str::{CompactString, format_compact};
 
-use crate::kv::{Key, KnownKey, KvList, Value};
+use crate::kv::{JsonWriter, Key, KnownKey, KvList, PairWriter, Value, ValueKind};
 use crate::protocol::enums::{
     CallResult, CallbackType, ChainAttr, ContactMediaType, DialMode, LocalDateTime, PhoneType,
 };
 use crate::protocol::error::{ErrorCode, ProtocolError};
 use crate::protocol::request::encode_custom;
-use crate::protocol::schema::{Fields, KeySpec, MessageSchema, Ty, cond, opt, req};
+use crate::protocol::schema::{Field, Fields, KeySpec, MessageSchema, Ty, cond, opt, req};
 
 use KnownKey as K;
 
@@ -695,298 +695,321 @@ impl Event {
         self.body.kind()
     }
 
-    /// Encodes the event.
+    /// Encodes the event as a key-value list.
     pub fn encode(&self) -> KvList {
         let mut kv = KvList::with_capacity(24);
-        kv.push_known(K::UserEvent, Value::from(self.kind().name()));
-        kv.push_known(K::ApplicationId, Value::Int(self.application_id));
+        self.encode_into(&mut kv);
+        kv
+    }
+
+    /// Appends the event to `out` as a compact JSON line (no newline), with the bytes
+    /// `self.encode().write_json(out)` would write but no list built in between: the
+    /// gateway's hot path. `out` is grown once up front if it is short of room.
+    ///
+    /// ```
+    /// use pacer_engine::protocol::{Event, EventBody};
+    /// let event = Event::new(101, EventBody::ReadyTimeAcknowledge { record_handle: 7 });
+    /// let mut out = Vec::new();
+    /// event.write_json(&mut out);
+    /// assert_eq!(out, br#"{"GSW_USER_EVENT":"ReadyTimeAcknowledge","GSW_APPLICATION_ID":101,"GSW_RECORD_HANDLE":7}"#);
+    /// ```
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let mut writer = JsonWriter::open(out);
+        self.encode_into(&mut writer);
+        writer.close();
+    }
+
+    /// Describes the event to `w`, keys in table order.
+    fn encode_into<W: PairWriter>(&self, w: &mut W) {
+        w.str(K::UserEvent, self.kind().name());
+        w.int(K::ApplicationId, self.application_id);
         if let Some(reference) = &self.reference_id {
-            kv.push_known(K::ReferenceId, reference.clone());
+            w.pair(&Key::Known(K::ReferenceId), reference);
         }
-        let s = |v: &CompactString| Value::Str(v.clone());
         match &self.body {
             EventBody::CampaignStarted(info, mode) => {
-                kv.push_known(K::CampaignDescription, s(&info.campaign_description));
-                kv.push_known(K::CampaignMode, mode.as_str().into());
-                kv.push_known(K::CampaignName, s(&info.campaign_name));
-                kv.push_known(K::CampaignGroupName, s(&info.group_name));
+                w.str(K::CampaignDescription, &info.campaign_description);
+                w.str(K::CampaignMode, mode.as_str());
+                w.str(K::CampaignName, &info.campaign_name);
+                w.str(K::CampaignGroupName, &info.group_name);
             }
             EventBody::CampaignModeChanged(info, mode) => {
-                kv.push_known(K::CampaignMode, mode.as_str().into());
-                encode_info(&mut kv, info);
+                w.str(K::CampaignMode, mode.as_str());
+                encode_info(w, info);
             }
             EventBody::CampaignLoaded(info)
             | EventBody::CampaignUnloaded(info)
             | EventBody::CampaignStopped(info)
-            | EventBody::CampaignGroupAssigned(info) => encode_info(&mut kv, info),
+            | EventBody::CampaignGroupAssigned(info) => encode_info(w, info),
             EventBody::PreviewDialingModeStartAcknowledge { campaign_name }
             | EventBody::PreviewDialingModeOverAcknowledge { campaign_name }
             | EventBody::LogOutAcknowledge { campaign_name } => {
-                kv.push_known(K::CampaignName, s(campaign_name));
+                w.str(K::CampaignName, campaign_name);
             }
             EventBody::ReadyTimeAcknowledge { record_handle } => {
-                kv.push_known(K::RecordHandle, Value::Int(*record_handle));
+                w.int(K::RecordHandle, *record_handle);
             }
             EventBody::UpdateCallCompletionStatsAcknowledge(ack)
             | EventBody::RecordProcessedAcknowledge(ack)
             | EventBody::RecordRejectAcknowledge(ack) => {
-                kv.push_known(K::CallingList, s(&ack.calling_list));
-                kv.push_known(K::CampaignName, s(&ack.campaign_name));
-                kv.push_known(K::RecordHandle, Value::Int(ack.record_handle));
+                w.str(K::CallingList, &ack.calling_list);
+                w.str(K::CampaignName, &ack.campaign_name);
+                w.int(K::RecordHandle, ack.record_handle);
             }
             EventBody::RecordCancelAcknowledge(ack) => {
-                push_opt_str(&mut kv, K::CallingList, &ack.calling_list);
-                push_opt_str(&mut kv, K::CampaignName, &ack.campaign_name);
+                push_opt_str(w, K::CallingList, &ack.calling_list);
+                push_opt_str(w, K::CampaignName, &ack.campaign_name);
                 if let Some(attr) = ack.chain_attr {
-                    kv.push_known(K::ChainAttr, attr.as_str().into());
+                    w.str(K::ChainAttr, attr.as_str());
                 }
-                push_opt_str(&mut kv, K::Message, &ack.message);
-                push_opt_str(&mut kv, K::Phone, &ack.phone);
+                push_opt_str(w, K::Message, &ack.message);
+                push_opt_str(w, K::Phone, &ack.phone);
                 if let Some(handle) = ack.record_handle {
-                    kv.push_known(K::RecordHandle, Value::Int(handle));
+                    w.int(K::RecordHandle, handle);
                 }
             }
             EventBody::DoNotCallAcknowledge(ack) => {
-                push_opt_str(&mut kv, K::CallingList, &ack.calling_list);
-                push_opt_str(&mut kv, K::CampaignName, &ack.campaign_name);
+                push_opt_str(w, K::CallingList, &ack.calling_list);
+                push_opt_str(w, K::CampaignName, &ack.campaign_name);
                 if let Some(attr) = ack.chain_attr {
-                    kv.push_known(K::ChainAttr, attr.as_str().into());
+                    w.str(K::ChainAttr, attr.as_str());
                 }
-                push_opt_str(&mut kv, K::Phone, &ack.phone);
-                push_opt_str(&mut kv, K::CustomerId, &ack.customer_id);
+                push_opt_str(w, K::Phone, &ack.phone);
+                push_opt_str(w, K::CustomerId, &ack.customer_id);
                 if let Some(handle) = ack.record_handle {
-                    kv.push_known(K::RecordHandle, Value::Int(handle));
+                    w.int(K::RecordHandle, handle);
                 }
                 if let Some(duration) = ack.duration_s {
-                    kv.push_known(K::Duration, Value::Int(duration));
+                    w.int(K::Duration, duration);
                 }
             }
             EventBody::RecordRescheduleAcknowledge(ack)
             | EventBody::ScheduledRecordRescheduleAcknowledge(ack) => {
-                kv.push_known(K::CallbackType, ack.callback_type.as_str().into());
-                kv.push_known(K::CallingList, s(&ack.calling_list));
-                kv.push_known(K::CampaignName, s(&ack.campaign_name));
-                kv.push_known(K::DateTime, Value::from(ack.date_time.to_string()));
-                push_opt_str(&mut kv, K::Phone, &ack.phone);
-                kv.push_known(K::RecordHandle, Value::Int(ack.record_handle));
+                w.str(K::CallbackType, ack.callback_type.as_str());
+                w.str(K::CallingList, &ack.calling_list);
+                w.str(K::CampaignName, &ack.campaign_name);
+                w.str(K::DateTime, &format_compact!("{}", ack.date_time));
+                push_opt_str(w, K::Phone, &ack.phone);
+                w.int(K::RecordHandle, ack.record_handle);
             }
             EventBody::AddRecordAcknowledge { calling_list, campaign_name, phone } => {
-                kv.push_known(K::CallingList, s(calling_list));
-                kv.push_known(K::CampaignName, s(campaign_name));
-                push_opt_str(&mut kv, K::Phone, phone);
+                w.str(K::CallingList, calling_list);
+                w.str(K::CampaignName, campaign_name);
+                push_opt_str(w, K::Phone, phone);
             }
             EventBody::PreviewRecord(record) | EventBody::ChainedRecord(record) => {
-                encode_record(&mut kv, record);
+                encode_record(w, record);
             }
             EventBody::ScheduledCall(call) => {
-                kv.push_known(K::CallbackType, call.callback_type.as_str().into());
-                kv.push_known(K::DateTime, Value::from(call.date_time.to_string()));
-                encode_record(&mut kv, &call.record);
+                w.str(K::CallbackType, call.callback_type.as_str());
+                w.str(K::DateTime, &format_compact!("{}", call.date_time));
+                encode_record(w, &call.record);
             }
             EventBody::ChainedRecordsDataEnd { calling_list, campaign_name, chain_id, record_handle } => {
-                kv.push_known(K::CallingList, s(calling_list));
-                kv.push_known(K::CampaignName, s(campaign_name));
-                kv.push_known(K::ChainId, Value::Int(*chain_id));
-                kv.push_known(K::RecordHandle, Value::Int(*record_handle));
+                w.str(K::CallingList, calling_list);
+                w.str(K::CampaignName, campaign_name);
+                w.int(K::ChainId, *chain_id);
+                w.int(K::RecordHandle, *record_handle);
             }
             EventBody::RecordCancel(notice) => {
-                kv.push_known(K::CallingList, s(&notice.calling_list));
-                kv.push_known(K::CampaignName, s(&notice.campaign_name));
-                kv.push_known(K::RecordHandle, Value::Int(notice.record_handle));
+                w.str(K::CallingList, &notice.calling_list);
+                w.str(K::CampaignName, &notice.campaign_name);
+                w.int(K::RecordHandle, notice.record_handle);
                 if let Some(attr) = notice.chain_attr {
-                    kv.push_known(K::ChainAttr, attr.as_str().into());
+                    w.str(K::ChainAttr, attr.as_str());
                 }
-                kv.push_known(K::Phone, s(&notice.phone));
-                push_opt_str(&mut kv, K::CustomerId, &notice.customer_id);
+                w.str(K::Phone, &notice.phone);
+                push_opt_str(w, K::CustomerId, &notice.customer_id);
             }
             EventBody::LogOutTime { campaign_name, logout_time_s } => {
-                kv.push_known(K::CampaignName, s(campaign_name));
-                kv.push_known(K::LogoutTime, Value::Int(*logout_time_s));
+                w.str(K::CampaignName, campaign_name);
+                w.int(K::LogoutTime, *logout_time_s);
             }
             EventBody::Error(error) => {
-                kv.push_known(K::Error, error.code.name().into());
-                kv.push_known(K::ErrorNumber, Value::Int(error.code.number()));
-                push_opt_str(&mut kv, K::AgentReqType, &error.req_type);
-                push_opt_str(&mut kv, K::CampaignName, &error.campaign_name);
-                push_opt_str(&mut kv, K::ErrorDescription, &error.description);
+                w.str(K::Error, error.code.name());
+                w.int(K::ErrorNumber, error.code.number());
+                push_opt_str(w, K::AgentReqType, &error.req_type);
+                push_opt_str(w, K::CampaignName, &error.campaign_name);
+                push_opt_str(w, K::ErrorDescription, &error.description);
             }
         }
-        kv
     }
 
     /// The event as a compact JSON object.
     pub fn encode_json(&self) -> String {
-        self.encode().to_json_string()
+        let mut out = Vec::new();
+        self.write_json(&mut out);
+        crate::kv::bytes_to_string(out)
     }
 
     /// Decodes an event (the desktop side of the protocol), checking its table.
     pub fn decode(kv: &KvList) -> Result<Event, ProtocolError> {
-        let f = Fields::new(kv);
-        let name = match f.get(K::UserEvent) {
-            None => return Err(ProtocolError::missing(K::UserEvent)),
-            Some(Value::Str(name)) => name,
-            Some(other) => {
-                return Err(ProtocolError::invalid(
-                    K::UserEvent,
-                    format!("expected a string, got {}", other.kind()),
-                ));
-            }
-        };
-        let kind = EventKind::from_name(name).ok_or_else(|| {
-            ProtocolError::new(ErrorCode::InvalidRequest)
-                .with_key(K::UserEvent)
-                .with_detail(format!("unknown event {name:?}"))
-        })?;
-        f.check(kind.schema())?;
-        let text = |key: KnownKey| f.str(key).map(CompactString::from);
-        let req_text = |key: KnownKey| f.req_str(key).map(CompactString::from);
-        let body = match kind {
-            EventKind::CampaignStarted => EventBody::CampaignStarted(campaign_info(&f)?, dial_mode(&f)?),
-            EventKind::CampaignModeChanged => {
-                EventBody::CampaignModeChanged(campaign_info(&f)?, dial_mode(&f)?)
-            }
-            EventKind::CampaignLoaded => EventBody::CampaignLoaded(campaign_info(&f)?),
-            EventKind::CampaignUnloaded => EventBody::CampaignUnloaded(campaign_info(&f)?),
-            EventKind::CampaignStopped => EventBody::CampaignStopped(campaign_info(&f)?),
-            EventKind::CampaignGroupAssigned => EventBody::CampaignGroupAssigned(campaign_info(&f)?),
-            EventKind::PreviewDialingModeStartAcknowledge => {
-                EventBody::PreviewDialingModeStartAcknowledge { campaign_name: req_text(K::CampaignName)? }
-            }
-            EventKind::PreviewDialingModeOverAcknowledge => {
-                EventBody::PreviewDialingModeOverAcknowledge { campaign_name: req_text(K::CampaignName)? }
-            }
-            EventKind::LogOutAcknowledge => {
-                EventBody::LogOutAcknowledge { campaign_name: req_text(K::CampaignName)? }
-            }
-            EventKind::ReadyTimeAcknowledge => {
-                EventBody::ReadyTimeAcknowledge { record_handle: f.req_int(K::RecordHandle)? }
-            }
-            EventKind::UpdateCallCompletionStatsAcknowledge => {
-                EventBody::UpdateCallCompletionStatsAcknowledge(record_ack(&f)?)
-            }
-            EventKind::RecordProcessedAcknowledge => EventBody::RecordProcessedAcknowledge(record_ack(&f)?),
-            EventKind::RecordRejectAcknowledge => EventBody::RecordRejectAcknowledge(record_ack(&f)?),
-            EventKind::RecordCancelAcknowledge => EventBody::RecordCancelAcknowledge(CancelAck {
-                calling_list: text(K::CallingList),
-                campaign_name: text(K::CampaignName),
-                chain_attr: chain_attr(&f)?,
-                message: text(K::Message),
-                phone: text(K::Phone),
-                record_handle: f.int(K::RecordHandle),
-            }),
-            EventKind::DoNotCallAcknowledge => EventBody::DoNotCallAcknowledge(DncAck {
-                calling_list: text(K::CallingList),
-                campaign_name: text(K::CampaignName),
-                chain_attr: chain_attr(&f)?,
-                phone: text(K::Phone),
-                customer_id: f.text(K::CustomerId),
-                record_handle: f.int(K::RecordHandle),
-                duration_s: f.int(K::Duration),
-            }),
-            EventKind::RecordRescheduleAcknowledge => {
-                EventBody::RecordRescheduleAcknowledge(reschedule_ack(&f)?)
-            }
-            EventKind::ScheduledRecordRescheduleAcknowledge => {
-                EventBody::ScheduledRecordRescheduleAcknowledge(reschedule_ack(&f)?)
-            }
-            EventKind::AddRecordAcknowledge => EventBody::AddRecordAcknowledge {
-                calling_list: req_text(K::CallingList)?,
-                campaign_name: req_text(K::CampaignName)?,
-                phone: text(K::Phone),
-            },
-            EventKind::PreviewRecord => EventBody::PreviewRecord(record_data(&f)?),
-            EventKind::ChainedRecord => EventBody::ChainedRecord(record_data(&f)?),
-            EventKind::ScheduledCall => EventBody::ScheduledCall(ScheduledCall {
-                record: record_data(&f)?,
-                callback_type: callback_type(&f)?,
-                date_time: date_time(&f)?,
-            }),
-            EventKind::ChainedRecordsDataEnd => EventBody::ChainedRecordsDataEnd {
-                calling_list: req_text(K::CallingList)?,
-                campaign_name: req_text(K::CampaignName)?,
-                chain_id: f.req_int(K::ChainId)?,
-                record_handle: f.req_int(K::RecordHandle)?,
-            },
-            EventKind::RecordCancel => EventBody::RecordCancel(RecordCancelNotice {
-                calling_list: req_text(K::CallingList)?,
-                campaign_name: req_text(K::CampaignName)?,
-                record_handle: f.req_int(K::RecordHandle)?,
-                chain_attr: chain_attr(&f)?,
-                phone: req_text(K::Phone)?,
-                customer_id: f.text(K::CustomerId),
-            }),
-            EventKind::LogOutTime => EventBody::LogOutTime {
-                campaign_name: req_text(K::CampaignName)?,
-                logout_time_s: f.req_int(K::LogoutTime)?,
-            },
-            EventKind::Error => {
-                let number = f.req_int(K::ErrorNumber)?;
-                let code = ErrorCode::from_number(number).ok_or_else(|| {
-                    ProtocolError::invalid(K::ErrorNumber, format!("{number} is not an error number"))
-                })?;
-                EventBody::Error(ErrorEvent {
-                    code,
-                    req_type: text(K::AgentReqType),
-                    campaign_name: text(K::CampaignName),
-                    description: text(K::ErrorDescription),
-                })
-            }
-        };
-        Ok(Event {
-            application_id: f.req_int(K::ApplicationId)?,
-            reference_id: f.get(K::ReferenceId).cloned(),
-            body,
-        })
+        decode_fields(&mut Fields::from_kv(kv))
     }
 
     /// Parses a JSON object and decodes it as an event.
     pub fn decode_json(text: &str) -> Result<Event, ProtocolError> {
-        let kv = KvList::from_json_str(text).map_err(|e| match e.key() {
+        let mut fields = Fields::new(text);
+        fields.read_json().map_err(|e| match e.key() {
             Some(key) => ProtocolError::invalid(Key::new(key), e.reason()),
             None => ProtocolError::new(ErrorCode::InvalidRequest).with_detail(e.to_string()),
         })?;
-        Event::decode(&kv)
+        decode_fields(&mut fields)
     }
 }
 
-fn push_opt_str(kv: &mut KvList, key: KnownKey, value: &Option<CompactString>) {
+fn decode_fields(f: &mut Fields<'_>) -> Result<Event, ProtocolError> {
+    let name = match f.get(K::UserEvent) {
+        None => return Err(ProtocolError::missing(K::UserEvent)),
+        Some(field) if field.kind() == ValueKind::Str => field.as_str().unwrap_or_default(),
+        Some(other) => {
+            return Err(ProtocolError::invalid(
+                K::UserEvent,
+                format!("expected a string, got {}", other.kind()),
+            ));
+        }
+    };
+    let kind = EventKind::from_name(name).ok_or_else(|| {
+        ProtocolError::new(ErrorCode::InvalidRequest)
+            .with_key(K::UserEvent)
+            .with_detail(format!("unknown event {name:?}"))
+    })?;
+    f.check(kind.schema())?;
+    let text = |f: &Fields<'_>, key: KnownKey| f.str(key).map(CompactString::from);
+    let req_text = |f: &Fields<'_>, key: KnownKey| f.req_str(key).map(CompactString::from);
+    let body = match kind {
+        EventKind::CampaignStarted => EventBody::CampaignStarted(campaign_info(f)?, dial_mode(f)?),
+        EventKind::CampaignModeChanged => EventBody::CampaignModeChanged(campaign_info(f)?, dial_mode(f)?),
+        EventKind::CampaignLoaded => EventBody::CampaignLoaded(campaign_info(f)?),
+        EventKind::CampaignUnloaded => EventBody::CampaignUnloaded(campaign_info(f)?),
+        EventKind::CampaignStopped => EventBody::CampaignStopped(campaign_info(f)?),
+        EventKind::CampaignGroupAssigned => EventBody::CampaignGroupAssigned(campaign_info(f)?),
+        EventKind::PreviewDialingModeStartAcknowledge => {
+            EventBody::PreviewDialingModeStartAcknowledge { campaign_name: req_text(f, K::CampaignName)? }
+        }
+        EventKind::PreviewDialingModeOverAcknowledge => {
+            EventBody::PreviewDialingModeOverAcknowledge { campaign_name: req_text(f, K::CampaignName)? }
+        }
+        EventKind::LogOutAcknowledge => {
+            EventBody::LogOutAcknowledge { campaign_name: req_text(f, K::CampaignName)? }
+        }
+        EventKind::ReadyTimeAcknowledge => {
+            EventBody::ReadyTimeAcknowledge { record_handle: f.req_int(K::RecordHandle)? }
+        }
+        EventKind::UpdateCallCompletionStatsAcknowledge => {
+            EventBody::UpdateCallCompletionStatsAcknowledge(record_ack(f)?)
+        }
+        EventKind::RecordProcessedAcknowledge => EventBody::RecordProcessedAcknowledge(record_ack(f)?),
+        EventKind::RecordRejectAcknowledge => EventBody::RecordRejectAcknowledge(record_ack(f)?),
+        EventKind::RecordCancelAcknowledge => EventBody::RecordCancelAcknowledge(CancelAck {
+            calling_list: text(f, K::CallingList),
+            campaign_name: text(f, K::CampaignName),
+            chain_attr: chain_attr(f)?,
+            message: text(f, K::Message),
+            phone: text(f, K::Phone),
+            record_handle: f.int(K::RecordHandle),
+        }),
+        EventKind::DoNotCallAcknowledge => EventBody::DoNotCallAcknowledge(DncAck {
+            calling_list: text(f, K::CallingList),
+            campaign_name: text(f, K::CampaignName),
+            chain_attr: chain_attr(f)?,
+            phone: text(f, K::Phone),
+            customer_id: f.text(K::CustomerId),
+            record_handle: f.int(K::RecordHandle),
+            duration_s: f.int(K::Duration),
+        }),
+        EventKind::RecordRescheduleAcknowledge => EventBody::RecordRescheduleAcknowledge(reschedule_ack(f)?),
+        EventKind::ScheduledRecordRescheduleAcknowledge => {
+            EventBody::ScheduledRecordRescheduleAcknowledge(reschedule_ack(f)?)
+        }
+        EventKind::AddRecordAcknowledge => EventBody::AddRecordAcknowledge {
+            calling_list: req_text(f, K::CallingList)?,
+            campaign_name: req_text(f, K::CampaignName)?,
+            phone: text(f, K::Phone),
+        },
+        EventKind::PreviewRecord => EventBody::PreviewRecord(record_data(f)?),
+        EventKind::ChainedRecord => EventBody::ChainedRecord(record_data(f)?),
+        EventKind::ScheduledCall => EventBody::ScheduledCall(ScheduledCall {
+            record: record_data(f)?,
+            callback_type: callback_type(f)?,
+            date_time: date_time(f)?,
+        }),
+        EventKind::ChainedRecordsDataEnd => EventBody::ChainedRecordsDataEnd {
+            calling_list: req_text(f, K::CallingList)?,
+            campaign_name: req_text(f, K::CampaignName)?,
+            chain_id: f.req_int(K::ChainId)?,
+            record_handle: f.req_int(K::RecordHandle)?,
+        },
+        EventKind::RecordCancel => EventBody::RecordCancel(RecordCancelNotice {
+            calling_list: req_text(f, K::CallingList)?,
+            campaign_name: req_text(f, K::CampaignName)?,
+            record_handle: f.req_int(K::RecordHandle)?,
+            chain_attr: chain_attr(f)?,
+            phone: req_text(f, K::Phone)?,
+            customer_id: f.text(K::CustomerId),
+        }),
+        EventKind::LogOutTime => EventBody::LogOutTime {
+            campaign_name: req_text(f, K::CampaignName)?,
+            logout_time_s: f.req_int(K::LogoutTime)?,
+        },
+        EventKind::Error => {
+            let number = f.req_int(K::ErrorNumber)?;
+            let code = ErrorCode::from_number(number).ok_or_else(|| {
+                ProtocolError::invalid(K::ErrorNumber, format!("{number} is not an error number"))
+            })?;
+            EventBody::Error(ErrorEvent {
+                code,
+                req_type: text(f, K::AgentReqType),
+                campaign_name: text(f, K::CampaignName),
+                description: text(f, K::ErrorDescription),
+            })
+        }
+    };
+    Ok(Event {
+        application_id: f.req_int(K::ApplicationId)?,
+        reference_id: f.get(K::ReferenceId).map(Field::to_value),
+        body,
+    })
+}
+
+fn push_opt_str<W: PairWriter>(w: &mut W, key: KnownKey, value: &Option<CompactString>) {
     if let Some(v) = value {
-        kv.push_known(key, Value::Str(v.clone()));
+        w.str(key, v);
     }
 }
 
-fn encode_info(kv: &mut KvList, info: &CampaignInfo) {
-    kv.push_known(K::CampaignName, Value::Str(info.campaign_name.clone()));
-    kv.push_known(K::CampaignDescription, Value::Str(info.campaign_description.clone()));
-    kv.push_known(K::CampaignGroupDescription, Value::Str(info.group_description.clone()));
-    kv.push_known(K::CampaignGroupName, Value::Str(info.group_name.clone()));
+fn encode_info<W: PairWriter>(w: &mut W, info: &CampaignInfo) {
+    w.str(K::CampaignName, &info.campaign_name);
+    w.str(K::CampaignDescription, &info.campaign_description);
+    w.str(K::CampaignGroupDescription, &info.group_description);
+    w.str(K::CampaignGroupName, &info.group_name);
 }
 
 /// Writes a record's default information, its table's keys, extra reserved keys and custom
 /// fields.
-fn encode_record(kv: &mut KvList, r: &RecordData) {
-    kv.push_known(K::Attempts, Value::Int(r.attempts));
-    kv.push_known(K::CallResult, Value::Int(r.call_result.code()));
+fn encode_record<W: PairWriter>(w: &mut W, r: &RecordData) {
+    w.int(K::Attempts, r.attempts);
+    w.int(K::CallResult, r.call_result.code());
     // The record events' tables type GSW_CALL_TIME as a string.
-    kv.push_known(K::CallTime, Value::from(r.call_time.to_string()));
-    kv.push_known(K::CallingList, Value::Str(r.calling_list.clone()));
-    kv.push_known(K::CampaignName, Value::Str(r.campaign_name.clone()));
-    kv.push_known(K::ChainId, Value::Int(r.chain_id));
-    kv.push_known(K::CpnDigits, Value::Str(r.cpn_digits.clone()));
-    kv.push_known(K::From, Value::Int(r.daily_from_s));
-    kv.push_known(K::Phone, Value::Str(r.phone.clone()));
-    kv.push_known(K::PhoneType, Value::Int(r.phone_type.code()));
-    kv.push_known(K::RecordHandle, Value::Int(r.record_handle));
-    kv.push_known(K::TzOffset, Value::Int(r.tz_offset_s));
-    kv.push_known(K::Until, Value::Int(r.daily_until_s));
-    kv.push_known(K::ContactMediaType, r.contact_media_type.as_str().into());
-    kv.push_known(K::CampaignGroupName, Value::Str(r.group_name.clone()));
-    kv.push_known(K::CampaignGroupDescription, Value::Str(r.group_description.clone()));
+    w.int_as_str(K::CallTime, r.call_time);
+    w.str(K::CallingList, &r.calling_list);
+    w.str(K::CampaignName, &r.campaign_name);
+    w.int(K::ChainId, r.chain_id);
+    w.str(K::CpnDigits, &r.cpn_digits);
+    w.int(K::From, r.daily_from_s);
+    w.str(K::Phone, &r.phone);
+    w.int(K::PhoneType, r.phone_type.code());
+    w.int(K::RecordHandle, r.record_handle);
+    w.int(K::TzOffset, r.tz_offset_s);
+    w.int(K::Until, r.daily_until_s);
+    w.str(K::ContactMediaType, r.contact_media_type.as_str());
+    w.str(K::CampaignGroupName, &r.group_name);
+    w.str(K::CampaignGroupDescription, &r.group_description);
     for (key, value) in &r.extra {
         debug_assert!(key.known().is_some_and(|k| !RECORD_DATA_KEYS.contains(&k)), "{key} in extra");
-        kv.push_unique(key.clone(), value.clone());
+        w.pair(key, value);
     }
-    encode_custom(kv, &r.custom);
+    encode_custom(w, &r.custom);
 }
 
 fn campaign_info(f: &Fields<'_>) -> Result<CampaignInfo, ProtocolError> {
@@ -1048,7 +1071,7 @@ fn reschedule_ack(f: &Fields<'_>) -> Result<RescheduleAck, ProtocolError> {
     })
 }
 
-fn record_data(f: &Fields<'_>) -> Result<RecordData, ProtocolError> {
+fn record_data(f: &mut Fields<'_>) -> Result<RecordData, ProtocolError> {
     let phone_type = match f.int(K::PhoneType) {
         None => PhoneType::NoContactType,
         Some(code) => PhoneType::from_code(code)
@@ -1065,14 +1088,12 @@ fn record_data(f: &Fields<'_>) -> Result<RecordData, ProtocolError> {
         })?,
     };
     let mut extra = KvList::new();
-    let mut custom = KvList::new();
-    for (key, value) in f.kv() {
-        match key.known() {
-            Some(known) if RECORD_DATA_KEYS.contains(&known) => {}
-            Some(_) => extra.push_unique(key.clone(), value.clone()),
-            None => custom.push_unique(key.clone(), value.clone()),
+    for (key, field) in f.known() {
+        if !RECORD_DATA_KEYS.contains(&key) {
+            extra.push_known(key, field.to_value());
         }
     }
+    let custom = f.take_custom();
     Ok(RecordData {
         record_handle: f.req_int(K::RecordHandle)?,
         calling_list: f.req_str(K::CallingList)?.into(),

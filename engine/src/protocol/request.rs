@@ -1,15 +1,15 @@
 //! Desktop-to-server requests (`GSW_AGENT_REQ_TYPE`): typed, decoded with every check the
 //! spec's tables and rules give, and encoded back (the simulator's desktops use the encoder).
 
-use compact_str::CompactString;
+use compact_str::{CompactString, format_compact};
 
-use crate::kv::{Key, KnownKey, KvList, Value};
+use crate::kv::{JsonWriter, Key, KnownKey, KvList, PairWriter, Value, ValueKind};
 use crate::protocol::enums::{
     CallResult, CallbackType, ChainAttr, LocalDateTime, PhoneType, RecordStatus, RecordType, Treatment,
 };
 use crate::protocol::error::{ErrorCode, ProtocolError};
 use crate::protocol::event::{ErrorEvent, Event, EventBody};
-use crate::protocol::schema::{Fields, KeySpec, MessageSchema, Ty, cond, opt, req};
+use crate::protocol::schema::{Field, Fields, KeySpec, MessageSchema, Ty, cond, opt, req};
 
 use KnownKey as K;
 
@@ -566,13 +566,15 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
-    fn salvage(kv: &KvList, error: ProtocolError) -> DecodeError {
-        let fields = Fields::new(kv);
+    fn salvage(fields: &Fields<'_>, error: ProtocolError) -> DecodeError {
         DecodeError {
             error,
             req_type: fields.str(K::AgentReqType).map(CompactString::from),
             application_id: fields.int(K::ApplicationId),
-            reference_id: fields.get(K::ReferenceId).filter(|v| v.as_list().is_none()).cloned(),
+            reference_id: fields
+                .get(K::ReferenceId)
+                .filter(|v| v.kind() != ValueKind::List)
+                .map(Field::to_value),
             campaign_name: fields.str(K::CampaignName).map(CompactString::from),
         }
     }
@@ -626,35 +628,61 @@ impl Request {
     /// assert_eq!(err.error.key().unwrap().as_str(), "GSW_RECORD_HANDLE");
     /// ```
     pub fn decode(kv: &KvList) -> Result<Request, Box<DecodeError>> {
-        let fields = Fields::new(kv);
-        decode_fields(&fields).map_err(|error| Box::new(DecodeError::salvage(kv, error)))
+        let mut fields = Fields::from_kv(kv);
+        decode_fields(&mut fields).map_err(|error| Box::new(DecodeError::salvage(&fields, error)))
     }
 
     /// Parses a JSON object and decodes it. JSON that is not a valid key-value list (bad
     /// syntax, a duplicate key, a float, boolean, null or array) is refused with 103 naming the
     /// key, or 101 when there is no object to read at all.
+    ///
+    /// The line is read straight into the decoder's view of it: strings of known keys stay
+    /// borrowed from `text` and custom fields go directly into the request's list, so known
+    /// keys cost no heap allocation. Results and errors are those of
+    /// `Request::decode(&KvList::from_json_str(text)?)`.
     pub fn decode_json(text: &str) -> Result<Request, Box<DecodeError>> {
-        match KvList::from_json_str(text) {
-            Ok(kv) => Request::decode(&kv),
-            Err(kv_error) => Err(Box::new(decode_error_from_kv(text, &kv_error))),
+        let mut fields = Fields::new(text);
+        if let Err(kv_error) = fields.read_json() {
+            return Err(Box::new(decode_error_from_kv(text, &kv_error)));
         }
+        decode_fields(&mut fields).map_err(|error| Box::new(DecodeError::salvage(&fields, error)))
     }
 
     /// Encodes the request as a key-value list, keys in the spec's table order.
     pub fn encode(&self) -> KvList {
         let mut kv = KvList::with_capacity(16);
-        kv.push_known(K::AgentReqType, Value::from(self.kind().name()));
+        self.encode_into(&mut kv);
+        kv
+    }
+
+    /// Appends the request to `out` as a compact JSON line (no newline), with the bytes
+    /// `self.encode().write_json(out)` would write but no list built in between.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let mut writer = JsonWriter::open(out);
+        self.encode_into(&mut writer);
+        writer.close();
+    }
+
+    /// Describes the request to `w`, keys in the spec's table order.
+    fn encode_into<W: PairWriter>(&self, w: &mut W) {
+        w.str(K::AgentReqType, self.kind().name());
         if let Some(app) = self.application_id {
-            kv.push_known(K::ApplicationId, Value::Int(app));
+            w.int(K::ApplicationId, app);
         }
-        if let Some(group) = &self.target.group_name {
-            kv.push_known(K::CampaignGroupName, Value::Str(group.clone()));
+        // The target is written only where the request's table has it (see decoding).
+        let schema = self.kind().schema();
+        if let Some(group) =
+            self.target.group_name.as_ref().filter(|_| schema.spec(K::CampaignGroupName).is_some())
+        {
+            w.str(K::CampaignGroupName, group);
         }
-        if let Some(campaign) = &self.target.campaign_name {
-            kv.push_known(K::CampaignName, Value::Str(campaign.clone()));
+        if let Some(campaign) =
+            self.target.campaign_name.as_ref().filter(|_| schema.spec(K::CampaignName).is_some())
+        {
+            w.str(K::CampaignName, campaign);
         }
         if let Some(reference) = self.reference_id {
-            kv.push_known(K::ReferenceId, Value::Int(reference));
+            w.int(K::ReferenceId, reference);
         }
         match &self.body {
             RequestBody::CampaignStatusRequest
@@ -663,92 +691,93 @@ impl Request {
             | RequestBody::PreviewRecordRequest
             | RequestBody::LogOut => {}
             RequestBody::ReadyTime { record_handle, ready_time_s } => {
-                kv.push_known(K::ReadyTime, Value::Int(*ready_time_s));
-                kv.push_known(K::RecordHandle, Value::Int(*record_handle));
+                w.int(K::ReadyTime, *ready_time_s);
+                w.int(K::RecordHandle, *record_handle);
             }
             RequestBody::UpdateCallCompletionStats(update) => {
-                kv.push_known(K::RecordHandle, Value::Int(update.record_handle));
-                encode_changes(&mut kv, &update.changes);
-                encode_custom(&mut kv, &update.custom);
+                w.int(K::RecordHandle, update.record_handle);
+                encode_changes(w, &update.changes);
+                encode_custom(w, &update.custom);
             }
             RequestBody::RecordProcessed(processed) => {
-                kv.push_known(K::RecordHandle, Value::Int(processed.record_handle));
-                kv.push_known(K::CallingList, Value::Str(processed.calling_list.clone()));
-                encode_changes(&mut kv, &processed.changes);
+                w.int(K::RecordHandle, processed.record_handle);
+                w.str(K::CallingList, &processed.calling_list);
+                encode_changes(w, &processed.changes);
                 if let Some(treatment) = processed.treatment {
-                    kv.push_known(K::Treatment, treatment.as_str().into());
+                    w.str(K::Treatment, treatment.as_str());
                 }
-                encode_custom(&mut kv, &processed.custom);
+                encode_custom(w, &processed.custom);
             }
             RequestBody::ChainedRecordRequest { record_handle } => {
-                kv.push_known(K::RecordHandle, Value::Int(*record_handle));
+                w.int(K::RecordHandle, *record_handle);
             }
             RequestBody::RecordReject { record_handle, calling_list } => {
-                kv.push_known(K::RecordHandle, Value::Int(*record_handle));
-                kv.push_known(K::CallingList, Value::Str(calling_list.clone()));
+                w.int(K::RecordHandle, *record_handle);
+                w.str(K::CallingList, calling_list);
             }
             RequestBody::RequestRecordCancel(cancel) => {
-                encode_selector(&mut kv, &cancel.selector);
+                encode_selector(w, &cancel.selector);
                 if let Some(attr) = cancel.chain_attr {
-                    kv.push_known(K::ChainAttr, attr.as_str().into());
+                    w.str(K::ChainAttr, attr.as_str());
                 }
             }
             RequestBody::DoNotCall(dnc) => {
-                encode_selector(&mut kv, &dnc.selector);
+                encode_selector(w, &dnc.selector);
                 if let Some(attr) = dnc.chain_attr {
-                    kv.push_known(K::ChainAttr, attr.as_str().into());
+                    w.str(K::ChainAttr, attr.as_str());
                 }
                 if let Some(message) = &dnc.message {
-                    kv.push_known(K::Message, Value::Str(message.clone()));
+                    w.str(K::Message, message);
                 }
                 if let Some(duration) = dnc.duration_s {
-                    kv.push_known(K::Duration, Value::Int(duration));
+                    w.int(K::Duration, duration);
                 }
             }
             RequestBody::RecordReschedule(r) | RequestBody::ScheduledRecordReschedule(r) => {
-                kv.push_known(K::RecordHandle, Value::Int(r.record_handle));
-                kv.push_known(K::CallbackType, r.callback_type.as_str().into());
-                kv.push_known(K::DateTime, Value::from(r.date_time.to_string()));
+                w.int(K::RecordHandle, r.record_handle);
+                w.str(K::CallbackType, r.callback_type.as_str());
+                w.str(K::DateTime, &format_compact!("{}", r.date_time));
                 if let Some(phone) = &r.phone {
-                    kv.push_known(K::Phone, Value::Str(phone.clone()));
+                    w.str(K::Phone, phone);
                 }
             }
             RequestBody::AddRecord(add) => {
                 if let Some(agent) = &add.agent_id {
-                    kv.push_known(K::AgentId, Value::Str(agent.clone()));
+                    w.str(K::AgentId, agent);
                 }
-                kv.push_known(K::Attempts, Value::Int(add.attempts));
-                kv.push_known(K::CallResult, Value::Int(add.call_result.code()));
-                kv.push_known(K::CallTime, Value::from(add.call_time.to_string()));
-                kv.push_known(K::CallingList, Value::Str(add.calling_list.clone()));
+                w.int(K::Attempts, add.attempts);
+                w.int(K::CallResult, add.call_result.code());
+                w.int_as_str(K::CallTime, add.call_time);
+                w.str(K::CallingList, &add.calling_list);
                 if let Some(chain_id) = add.chain_id {
-                    kv.push_known(K::ChainId, Value::Int(chain_id));
+                    w.int(K::ChainId, chain_id);
                 }
                 if let Some(date_time) = add.date_time {
-                    kv.push_known(K::DateTime, Value::from(date_time.to_string()));
+                    w.str(K::DateTime, &format_compact!("{}", date_time));
                 }
-                kv.push_known(K::From, Value::Int(add.daily_from_s));
-                kv.push_known(K::Phone, Value::Str(add.phone.clone()));
-                kv.push_known(K::PhoneType, Value::Int(add.phone_type.code()));
+                w.int(K::From, add.daily_from_s);
+                w.str(K::Phone, &add.phone);
+                w.int(K::PhoneType, add.phone_type.code());
                 if let Some(handle) = add.record_handle {
-                    kv.push_known(K::RecordHandle, Value::Int(handle));
+                    w.int(K::RecordHandle, handle);
                 }
-                kv.push_known(K::RecordStatus, Value::Int(add.record_status.code()));
-                kv.push_known(K::RecordType, Value::Int(add.record_type.code()));
-                kv.push_known(K::TzName, Value::Str(add.tz_name.clone()));
+                w.int(K::RecordStatus, add.record_status.code());
+                w.int(K::RecordType, add.record_type.code());
+                w.str(K::TzName, &add.tz_name);
                 if let Some(chain_n) = add.chain_n {
-                    kv.push_known(K::ChainN, Value::Int(chain_n));
+                    w.int(K::ChainN, chain_n);
                 }
-                kv.push_known(K::Until, Value::Int(add.daily_until_s));
-                encode_custom(&mut kv, &add.custom);
+                w.int(K::Until, add.daily_until_s);
+                encode_custom(w, &add.custom);
             }
         }
-        kv
     }
 
     /// The request as a compact JSON object.
     pub fn encode_json(&self) -> String {
-        self.encode().to_json_string()
+        let mut out = Vec::new();
+        self.write_json(&mut out);
+        crate::kv::bytes_to_string(out)
     }
 }
 
@@ -779,10 +808,10 @@ fn decode_error_from_kv(text: &str, kv_error: &crate::kv::KvError) -> DecodeErro
     salvaged
 }
 
-fn decode_fields(f: &Fields<'_>) -> Result<Request, ProtocolError> {
+fn decode_fields(f: &mut Fields<'_>) -> Result<Request, ProtocolError> {
     let req_type = match f.get(K::AgentReqType) {
         None => return Err(ProtocolError::missing(K::AgentReqType)),
-        Some(Value::Str(name)) => name,
+        Some(field) if field.kind() == ValueKind::Str => field.as_str().unwrap_or_default(),
         Some(other) => {
             return Err(ProtocolError::invalid(
                 K::AgentReqType,
@@ -797,9 +826,11 @@ fn decode_fields(f: &Fields<'_>) -> Result<Request, ProtocolError> {
     })?;
     let schema = kind.schema();
     f.check(schema)?;
+    // Names are read only where the request's table has them (CampaignStatusRequest and
+    // ReadyTime name no campaign), like every other key outside a table.
     let target = Target {
-        group_name: f.str(K::CampaignGroupName).map(CompactString::from),
-        campaign_name: f.str(K::CampaignName).map(CompactString::from),
+        group_name: name_in_table(f, schema, K::CampaignGroupName),
+        campaign_name: name_in_table(f, schema, K::CampaignName),
     };
     let body = match kind {
         RequestKind::CampaignStatusRequest => RequestBody::CampaignStatusRequest,
@@ -817,7 +848,10 @@ fn decode_fields(f: &Fields<'_>) -> Result<Request, ProtocolError> {
         RequestKind::UpdateCallCompletionStats => RequestBody::UpdateCallCompletionStats(RecordUpdate {
             record_handle: handle(f, K::RecordHandle)?,
             changes: changes(f)?,
-            custom: custom_fields(f)?,
+            custom: {
+                check_custom_fields(f)?;
+                f.take_custom()
+            },
         }),
         RequestKind::RecordProcessed => RequestBody::RecordProcessed(RecordProcessed {
             record_handle: handle(f, K::RecordHandle)?,
@@ -829,7 +863,10 @@ fn decode_fields(f: &Fields<'_>) -> Result<Request, ProtocolError> {
                 Treatment::from_wire,
                 "RecordTreatPersonal or RecordTreatCampaign",
             )?,
-            custom: custom_fields(f)?,
+            custom: {
+                check_custom_fields(f)?;
+                f.take_custom()
+            },
         }),
         RequestKind::ChainedRecordRequest => {
             RequestBody::ChainedRecordRequest { record_handle: handle(f, K::RecordHandle)? }
@@ -862,7 +899,19 @@ fn decode_fields(f: &Fields<'_>) -> Result<Request, ProtocolError> {
     Ok(Request { application_id: f.int(K::ApplicationId), reference_id: f.int(K::ReferenceId), target, body })
 }
 
+/// A campaign or group name, where the request's table has the key.
+#[inline(always)]
+fn name_in_table(f: &Fields<'_>, schema: &MessageSchema, key: KnownKey) -> Option<CompactString> {
+    match schema.spec(key) {
+        Some(_) => f.str(key).map(CompactString::from),
+        None => None,
+    }
+}
+
 /// A record handle: 1 and up.
+// Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
+// field by field and stalled on store forwarding; inlined, it stays in registers.
+#[inline(always)]
 fn handle(f: &Fields<'_>, key: KnownKey) -> Result<i64, ProtocolError> {
     let value = f.req_int(key)?;
     if value < 1 {
@@ -871,6 +920,9 @@ fn handle(f: &Fields<'_>, key: KnownKey) -> Result<i64, ProtocolError> {
     Ok(value)
 }
 
+// Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
+// field by field and stalled on store forwarding; inlined, it stays in registers.
+#[inline(always)]
 fn string_enum<T>(
     f: &Fields<'_>,
     key: KnownKey,
@@ -885,6 +937,9 @@ fn string_enum<T>(
     }
 }
 
+// Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
+// field by field and stalled on store forwarding; inlined, it stays in registers.
+#[inline(always)]
 fn int_enum<T>(
     f: &Fields<'_>,
     key: KnownKey,
@@ -900,6 +955,9 @@ fn int_enum<T>(
 }
 
 /// A phone number: not blank.
+// Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
+// field by field and stalled on store forwarding; inlined, it stays in registers.
+#[inline(always)]
 fn phone(f: &Fields<'_>, key: KnownKey) -> Result<Option<CompactString>, ProtocolError> {
     match f.str(key) {
         Some(p) if p.trim().is_empty() => Err(ProtocolError::invalid(key, "phone number is empty")),
@@ -908,6 +966,9 @@ fn phone(f: &Fields<'_>, key: KnownKey) -> Result<Option<CompactString>, Protoco
 }
 
 /// A daily-window bound, seconds from midnight.
+// Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
+// field by field and stalled on store forwarding; inlined, it stays in registers.
+#[inline(always)]
 fn seconds_of_day(f: &Fields<'_>, key: KnownKey) -> Result<Option<i64>, ProtocolError> {
     match f.int(key) {
         Some(s) if !(0..=SECONDS_PER_DAY).contains(&s) => Err(ProtocolError::invalid(
@@ -918,6 +979,9 @@ fn seconds_of_day(f: &Fields<'_>, key: KnownKey) -> Result<Option<i64>, Protocol
     }
 }
 
+// Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
+// field by field and stalled on store forwarding; inlined, it stays in registers.
+#[inline(always)]
 fn check_window(from: Option<i64>, until: Option<i64>) -> Result<(), ProtocolError> {
     if let (Some(from), Some(until)) = (from, until)
         && until <= from
@@ -930,6 +994,9 @@ fn check_window(from: Option<i64>, until: Option<i64>) -> Result<(), ProtocolErr
     Ok(())
 }
 
+// Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
+// field by field and stalled on store forwarding; inlined, it stays in registers.
+#[inline(always)]
 fn changes(f: &Fields<'_>) -> Result<FieldChanges, ProtocolError> {
     let daily_from_s = seconds_of_day(f, K::From)?;
     let daily_until_s = seconds_of_day(f, K::Until)?;
@@ -943,32 +1010,27 @@ fn changes(f: &Fields<'_>) -> Result<FieldChanges, ProtocolError> {
     })
 }
 
-/// The custom fields of a message: every key without the reserved prefix. A key that uses the
-/// prefix but is not one the protocol reserves is refused; reserved keys outside the message's
-/// table (record data a desktop echoes back) are ignored.
-fn custom_fields(f: &Fields<'_>) -> Result<KvList, ProtocolError> {
-    let mut custom = KvList::new();
-    for (key, value) in f.kv() {
-        match key {
-            Key::Known(_) => {}
-            Key::Custom(_) if key.has_reserved_prefix() => {
-                return Err(ProtocolError::invalid(
-                    key.clone(),
-                    "custom keys must not use the reserved GSW_ prefix",
-                ));
-            }
-            Key::Custom(_) => {
-                if value.as_list().is_some() {
-                    return Err(ProtocolError::invalid(
-                        key.clone(),
-                        "a custom field holds a string or an integer",
-                    ));
-                }
-                custom.push_unique(key.clone(), value.clone());
-            }
+/// Checks the custom fields of a message (every key that is not a reserved one), which the
+/// caller then takes whole: a key that uses the reserved prefix without being a key the
+/// protocol reserves is refused, and so is a nested list; reserved keys outside the message's
+/// table (record data a desktop echoes back) are ignored. (Checking apart from taking keeps
+/// the list out of a `Result`, which was copied through the stack.)
+// Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
+// field by field and stalled on store forwarding; inlined, it stays in registers.
+#[inline(always)]
+fn check_custom_fields(f: &Fields<'_>) -> Result<(), ProtocolError> {
+    for (key, value) in f.custom() {
+        if key.has_reserved_prefix() {
+            return Err(ProtocolError::invalid(
+                key.clone(),
+                "custom keys must not use the reserved GSW_ prefix",
+            ));
+        }
+        if value.as_list().is_some() {
+            return Err(ProtocolError::invalid(key.clone(), "a custom field holds a string or an integer"));
         }
     }
-    Ok(custom)
+    Ok(())
 }
 
 /// The record-selection rule of RequestRecordCancel and DoNotCall: with a handle, the campaign
@@ -1022,7 +1084,7 @@ fn non_negative(f: &Fields<'_>, key: KnownKey) -> Result<Option<i64>, ProtocolEr
     }
 }
 
-fn add_record(f: &Fields<'_>) -> Result<AddRecord, ProtocolError> {
+fn add_record(f: &mut Fields<'_>) -> Result<AddRecord, ProtocolError> {
     let daily_from_s = seconds_of_day(f, K::From)?.unwrap_or(DEFAULT_DAILY_FROM_S);
     let daily_until_s = seconds_of_day(f, K::Until)?.unwrap_or(DEFAULT_DAILY_UNTIL_S);
     check_window(Some(daily_from_s), Some(daily_until_s))?;
@@ -1064,43 +1126,46 @@ fn add_record(f: &Fields<'_>) -> Result<AddRecord, ProtocolError> {
         record_type: int_enum(f, K::RecordType, RecordType::from_code, "record type")?
             .unwrap_or(RecordType::General),
         tz_name: tz_name.into(),
-        custom: custom_fields(f)?,
+        custom: {
+            check_custom_fields(f)?;
+            f.take_custom()
+        },
     })
 }
 
-fn encode_changes(kv: &mut KvList, changes: &FieldChanges) {
+fn encode_changes<W: PairWriter>(w: &mut W, changes: &FieldChanges) {
     if let Some(result) = changes.call_result {
-        kv.push_known(K::CallResult, Value::Int(result.code()));
+        w.int(K::CallResult, result.code());
     }
     if let Some(from) = changes.daily_from_s {
-        kv.push_known(K::From, Value::Int(from));
+        w.int(K::From, from);
     }
     if let Some(until) = changes.daily_until_s {
-        kv.push_known(K::Until, Value::Int(until));
+        w.int(K::Until, until);
     }
     if let Some(phone) = &changes.phone {
-        kv.push_known(K::Phone, Value::Str(phone.clone()));
+        w.str(K::Phone, phone);
     }
     if let Some(phone_type) = changes.phone_type {
-        kv.push_known(K::PhoneType, Value::Int(phone_type.code()));
+        w.int(K::PhoneType, phone_type.code());
     }
 }
 
-fn encode_selector(kv: &mut KvList, selector: &RecordSelector) {
+fn encode_selector<W: PairWriter>(w: &mut W, selector: &RecordSelector) {
     match selector {
         RecordSelector::Handle { record_handle, calling_list } => {
-            kv.push_known(K::RecordHandle, Value::Int(*record_handle));
-            kv.push_known(K::CallingList, Value::Str(calling_list.clone()));
+            w.int(K::RecordHandle, *record_handle);
+            w.str(K::CallingList, calling_list);
         }
-        RecordSelector::Phone(phone) => kv.push_known(K::Phone, Value::Str(phone.clone())),
-        RecordSelector::CustomerId(id) => kv.push_known(K::CustomerId, Value::Str(id.clone())),
+        RecordSelector::Phone(phone) => w.str(K::Phone, phone),
+        RecordSelector::CustomerId(id) => w.str(K::CustomerId, id),
     }
 }
 
 /// Appends custom fields (their keys are custom, so they cannot clash with the known keys
 /// written before them).
-pub(crate) fn encode_custom(kv: &mut KvList, custom: &KvList) {
+pub(crate) fn encode_custom<W: PairWriter>(w: &mut W, custom: &KvList) {
     for (key, value) in custom {
-        kv.push_unique(key.clone(), value.clone());
+        w.pair(key, value);
     }
 }
