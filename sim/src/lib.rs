@@ -13,3 +13,4 @@
 pub mod dist;
 pub mod queue;
 pub mod scenario;
+pub mod world;

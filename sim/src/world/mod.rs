@@ -1,0 +1,4 @@
+//! The world around the engine: agents and their desktops, customers, the dialer and the
+//! switch.
+
+pub mod switch;
