@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod dist;
+pub mod metrics;
 pub mod queue;
 pub mod scenario;
 pub mod world;
