@@ -4,6 +4,7 @@
 //!
 //! - [`kv`]: the key-value list every protocol message is made of;
 //! - [`protocol`]: the desktop protocol's requests, events and errors, typed and validated;
+//! - [`records`]: calling lists, record handles, chains, retrieval and the do-not-call list;
 //! - [`time`]: the clock type every input carries (the engine reads no clock of its own).
 //!
 //! The engine is sans-IO: it never reads a clock, sleeps, spawns threads or touches a socket.
@@ -13,4 +14,5 @@
 
 pub mod kv;
 pub mod protocol;
+pub mod records;
 pub mod time;

@@ -1,0 +1,685 @@
+//! A calling list and its CSV form.
+
+use std::fmt::{self, Write as _};
+use std::io::{Read, Write};
+use std::path::Path;
+
+use compact_str::CompactString;
+
+use super::{CustomFieldDef, FieldType, ListFormat, Record, RecordHandle, Value, tz};
+use crate::protocol::{CallResult, PhoneType, RecordStatus, RecordType};
+
+/// The columns every calling-list CSV must have (plus `tz_name` or `tz_dbid`), in the order
+/// [`CallingList::write_csv`] writes them.
+pub const MANDATORY_COLUMNS: &[&str] = &[
+    "record_id",
+    "contact_info",
+    "contact_info_type",
+    "record_type",
+    "record_status",
+    "call_result",
+    "attempts",
+    "dial_sched_time",
+    "call_time",
+    "daily_from",
+    "daily_till",
+    "agent_id",
+    "chain_id",
+    "chain_n",
+];
+
+/// Known columns that may be left out: the zone's offset (taken from the zone table when
+/// absent), the zone's dbid, the customer id and the switch dbid.
+const OPTIONAL_COLUMNS: &[&str] = &["tz_name", "tz_dbid", "tz_offset", "customer_id", "switch_dbid"];
+
+/// Which field a CSV column fills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Col {
+    RecordId,
+    ContactInfo,
+    ContactInfoType,
+    RecordType,
+    RecordStatus,
+    CallResult,
+    Attempts,
+    DialSchedTime,
+    CallTime,
+    DailyFrom,
+    DailyTill,
+    AgentId,
+    ChainId,
+    ChainN,
+    TzName,
+    TzDbid,
+    TzOffset,
+    CustomerId,
+    SwitchDbid,
+    Custom(usize),
+}
+
+impl Col {
+    fn known(name: &str) -> Option<Col> {
+        Some(match name {
+            "record_id" => Col::RecordId,
+            "contact_info" => Col::ContactInfo,
+            "contact_info_type" => Col::ContactInfoType,
+            "record_type" => Col::RecordType,
+            "record_status" => Col::RecordStatus,
+            "call_result" => Col::CallResult,
+            "attempts" => Col::Attempts,
+            "dial_sched_time" => Col::DialSchedTime,
+            "call_time" => Col::CallTime,
+            "daily_from" => Col::DailyFrom,
+            "daily_till" => Col::DailyTill,
+            "agent_id" => Col::AgentId,
+            "chain_id" => Col::ChainId,
+            "chain_n" => Col::ChainN,
+            "tz_name" => Col::TzName,
+            "tz_dbid" => Col::TzDbid,
+            "tz_offset" => Col::TzOffset,
+            "customer_id" => Col::CustomerId,
+            "switch_dbid" => Col::SwitchDbid,
+            _ => return None,
+        })
+    }
+}
+
+/// Why a calling list (or a do-not-call list) could not be loaded: which file, which line
+/// (1 is the header), which field, and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListError {
+    file: String,
+    line: Option<u64>,
+    field: Option<String>,
+    reason: String,
+}
+
+impl ListError {
+    pub(crate) fn new(
+        file: &str,
+        line: Option<u64>,
+        field: Option<&str>,
+        reason: impl Into<String>,
+    ) -> ListError {
+        ListError { file: file.to_owned(), line, field: field.map(str::to_owned), reason: reason.into() }
+    }
+
+    /// The file (or source name) read.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The line the problem is on, counting the header as line 1 (`None` for a problem with
+    /// the file as a whole, such as one that cannot be opened).
+    pub fn line(&self) -> Option<u64> {
+        self.line
+    }
+
+    /// The column the problem is in, if it is in one.
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
+    /// What is wrong.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for ListError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+impl std::error::Error for ListError {}
+
+/// A named calling list: its custom-field format and its records, in file order.
+///
+/// A list on its own is plain data; once given to a [`RecordStore`](super::RecordStore) its
+/// records get handles and are changed only through the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallingList {
+    name: CompactString,
+    format: ListFormat,
+    records: Vec<Record>,
+    /// Handles parallel to `records`; empty until the list is added to a store.
+    pub(crate) handles: Vec<RecordHandle>,
+}
+
+impl CallingList {
+    /// An empty list.
+    pub fn new(name: &str, format: ListFormat) -> CallingList {
+        CallingList { name: name.into(), format, records: Vec::new(), handles: Vec::new() }
+    }
+
+    /// Loads the CSV file at `path`; see [`CallingList::read_csv`].
+    pub fn load_csv(path: &Path, name: &str, format: Option<ListFormat>) -> Result<CallingList, ListError> {
+        let source = path.display().to_string();
+        let file =
+            std::fs::File::open(path).map_err(|e| ListError::new(&source, None, None, e.to_string()))?;
+        CallingList::read_csv(file, &source, name, format)
+    }
+
+    /// Reads a calling list from CSV. `source` names the input in error messages.
+    ///
+    /// The first line is the header: the field names. It must hold every column of
+    /// [`MANDATORY_COLUMNS`] and `tz_name` or `tz_dbid` (a dbid of the [`tz`] table); it may
+    /// hold `tz_offset` (seconds east of UTC; required for a zone not in the table),
+    /// `customer_id` and `switch_dbid`. Any other column is a custom field, written
+    /// `name`, `name:TYPE` or `name:TYPE:send_attribute` (TYPE one of `INT`, `FLOAT`, `CHAR`,
+    /// `DATETIME`, `VARCHAR`; a bare name is a `VARCHAR` that is not sent). When `format` is
+    /// given, the custom columns must be exactly its fields (any order), and a type written
+    /// in the header must agree with it.
+    ///
+    /// Cells: enumerations (`contact_info_type`, `record_type`, `record_status`,
+    /// `call_result`) as their integer code or their name; times as Unix seconds; an empty
+    /// cell is "none" for the optional fields (`dial_sched_time`, `call_time`, `agent_id`,
+    /// `customer_id`, `switch_dbid`, `tz_offset`, custom fields) and an error elsewhere.
+    ///
+    /// All or nothing: the first bad row ends the load with an error naming the line and the
+    /// field, and no list is returned. Duplicate record ids and duplicate
+    /// (`chain_id`, `chain_n`) pairs are errors too.
+    ///
+    /// ```
+    /// use pacer_engine::records::CallingList;
+    /// let csv = "record_id,contact_info,contact_info_type,record_type,record_status,call_result,\
+    /// attempts,dial_sched_time,call_time,daily_from,daily_till,tz_name,agent_id,chain_id,chain_n,tier:CHAR:tier\n\
+    /// 1,5551000,1,2,1,28,0,,,28800,64800,EST,,1,0,gold\n";
+    /// let list = CallingList::read_csv(csv.as_bytes(), "leads.csv", "Leads", None).unwrap();
+    /// assert_eq!(list.len(), 1);
+    /// assert_eq!(list.records()[0].phone, "5551000");
+    /// let bad = csv.replace(",EST,", ",EST,").replace("1,5551000,1,2,1,28", "1,5551000,1,2,99,28");
+    /// let err = CallingList::read_csv(bad.as_bytes(), "leads.csv", "Leads", None).unwrap_err();
+    /// assert_eq!(err.to_string(), "leads.csv:2: field `record_status`: `99` is not a record status");
+    /// ```
+    pub fn read_csv<R: Read>(
+        reader: R,
+        source: &str,
+        name: &str,
+        format: Option<ListFormat>,
+    ) -> Result<CallingList, ListError> {
+        let mut csv =
+            csv::ReaderBuilder::new().has_headers(false).buffer_capacity(1 << 16).from_reader(reader);
+        let mut row = csv::ByteRecord::new();
+        let has_header = csv.read_byte_record(&mut row).map_err(|e| csv_error(source, &e, &[]))?;
+        if !has_header {
+            return Err(ListError::new(source, Some(1), None, "empty file: no header line"));
+        }
+        let header = Header::parse(source, &row, format)?;
+        let mut records = Vec::new();
+        let mut lines: Vec<u64> = Vec::new();
+        loop {
+            match csv.read_byte_record(&mut row) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => return Err(csv_error(source, &e, &header.names)),
+            }
+            let line = row.position().map_or(0, |p| p.line());
+            records.push(header.parse_row(source, line, &row)?);
+            lines.push(line);
+        }
+        check_unique(source, &records, &lines)?;
+        Ok(CallingList { name: name.into(), format: header.format, records, handles: Vec::new() })
+    }
+
+    /// Writes the list as CSV in the form [`CallingList::read_csv`] reads: every mandatory
+    /// column, then `tz_offset`, `customer_id`, `switch_dbid`, then the custom columns as
+    /// `name:TYPE[:send_attribute]`. Enumerations are written as their codes. Reading the
+    /// output back gives an equal list.
+    pub fn write_csv<W: Write>(&self, writer: W) -> std::io::Result<()> {
+        let mut out = csv::WriterBuilder::new().buffer_capacity(1 << 16).from_writer(writer);
+        let mut header: Vec<String> = MANDATORY_COLUMNS.iter().map(|s| (*s).to_owned()).collect();
+        header.extend(["tz_name", "tz_offset", "customer_id", "switch_dbid"].map(str::to_owned));
+        for def in &self.format.custom {
+            let mut col = format!("{}:{}", def.name, def.data_type);
+            if let Some(send) = &def.send_attribute {
+                col.push(':');
+                col.push_str(send);
+            }
+            header.push(col);
+        }
+        out.write_record(&header)?;
+        let mut buf = String::new();
+        for r in &self.records {
+            let mut int = |out: &mut csv::Writer<W>, v: i64| -> std::io::Result<()> {
+                buf.clear();
+                let _ = write!(buf, "{v}");
+                out.write_field(&buf).map_err(std::io::Error::from)
+            };
+            int(&mut out, r.record_id)?;
+            out.write_field(r.phone.as_bytes())?;
+            int(&mut out, r.phone_type.code())?;
+            int(&mut out, r.record_type.code())?;
+            int(&mut out, r.record_status.code())?;
+            int(&mut out, r.call_result.code())?;
+            int(&mut out, i64::from(r.attempts))?;
+            match r.dial_sched_time {
+                Some(t) => int(&mut out, t)?,
+                None => out.write_field("")?,
+            }
+            match r.call_time {
+                Some(t) => int(&mut out, t)?,
+                None => out.write_field("")?,
+            }
+            int(&mut out, i64::from(r.daily_from_s))?;
+            int(&mut out, i64::from(r.daily_till_s))?;
+            out.write_field(r.agent_id.as_deref().unwrap_or(""))?;
+            int(&mut out, r.chain_id)?;
+            int(&mut out, i64::from(r.chain_n))?;
+            out.write_field(r.tz_name.as_bytes())?;
+            int(&mut out, i64::from(r.tz_offset_s))?;
+            out.write_field(r.customer_id.as_deref().unwrap_or(""))?;
+            match r.switch_dbid {
+                Some(d) => int(&mut out, d)?,
+                None => out.write_field("")?,
+            }
+            for i in 0..self.format.custom.len() {
+                match r.custom.get(i).and_then(Option::as_ref) {
+                    None => out.write_field("")?,
+                    Some(Value::Int(v)) => int(&mut out, *v)?,
+                    Some(Value::Str(s)) => out.write_field(s.as_bytes())?,
+                    Some(Value::List(l)) => out.write_field(l.to_json_string())?,
+                }
+            }
+            out.write_record(None::<&[u8]>)?;
+        }
+        out.flush()
+    }
+
+    /// Writes the list to the file at `path` (created or truncated); see
+    /// [`CallingList::write_csv`].
+    pub fn save_csv(&self, path: &Path) -> std::io::Result<()> {
+        let file = std::fs::File::create(path)?;
+        self.write_csv(std::io::BufWriter::with_capacity(1 << 16, file))
+    }
+
+    /// The list's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The list's custom fields.
+    pub fn format(&self) -> &ListFormat {
+        &self.format
+    }
+
+    /// How many records the list holds.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// True if the list holds no records.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The records, in file (then insertion) order.
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// The handles of the records, parallel to [`CallingList::records`]; empty until the list
+    /// is added to a store.
+    pub fn handles(&self) -> &[RecordHandle] {
+        &self.handles
+    }
+
+    /// Appends a record to a list that is not in a store yet. Its custom fields must match
+    /// the list's format in number; duplicates are found when the list is added to a store.
+    pub fn push(&mut self, record: Record) -> Result<(), ListError> {
+        self.check_custom(&record)?;
+        self.records.push(record);
+        Ok(())
+    }
+
+    pub(crate) fn check_custom(&self, record: &Record) -> Result<(), ListError> {
+        if record.custom.len() != self.format.custom.len() {
+            return Err(ListError::new(
+                &self.name,
+                None,
+                Some("custom"),
+                format!(
+                    "record {} has {} custom fields, the list's format has {}",
+                    record.record_id,
+                    record.custom.len(),
+                    self.format.custom.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn records_mut(&mut self) -> &mut Vec<Record> {
+        &mut self.records
+    }
+}
+
+/// The parsed header: which field each column fills.
+struct Header {
+    names: Vec<String>,
+    cols: Vec<Col>,
+    format: ListFormat,
+    has_tz_name: bool,
+}
+
+impl Header {
+    fn parse(source: &str, row: &csv::ByteRecord, format: Option<ListFormat>) -> Result<Header, ListError> {
+        let err = |field: &str, reason: String| ListError::new(source, Some(1), Some(field), reason);
+        let mut names = Vec::with_capacity(row.len());
+        let mut cols = Vec::with_capacity(row.len());
+        let given_format = format.is_some();
+        let mut format = format.unwrap_or_default();
+        let mut custom_seen = vec![false; format.custom.len()];
+        for (i, raw) in row.iter().enumerate() {
+            let mut text = std::str::from_utf8(raw).map_err(|_| {
+                ListError::new(source, Some(1), None, format!("column {} is not UTF-8", i + 1))
+            })?;
+            if i == 0 {
+                text = text.strip_prefix('\u{feff}').unwrap_or(text);
+            }
+            let mut parts = text.splitn(3, ':');
+            let name = parts.next().unwrap_or_default();
+            let type_tag = parts.next();
+            let send_attribute = parts.next().filter(|s| !s.is_empty());
+            if name.is_empty() {
+                return Err(ListError::new(source, Some(1), None, format!("column {} has no name", i + 1)));
+            }
+            if names.iter().any(|n| n == name) {
+                return Err(err(name, "column appears twice in the header".into()));
+            }
+            let col = match Col::known(name) {
+                Some(col) => {
+                    if type_tag.is_some() {
+                        return Err(err(name, "a mandatory field takes no type".into()));
+                    }
+                    col
+                }
+                None => {
+                    let data_type = match type_tag {
+                        None => None,
+                        Some(tag) => Some(FieldType::from_name(tag).ok_or_else(|| {
+                            err(
+                                name,
+                                format!("`{tag}` is not a field type (INT, FLOAT, CHAR, DATETIME, VARCHAR)"),
+                            )
+                        })?),
+                    };
+                    if given_format {
+                        let idx = format
+                            .index_of(name)
+                            .ok_or_else(|| err(name, "column is not a field of the list's format".into()))?;
+                        let def = &format.custom[idx];
+                        if data_type.is_some_and(|t| t != def.data_type) {
+                            return Err(err(
+                                name,
+                                format!(
+                                    "header says {} but the list's format says {}",
+                                    data_type.unwrap_or(def.data_type),
+                                    def.data_type
+                                ),
+                            ));
+                        }
+                        custom_seen[idx] = true;
+                        Col::Custom(idx)
+                    } else {
+                        if let Some(send) = send_attribute
+                            && send.starts_with(crate::kv::RESERVED_PREFIX)
+                        {
+                            return Err(err(
+                                name,
+                                format!("send_attribute `{send}` uses the reserved GSW_ prefix"),
+                            ));
+                        }
+                        format.custom.push(CustomFieldDef::new(
+                            name,
+                            data_type.unwrap_or(FieldType::Varchar),
+                            send_attribute,
+                        ));
+                        Col::Custom(format.custom.len() - 1)
+                    }
+                }
+            };
+            names.push(name.to_owned());
+            cols.push(col);
+        }
+        for required in MANDATORY_COLUMNS {
+            if !names.iter().any(|n| n == required) {
+                return Err(err(required, "mandatory column missing from the header".into()));
+            }
+        }
+        let has_tz_name = cols.contains(&Col::TzName);
+        if !has_tz_name && !cols.contains(&Col::TzDbid) {
+            return Err(err("tz_name", "the header needs a `tz_name` or a `tz_dbid` column".into()));
+        }
+        if let Some(idx) = custom_seen.iter().position(|seen| !seen) {
+            return Err(err(
+                &format.custom[idx].name,
+                "column of the list's format missing from the header".into(),
+            ));
+        }
+        debug_assert!(OPTIONAL_COLUMNS.iter().all(|c| Col::known(c).is_some()));
+        Ok(Header { names, cols, format, has_tz_name })
+    }
+
+    fn parse_row(&self, source: &str, line: u64, row: &csv::ByteRecord) -> Result<Record, ListError> {
+        let mut r = Record::new(0, "", "");
+        r.custom = vec![None; self.format.custom.len()];
+        let mut tz_dbid = None;
+        let mut tz_offset = None;
+        for (i, raw) in row.iter().enumerate() {
+            let col = self.cols[i];
+            let fail = |reason: String| ListError::new(source, Some(line), Some(&self.names[i]), reason);
+            let text = std::str::from_utf8(raw).map_err(|_| fail("not valid UTF-8".into()))?;
+            match col {
+                Col::RecordId => {
+                    r.record_id = int(text, 1, i64::MAX).map_err(fail)?;
+                }
+                Col::ContactInfo => {
+                    if text.is_empty() {
+                        return Err(fail("empty: every record needs contact information".into()));
+                    }
+                    r.phone = text.into();
+                }
+                Col::ContactInfoType => {
+                    r.phone_type =
+                        enumeration(text, PhoneType::from_code, PhoneType::from_label, "phone type")
+                            .map_err(fail)?;
+                }
+                Col::RecordType => {
+                    r.record_type =
+                        enumeration(text, RecordType::from_code, RecordType::from_label, "record type")
+                            .map_err(fail)?;
+                }
+                Col::RecordStatus => {
+                    r.record_status =
+                        enumeration(text, RecordStatus::from_code, RecordStatus::from_label, "record status")
+                            .map_err(fail)?;
+                }
+                Col::CallResult => {
+                    r.call_result =
+                        enumeration(text, CallResult::from_code, CallResult::from_label, "call result")
+                            .map_err(fail)?;
+                }
+                Col::Attempts => r.attempts = int32(text, 0, i32::MAX).map_err(fail)?,
+                Col::DialSchedTime => r.dial_sched_time = opt_int(text, 0, i64::MAX).map_err(fail)?,
+                Col::CallTime => r.call_time = opt_int(text, 0, i64::MAX).map_err(fail)?,
+                Col::DailyFrom => {
+                    r.daily_from_s = int32(text, 0, tz::SECONDS_PER_DAY as i32).map_err(fail)?
+                }
+                Col::DailyTill => {
+                    r.daily_till_s = int32(text, 0, tz::SECONDS_PER_DAY as i32).map_err(fail)?
+                }
+                Col::AgentId => r.agent_id = opt_str(text),
+                Col::ChainId => r.chain_id = int(text, 0, i64::MAX).map_err(fail)?,
+                Col::ChainN => r.chain_n = int32(text, 0, i32::MAX).map_err(fail)?,
+                Col::TzName => {
+                    if text.is_empty() {
+                        return Err(fail("empty: every record needs a time zone".into()));
+                    }
+                    r.tz_name = text.into();
+                }
+                Col::TzDbid => {
+                    if !text.is_empty() {
+                        let dbid = int(text, i64::MIN, i64::MAX).map_err(&fail)?;
+                        let zone = tz::zone_by_dbid(dbid).ok_or_else(|| {
+                            fail(format!("`{dbid}` is not a time zone dbid of the zone table"))
+                        })?;
+                        tz_dbid = Some(zone);
+                    }
+                }
+                Col::TzOffset => tz_offset = opt_int(text, -43_200, 43_200).map_err(fail)?,
+                Col::CustomerId => r.customer_id = opt_str(text),
+                Col::SwitchDbid => r.switch_dbid = opt_int(text, i64::MIN, i64::MAX).map_err(fail)?,
+                Col::Custom(idx) => {
+                    if !text.is_empty() {
+                        r.custom[idx] = Some(self.format.custom[idx].data_type.parse(text).map_err(fail)?);
+                    }
+                }
+            }
+        }
+        // The zone: the name wins; a dbid fills in a missing name; the offset column, when
+        // given, wins over the table's standard offset.
+        let zone_field = if self.has_tz_name { "tz_name" } else { "tz_dbid" };
+        let zone_fail = |reason: String| ListError::new(source, Some(line), Some(zone_field), reason);
+        if r.tz_name.is_empty() {
+            match tz_dbid {
+                Some(zone) => r.tz_name = zone.name.into(),
+                None => return Err(zone_fail("empty: every record needs a time zone".into())),
+            }
+        }
+        r.tz_offset_s = match (tz_offset, tz::zone_by_name(&r.tz_name)) {
+            (Some(offset), _) => offset as i32,
+            (None, Some(zone)) => zone.std_offset_s,
+            (None, None) => {
+                return Err(zone_fail(format!(
+                    "`{}` is not in the zone table and the row gives no tz_offset",
+                    r.tz_name
+                )));
+            }
+        };
+        Ok(r)
+    }
+}
+
+/// Reports the first (in file order) repeated record id or chain position.
+fn check_unique(source: &str, records: &[Record], lines: &[u64]) -> Result<(), ListError> {
+    let mut first_dup: Option<(usize, ListError)> = None;
+    let mut note = |later: usize, err: ListError| {
+        if first_dup.as_ref().is_none_or(|(at, _)| later < *at) {
+            first_dup = Some((later, err));
+        }
+    };
+    // Sorting (key, row) pairs finds repeats in O(n log n) without a hash set of a million
+    // entries; equal keys end up adjacent with the earlier row first.
+    let mut ids: Vec<(i64, u32)> = records.iter().enumerate().map(|(i, r)| (r.record_id, i as u32)).collect();
+    ids.sort_unstable();
+    for pair in ids.windows(2) {
+        if pair[0].0 == pair[1].0 {
+            let (first, later) = (pair[0].1 as usize, pair[1].1 as usize);
+            note(
+                later,
+                ListError::new(
+                    source,
+                    Some(lines[later]),
+                    Some("record_id"),
+                    format!("record id {} already used on line {}", pair[0].0, lines[first]),
+                ),
+            );
+        }
+    }
+    let mut chains: Vec<(i64, i32, u32)> =
+        records.iter().enumerate().map(|(i, r)| (r.chain_id, r.chain_n, i as u32)).collect();
+    chains.sort_unstable();
+    for pair in chains.windows(2) {
+        if (pair[0].0, pair[0].1) == (pair[1].0, pair[1].1) {
+            let (first, later) = (pair[0].2 as usize, pair[1].2 as usize);
+            note(
+                later,
+                ListError::new(
+                    source,
+                    Some(lines[later]),
+                    Some("chain_n"),
+                    format!(
+                        "chain {} position {} already used on line {}",
+                        pair[0].0, pair[0].1, lines[first]
+                    ),
+                ),
+            );
+        }
+    }
+    match first_dup {
+        Some((_, err)) => Err(err),
+        None => Ok(()),
+    }
+}
+
+fn csv_error(source: &str, e: &csv::Error, names: &[String]) -> ListError {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => {
+            let line = pos.as_ref().map(|p| p.line());
+            // Name the first column the short row lacks, or say the row runs past the header.
+            let field = if len < expected_len {
+                names.get(*len as usize).cloned()
+            } else {
+                Some(format!("(column {})", expected_len + 1))
+            };
+            ListError::new(
+                source,
+                line,
+                field.as_deref(),
+                format!("the row has {len} fields but the header has {expected_len}"),
+            )
+        }
+        _ => ListError::new(source, e.position().map(|p| p.line()), None, e.to_string()),
+    }
+}
+
+fn int(text: &str, min: i64, max: i64) -> Result<i64, String> {
+    let v: i64 = text.parse().map_err(|_| {
+        if text.is_empty() {
+            "empty: an integer is required".to_owned()
+        } else {
+            format!("`{text}` is not an integer")
+        }
+    })?;
+    if v < min || v > max {
+        return Err(format!("{v} is out of range {min}..={max}"));
+    }
+    Ok(v)
+}
+
+fn int32(text: &str, min: i32, max: i32) -> Result<i32, String> {
+    int(text, i64::from(min), i64::from(max)).map(|v| v as i32)
+}
+
+fn opt_int(text: &str, min: i64, max: i64) -> Result<Option<i64>, String> {
+    if text.is_empty() { Ok(None) } else { int(text, min, max).map(Some) }
+}
+
+fn opt_str(text: &str) -> Option<CompactString> {
+    (!text.is_empty()).then(|| CompactString::from(text))
+}
+
+fn enumeration<T>(
+    text: &str,
+    from_code: fn(i64) -> Option<T>,
+    from_label: fn(&str) -> Option<T>,
+    what: &str,
+) -> Result<T, String> {
+    if text.is_empty() {
+        return Err(format!("empty: a {what} is required"));
+    }
+    match text.parse::<i64>() {
+        Ok(code) => from_code(code),
+        Err(_) => from_label(text),
+    }
+    .ok_or_else(|| format!("`{text}` is not a {what}"))
+}

@@ -1,0 +1,283 @@
+//! Time zones of records, by their Configuration-Server-style names.
+//!
+//! A calling list names each record's zone (`tz_name`, or `tz_dbid` for the configuration
+//! object). The engine keeps a fixed table of the usual names; a zone in the table follows its
+//! daylight-saving rule (a POSIX TZ rule evaluated by `jiff`, so no time-zone database is
+//! needed at run time), and a zone not in the table uses the fixed offset the record carries.
+//!
+//! | name | dbid | standard offset | daylight saving rule (POSIX) |
+//! |------|------|-----------------|------------------------------|
+//! | UTC  | 101 | +00:00 | none |
+//! | GMT  | 102 | +00:00 | none |
+//! | WET  | 103 | +00:00 | `WET0WEST,M3.5.0/1,M10.5.0` (UK, Ireland, Portugal) |
+//! | CET  | 104 | +01:00 | `CET-1CEST,M3.5.0,M10.5.0/3` |
+//! | EET  | 105 | +02:00 | `EET-2EEST,M3.5.0/3,M10.5.0/4` |
+//! | MSK  | 106 | +03:00 | none |
+//! | GST  | 107 | +04:00 | none (Gulf) |
+//! | IST  | 108 | +05:30 | none (India) |
+//! | SGT  | 109 | +08:00 | none |
+//! | HKT  | 110 | +08:00 | none |
+//! | AWST | 111 | +08:00 | none |
+//! | JST  | 112 | +09:00 | none |
+//! | KST  | 113 | +09:00 | none |
+//! | ACST | 114 | +09:30 | `ACST-9:30ACDT,M10.1.0,M4.1.0/3` |
+//! | AEST | 115 | +10:00 | `AEST-10AEDT,M10.1.0,M4.1.0/3` |
+//! | NZST | 116 | +12:00 | `NZST-12NZDT,M9.5.0,M4.1.0/3` |
+//! | NST  | 117 | -03:30 | `NST3:30NDT,M3.2.0,M11.1.0` |
+//! | AST  | 118 | -04:00 | `AST4ADT,M3.2.0,M11.1.0` |
+//! | EST  | 119 | -05:00 | `EST5EDT,M3.2.0,M11.1.0` |
+//! | CST  | 120 | -06:00 | `CST6CDT,M3.2.0,M11.1.0` (US Central, not China) |
+//! | MST  | 121 | -07:00 | `MST7MDT,M3.2.0,M11.1.0` (Mountain; Arizona would need its own entry) |
+//! | PST  | 122 | -08:00 | `PST8PDT,M3.2.0,M11.1.0` |
+//! | AKST | 123 | -09:00 | `AKST9AKDT,M3.2.0,M11.1.0` |
+//! | HST  | 124 | -10:00 | none |
+//!
+//! The daylight-saving rules are the ones in force today (US since 2007, EU since 1996); the
+//! engine does not replay historical rule changes.
+
+use std::sync::OnceLock;
+
+use crate::protocol::LocalDateTime;
+use crate::time::Time;
+
+/// Seconds in a day.
+pub const SECONDS_PER_DAY: i64 = 86_400;
+
+/// One named zone of the table.
+#[derive(Debug)]
+pub struct Zone {
+    /// The Configuration Server style name (`EST`).
+    pub name: &'static str,
+    /// The dbid a calling list's `tz_dbid` column uses for it.
+    pub dbid: i64,
+    /// Standard-time offset, seconds east of UTC.
+    pub std_offset_s: i32,
+    rule: Option<jiff::tz::TimeZone>,
+}
+
+impl Zone {
+    /// The offset from UTC (seconds east) in force at Unix second `unix_s`.
+    pub fn offset_at(&self, unix_s: i64) -> i32 {
+        match &self.rule {
+            None => self.std_offset_s,
+            Some(tz) => match jiff::Timestamp::from_second(unix_s) {
+                Ok(ts) => tz.to_offset(ts).seconds(),
+                Err(_) => self.std_offset_s,
+            },
+        }
+    }
+
+    /// True if the zone observes daylight saving time.
+    pub fn has_dst(&self) -> bool {
+        self.rule.is_some()
+    }
+}
+
+const TABLE: &[(&str, i32, Option<&str>)] = &[
+    ("UTC", 0, None),
+    ("GMT", 0, None),
+    ("WET", 0, Some("WET0WEST,M3.5.0/1,M10.5.0")),
+    ("CET", 3600, Some("CET-1CEST,M3.5.0,M10.5.0/3")),
+    ("EET", 7200, Some("EET-2EEST,M3.5.0/3,M10.5.0/4")),
+    ("MSK", 10800, None),
+    ("GST", 14400, None),
+    ("IST", 19800, None),
+    ("SGT", 28800, None),
+    ("HKT", 28800, None),
+    ("AWST", 28800, None),
+    ("JST", 32400, None),
+    ("KST", 32400, None),
+    ("ACST", 34200, Some("ACST-9:30ACDT,M10.1.0,M4.1.0/3")),
+    ("AEST", 36000, Some("AEST-10AEDT,M10.1.0,M4.1.0/3")),
+    ("NZST", 43200, Some("NZST-12NZDT,M9.5.0,M4.1.0/3")),
+    ("NST", -12600, Some("NST3:30NDT,M3.2.0,M11.1.0")),
+    ("AST", -14400, Some("AST4ADT,M3.2.0,M11.1.0")),
+    ("EST", -18000, Some("EST5EDT,M3.2.0,M11.1.0")),
+    ("CST", -21600, Some("CST6CDT,M3.2.0,M11.1.0")),
+    ("MST", -25200, Some("MST7MDT,M3.2.0,M11.1.0")),
+    ("PST", -28800, Some("PST8PDT,M3.2.0,M11.1.0")),
+    ("AKST", -32400, Some("AKST9AKDT,M3.2.0,M11.1.0")),
+    ("HST", -36000, None),
+];
+
+/// First dbid of the table; the n-th zone has `FIRST_DBID + n`.
+const FIRST_DBID: i64 = 101;
+
+fn zones() -> &'static [Zone] {
+    static ZONES: OnceLock<Vec<Zone>> = OnceLock::new();
+    ZONES.get_or_init(|| {
+        TABLE
+            .iter()
+            .zip(FIRST_DBID..)
+            .map(|(&(name, std_offset_s, rule), dbid)| Zone {
+                name,
+                dbid,
+                std_offset_s,
+                // The rules are constants of this file, checked by a unit test.
+                rule: rule.map(|r| jiff::tz::TimeZone::posix(r).expect("valid POSIX rule in the zone table")),
+            })
+            .collect()
+    })
+}
+
+/// Every zone of the table, in dbid order.
+pub fn all_zones() -> &'static [Zone] {
+    zones()
+}
+
+/// The zone named `name` (case-sensitive, as the Configuration Server spells it).
+pub fn zone_by_name(name: &str) -> Option<&'static Zone> {
+    zones().iter().find(|z| z.name == name)
+}
+
+/// The zone whose configuration dbid is `dbid`.
+pub fn zone_by_dbid(dbid: i64) -> Option<&'static Zone> {
+    let idx = usize::try_from(dbid.checked_sub(FIRST_DBID)?).ok()?;
+    zones().get(idx)
+}
+
+/// The offset (seconds east of UTC) in force at `unix_s` for a record whose zone is `tz_name`
+/// with fallback offset `tz_offset_s` (used when the name is not in the table).
+pub fn offset_at(tz_name: &str, tz_offset_s: i32, unix_s: i64) -> i32 {
+    match zone_by_name(tz_name) {
+        Some(zone) => zone.offset_at(unix_s),
+        None => tz_offset_s,
+    }
+}
+
+/// A daily calling window: seconds from local midnight, `from` inclusive, `till` exclusive.
+/// `from > till` is a window that spans midnight; `from == till` is an empty window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DailyWindow {
+    /// Opening, seconds from local midnight.
+    pub from_s: i64,
+    /// Closing, seconds from local midnight.
+    pub till_s: i64,
+}
+
+impl DailyWindow {
+    /// True if second-of-day `sod` lies inside the window.
+    pub fn contains(self, sod: i64) -> bool {
+        let DailyWindow { from_s, till_s } = self;
+        if from_s < till_s {
+            from_s <= sod && sod < till_s
+        } else if from_s > till_s {
+            sod >= from_s || sod < till_s
+        } else {
+            false
+        }
+    }
+
+    /// Seconds from second-of-day `sod` until the window next opens (0 if it is open now);
+    /// `None` for an empty window.
+    pub fn wait_s(self, sod: i64) -> Option<i64> {
+        if self.from_s == self.till_s {
+            return None;
+        }
+        if self.contains(sod) {
+            return Some(0);
+        }
+        Some((self.from_s - sod).rem_euclid(SECONDS_PER_DAY))
+    }
+}
+
+/// Local second-of-day of `unix_s` at `offset_s`.
+pub fn second_of_day(unix_s: i64, offset_s: i32) -> i64 {
+    (unix_s + i64::from(offset_s)).rem_euclid(SECONDS_PER_DAY)
+}
+
+/// The first Unix second at or after `unix_s` at which the window is open in the zone, or
+/// `None` for an empty window. Computed with the offset in force at `unix_s`; a daylight-saving
+/// change before the opening can make it an hour off, which retrieval tolerates because it
+/// checks the window again when the time comes.
+pub fn next_open(window: DailyWindow, tz_name: &str, tz_offset_s: i32, unix_s: i64) -> Option<i64> {
+    let offset = offset_at(tz_name, tz_offset_s, unix_s);
+    window.wait_s(second_of_day(unix_s, offset)).map(|wait| unix_s + wait)
+}
+
+/// The instant a local date and time in the zone names, or `None` before the epoch.
+///
+/// The offset is found by two fixed-point steps from the standard offset; in the hour skipped
+/// by a spring-forward change this lands an hour later, and in the repeated autumn hour it
+/// picks the first (daylight) instance.
+pub fn local_to_utc(tz_name: &str, tz_offset_s: i32, local: LocalDateTime) -> Option<Time> {
+    let base = zone_by_name(tz_name).map_or(tz_offset_s, |z| z.std_offset_s);
+    let guess = local.to_unix(i64::from(base));
+    let off1 = offset_at(tz_name, tz_offset_s, guess);
+    let mut unix_s = local.to_unix(i64::from(off1));
+    let off2 = offset_at(tz_name, tz_offset_s, unix_s);
+    if off2 != off1 {
+        unix_s = local.to_unix(i64::from(off2));
+    }
+    (unix_s >= 0).then(|| Time::from_unix_s(unix_s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_parses_and_dbids_are_dense() {
+        for (i, zone) in all_zones().iter().enumerate() {
+            assert_eq!(zone_by_dbid(zone.dbid).unwrap().name, zone.name);
+            assert_eq!(zone.dbid, FIRST_DBID + i as i64);
+            assert_eq!(zone_by_name(zone.name).unwrap().dbid, zone.dbid);
+        }
+        assert_eq!(all_zones().len(), TABLE.len());
+        assert!(zone_by_name("est").is_none(), "names are case-sensitive");
+        assert!(zone_by_dbid(100).is_none());
+        assert!(zone_by_dbid(FIRST_DBID + TABLE.len() as i64).is_none());
+    }
+
+    #[test]
+    fn daylight_saving_shifts_us_and_eu_zones() {
+        // 2027-01-15 12:00Z is winter everywhere north; 2027-07-15 12:00Z is summer.
+        let winter = 1_800_014_400;
+        let summer = 1_815_739_200;
+        let est = zone_by_name("EST").unwrap();
+        assert_eq!(est.offset_at(winter), -18000);
+        assert_eq!(est.offset_at(summer), -14400);
+        let cet = zone_by_name("CET").unwrap();
+        assert_eq!(cet.offset_at(winter), 3600);
+        assert_eq!(cet.offset_at(summer), 7200);
+        let aest = zone_by_name("AEST").unwrap();
+        assert_eq!(aest.offset_at(winter), 39600, "January is summer in Sydney");
+        assert_eq!(aest.offset_at(summer), 36000);
+        assert_eq!(zone_by_name("JST").unwrap().offset_at(summer), 32400);
+        assert_eq!(offset_at("XYZ", 1234, summer), 1234, "unknown names use the record's offset");
+    }
+
+    #[test]
+    fn windows_plain_wrapping_and_empty() {
+        let day = DailyWindow { from_s: 8 * 3600, till_s: 18 * 3600 };
+        assert!(!day.contains(8 * 3600 - 1));
+        assert!(day.contains(8 * 3600));
+        assert!(day.contains(18 * 3600 - 1));
+        assert!(!day.contains(18 * 3600));
+        assert_eq!(day.wait_s(7 * 3600), Some(3600));
+        assert_eq!(day.wait_s(19 * 3600), Some(13 * 3600));
+        assert_eq!(day.wait_s(9 * 3600), Some(0));
+        let night = DailyWindow { from_s: 22 * 3600, till_s: 2 * 3600 };
+        assert!(night.contains(23 * 3600));
+        assert!(night.contains(3600));
+        assert!(!night.contains(2 * 3600));
+        assert_eq!(night.wait_s(12 * 3600), Some(10 * 3600));
+        let empty = DailyWindow { from_s: 3600, till_s: 3600 };
+        assert!(!empty.contains(3600));
+        assert_eq!(empty.wait_s(0), None);
+        let all_day = DailyWindow { from_s: 0, till_s: SECONDS_PER_DAY };
+        assert!(all_day.contains(0) && all_day.contains(SECONDS_PER_DAY - 1));
+    }
+
+    #[test]
+    fn local_times_convert_with_the_offset_in_force() {
+        let july = LocalDateTime::parse("07/15/2027 09:00").unwrap();
+        let jan = LocalDateTime::parse("01/15/2027 09:00").unwrap();
+        // 09:00 EDT is 13:00Z; 09:00 EST is 14:00Z.
+        assert_eq!(local_to_utc("EST", -18000, july).unwrap().as_unix_s(), july.to_unix(0) + 4 * 3600);
+        assert_eq!(local_to_utc("EST", -18000, jan).unwrap().as_unix_s(), jan.to_unix(0) + 5 * 3600);
+        assert_eq!(local_to_utc("ZZZ", 3600, jan).unwrap().as_unix_s(), jan.to_unix(0) - 3600);
+        let early = LocalDateTime::parse("01/01/1970 00:30").unwrap();
+        assert_eq!(local_to_utc("CET", 3600, early), None, "before the epoch");
+    }
+}
