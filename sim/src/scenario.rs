@@ -246,10 +246,11 @@ fn default_retry_s() -> f64 {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimeZoneSpec {
-    /// Name as the list stores it (`EST`, `CST`, ...).
+    /// Name as the list stores it (`EST`, `CST`, ...; see the engine's zone table).
     pub name: String,
-    /// Offset from UTC, seconds.
-    pub offset_s: i32,
+    /// Standard offset from UTC, seconds east; taken from the zone table when absent.
+    #[serde(default)]
+    pub offset_s: Option<i32>,
     /// Share of records in this zone.
     pub weight: f64,
 }

@@ -1,4 +1,5 @@
 //! The world around the engine: agents and their desktops, customers, the dialer and the
 //! switch.
 
+pub mod customers;
 pub mod switch;
