@@ -2,4 +2,5 @@
 //! switch.
 
 pub mod customers;
+pub mod desktop;
 pub mod switch;
