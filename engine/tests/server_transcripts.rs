@@ -52,7 +52,7 @@ fn render(output: &Output) -> Option<(String, KvList)> {
         kv.set(k, v);
     };
     match output {
-        Output::ToDesktop { dn, event } => return Some((dn.0.to_string(), event.encode())),
+        Output::ToDesktop { dn, event } => Some((dn.0.to_string(), event.encode())),
         Output::Dial(dial) => {
             set("call", Value::Int(dial.call.0 as i64));
             set("phone", Value::Str(dial.phone.clone()));
@@ -133,7 +133,8 @@ fn check(name: &str) {
                 None
             }
             "+" => {
-                now += Duration::from_secs_f64(rest.trim().parse().unwrap_or_else(|_| panic!("{at}: bad span")));
+                now +=
+                    Duration::from_secs_f64(rest.trim().parse().unwrap_or_else(|_| panic!("{at}: bad span")));
                 None
             }
             ">" => {
@@ -144,7 +145,9 @@ fn check(name: &str) {
             }
             "tel" => {
                 let event = match words.as_slice() {
-                    ["login", dn, agent] => TelephonyEvent::AgentLogin { dn: Dn::new(dn), agent_id: (*agent).into() },
+                    ["login", dn, agent] => {
+                        TelephonyEvent::AgentLogin { dn: Dn::new(dn), agent_id: (*agent).into() }
+                    }
                     ["logout", dn] => TelephonyEvent::AgentLogout { dn: Dn::new(dn) },
                     ["ready", dn] => TelephonyEvent::AgentReady { dn: Dn::new(dn) },
                     ["notready", dn] => TelephonyEvent::AgentNotReady { dn: Dn::new(dn) },
@@ -152,7 +155,9 @@ fn check(name: &str) {
                         call: call_id(call, &at),
                         result: CallResult::from_code(code.parse().unwrap()).unwrap(),
                     },
-                    ["connected", call, dn] => TelephonyEvent::CallConnected { call: call_id(call, &at), dn: Dn::new(dn) },
+                    ["connected", call, dn] => {
+                        TelephonyEvent::CallConnected { call: call_id(call, &at), dn: Dn::new(dn) }
+                    }
                     ["released", call] => TelephonyEvent::CallReleased { call: call_id(call, &at) },
                     ["abandoned", call] => TelephonyEvent::CallAbandoned { call: call_id(call, &at) },
                     _ => panic!("{at}: unknown telephony step"),
@@ -170,8 +175,12 @@ fn check(name: &str) {
                         mode: DialMode::from_wire(&mode.join(" ")).unwrap_or_else(|| panic!("{at}: mode")),
                     },
                     ["takeover", id] => AdminCommand::TakeOver { application_id: id.parse().unwrap() },
-                    ["join", ag, dn] => AdminCommand::JoinAgentGroup { agent_group: ag.to_string(), dn: Dn::new(dn) },
-                    ["leave", ag, dn] => AdminCommand::LeaveAgentGroup { agent_group: ag.to_string(), dn: Dn::new(dn) },
+                    ["join", ag, dn] => {
+                        AdminCommand::JoinAgentGroup { agent_group: ag.to_string(), dn: Dn::new(dn) }
+                    }
+                    ["leave", ag, dn] => {
+                        AdminCommand::LeaveAgentGroup { agent_group: ag.to_string(), dn: Dn::new(dn) }
+                    }
                     _ => panic!("{at}: unknown admin step"),
                 };
                 Some(Input::Admin(command))
@@ -181,7 +190,11 @@ fn check(name: &str) {
                 match words.as_slice() {
                     ["desktop", dn, handles @ ..] => {
                         let expected: Vec<i64> = handles.iter().map(|h| h.parse().unwrap()).collect();
-                        assert_eq!(server.records_on_desktop(&Dn::new(dn)), expected, "{at}: records on {dn}");
+                        assert_eq!(
+                            server.records_on_desktop(&Dn::new(dn)),
+                            expected,
+                            "{at}: records on {dn}"
+                        );
                     }
                     ["record", h, fields @ ..] => {
                         let record = server.store().get(RecordHandle(h.parse().unwrap())).expect("record");
@@ -201,7 +214,9 @@ fn check(name: &str) {
                             assert_eq!(actual, *v, "{at}: record {h} field {k}");
                         }
                     }
-                    ["dnc", phone] => assert!(server.dnc().is_blocked(phone, None, now), "{at}: {phone} not blocked"),
+                    ["dnc", phone] => {
+                        assert!(server.dnc().is_blocked(phone, None, now), "{at}: {phone} not blocked")
+                    }
                     _ => panic!("{at}: unknown assertion"),
                 }
                 None
@@ -223,7 +238,14 @@ fn check(name: &str) {
             i += 1;
         }
         let shown = || actual.iter().map(|(t, kv)| format!("  {t} {kv}")).collect::<Vec<_>>().join("\n");
-        assert_eq!(actual.len(), expected.len(), "{at}: {} outputs, expected {}:\n{}", actual.len(), expected.len(), shown());
+        assert_eq!(
+            actual.len(),
+            expected.len(),
+            "{at}: {} outputs, expected {}:\n{}",
+            actual.len(),
+            expected.len(),
+            shown()
+        );
         for ((line, tag, kv), (actual_tag, actual_kv)) in expected.iter().zip(&actual) {
             assert!(
                 tag == actual_tag && subset(kv, actual_kv),
@@ -234,7 +256,11 @@ fn check(name: &str) {
         if let Some((dn, reference)) = reference {
             for (tag, kv) in &actual {
                 if *tag == dn.0 && kv.get_by_name("GSW_USER_EVENT").is_some_and(|e| !is_unsolicited(e)) {
-                    assert_eq!(kv.get_by_name("GSW_REFERENCE_ID"), Some(&reference), "{at}: reply without the reference id");
+                    assert_eq!(
+                        kv.get_by_name("GSW_REFERENCE_ID"),
+                        Some(&reference),
+                        "{at}: reply without the reference id"
+                    );
                 }
             }
         }
@@ -253,4 +279,16 @@ macro_rules! transcripts {
     };
 }
 
-transcripts!(campaign_status, preview, errors, records, cancel_dnc, reschedule, add_record, predictive, logout, push_preview, backup);
+transcripts!(
+    campaign_status,
+    preview,
+    errors,
+    records,
+    cancel_dnc,
+    reschedule,
+    add_record,
+    predictive,
+    logout,
+    push_preview,
+    backup
+);
