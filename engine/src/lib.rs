@@ -3,6 +3,7 @@
 //! The embeddable core of pacer, an outbound contact-centre pacing engine:
 //!
 //! - [`kv`]: the key-value list every protocol message is made of;
+//! - [`pacing`]: the lock-free pacing core (how many calls to place now, per campaign group);
 //! - [`protocol`]: the desktop protocol's requests, events and errors, typed and validated;
 //! - [`time`]: the clock type every input carries (the engine reads no clock of its own).
 //!
@@ -12,5 +13,6 @@
 #![deny(missing_docs)]
 
 pub mod kv;
+pub mod pacing;
 pub mod protocol;
 pub mod time;
