@@ -4,6 +4,7 @@
 //!
 //! - [`kv`]: the key-value list every protocol message is made of;
 //! - [`campaign`]: campaign groups: configuration, options and the load/start/stop lifecycle;
+//! - [`pacing`]: the lock-free pacing core (how many calls to place now, per campaign group);
 //! - [`protocol`]: the desktop protocol's requests, events and errors, typed and validated;
 //! - [`records`]: calling lists, record handles, chains, retrieval and the do-not-call list;
 //! - [`server`]: the outbound server state machine, one `handle(now, input, &mut outputs)`;

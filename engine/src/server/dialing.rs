@@ -20,6 +20,9 @@ use crate::time::Time;
 /// input can cause, far above any real decision.
 const MAX_DIALS_PER_INPUT: u32 = 1024;
 
+/// At most this many records of busy chains are passed over by one retrieval.
+const MAX_CHAIN_SKIPS: usize = 64;
+
 /// How a call progress result counts for the pacer.
 fn outcome(result: CallResult) -> DialOutcome {
     match result {
@@ -33,9 +36,27 @@ fn outcome(result: CallResult) -> DialOutcome {
 
 impl Server {
     /// The next dialable record of group `g`'s lists, checked against the dialing rules.
+    ///
+    /// A record whose chain already has a member out (on a desktop or in a call) is passed
+    /// over: a chain is worked by one agent at a time, and that agent may ask for the rest
+    /// with ChainedRecordRequest. Passed-over records go back to the list afterwards.
     pub(super) fn retrieve(&mut self, now: Time, g: GroupId) -> Option<i64> {
-        let h = self.store.retrieve(&self.groups[g].lists, now, &self.dnc)?;
-        Some(h.0)
+        let mut passed_over: SmallVec<[RecordHandle; 4]> = SmallVec::new();
+        let mut found = None;
+        for _ in 0..MAX_CHAIN_SKIPS {
+            let Some(h) = self.store.retrieve(&self.groups[g].lists, now, &self.dnc) else { break };
+            let chain = self.store.chain(h);
+            if chain.len() > 1 && chain.iter().any(|m| self.held.contains_key(&m.0)) {
+                passed_over.push(h);
+                continue;
+            }
+            found = Some(h.0);
+            break;
+        }
+        for h in passed_over {
+            self.store.return_to_list(h, crate::protocol::RecordStatus::Ready);
+        }
+        found
     }
 
     /// Runs every running group's pacing: routes waiting calls to ready agents, pushes

@@ -86,8 +86,21 @@ impl Server {
             RequestBody::AddRecord(add) => self.add_record(now, p, dn, request, add, out),
             RequestBody::LogOut => self.log_out(now, p, dn, request, out),
         };
-        if let Err((code, description)) = result {
-            self.error(out, dn, request, code, description);
+        match result {
+            Err((code, description)) => self.error(out, dn, request, code, description),
+            // A record leaving a desktop may free its agent for Push Preview or a dial.
+            Ok(())
+                if matches!(
+                    kind,
+                    RequestKind::RecordProcessed
+                        | RequestKind::RecordReject
+                        | RequestKind::RequestRecordCancel
+                        | RequestKind::DoNotCall
+                ) =>
+            {
+                self.pace_all(now, out)
+            }
+            Ok(()) => {}
         }
     }
 
@@ -541,15 +554,17 @@ impl Server {
                     // In the list: marked there (a record already final is left as it is).
                     let status = {
                         let mut record = self.store.get_mut(h).expect("found above");
-                        if record.record_status != RecordStatus::Ready {
-                            continue;
-                        }
+                        let ready = record.record_status == RecordStatus::Ready;
                         match finish {
-                            Finish::NoCall => {
+                            // Do-not-call marks the record whatever became of it.
+                            Finish::NoCall if record.record_type != RecordType::NoCall => {
                                 record.record_type = RecordType::NoCall;
-                                record.record_status = RecordStatus::Updated;
+                                if ready {
+                                    record.record_status = RecordStatus::Updated;
+                                }
                             }
-                            _ => record.record_status = RecordStatus::Canceled,
+                            Finish::Canceled if ready => record.record_status = RecordStatus::Canceled,
+                            _ => continue,
                         }
                         record.record_status
                     };
@@ -621,10 +636,11 @@ impl Server {
         if let Some(held) = self.held.get_mut(&h) {
             held.reschedule = Some(PendingReschedule { at_unix_s, callback_type: r.callback_type });
         }
-        if scheduled && let Some(phone) = &r.phone {
-            if let Some(mut record) = self.store.get_mut(RecordHandle(h)) {
-                record.phone = phone.clone();
-            }
+        if scheduled
+            && let Some(phone) = &r.phone
+            && let Some(mut record) = self.store.get_mut(RecordHandle(h))
+        {
+            record.phone = phone.clone();
         }
         let ack = self.record_ack(g, h);
         let ack = RescheduleAck {

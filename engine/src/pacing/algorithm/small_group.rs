@@ -1,0 +1,301 @@
+//! Small-group pacing: choose the number of dials from the distribution of agents becoming
+//! free, not from its mean.
+//!
+//! In a group of a few agents the averages of classic pacing lie: with 5 agents, "1.3 agents
+//! expected free" hides a real chance that none is. Following the small-group approach of
+//! Genesys OCS (its `small_group` predictive algorithm, for an overdial-rate goal) and the
+//! exact-distribution treatment of Koole, *Call Center Optimization* (2013), §9.3, this rule
+//! computes, for each candidate number of new dials `k`:
+//!
+//! - `F`, the agents free within the horizon: the ready agents plus a binomial number of the
+//!   talking agents (each free with probability `p_talk`) plus a binomial number of the agents
+//!   in after-call work (`p_acw`), the probabilities coming from exponential holding times as
+//!   in [`super::predictive`];
+//! - `A`, the answered calls needing an agent: those waiting plus `Binomial(in_flight + k, h)`
+//!   with `h` the hit ratio;
+//!
+//! and takes the largest `k` whose expected overdial share `E[(A - F)^+] / E[A]` stays at or
+//! under the target rate. `E[(a - F)^+] = sum_{j < a} P(F <= j)` turns the double sum into a
+//! table lookup, and the share grows with `k` (each extra call competes for the same agents),
+//! so a binary search over `k` suffices: `O(n^2)` for the distribution of `F` and
+//! `O(k log k)` for the search, with `n <= small_group_max_agents`.
+
+use smallvec::SmallVec;
+
+use super::predictive::{Predictive, p_hypoexponential};
+use super::{Pacer, View, horizon_s};
+use crate::pacing::Goal;
+
+/// Buffers of the size of a small group live on the stack.
+pub(crate) type Dist = SmallVec<[f64; 72]>;
+
+/// The small-group rule above.
+#[derive(Debug, Default)]
+pub(crate) struct SmallGroup;
+
+/// Writes the probabilities of `0..=n` successes of `Binomial(n, p)` into `out`.
+///
+/// The recurrence `pmf(x+1) = pmf(x) (n-x)/(x+1) p/(1-p)` is exact and cheap; when its
+/// starting value `(1-p)^n` underflows (large `n`, `p` near 1) the log-space formula of
+/// `statrs` is used instead.
+pub(crate) fn binomial_pmf(n: u32, p: f64, out: &mut Dist) {
+    out.clear();
+    let p = if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) };
+    if p <= 0.0 || p >= 1.0 {
+        out.resize(n as usize + 1, 0.0);
+        let at = if p <= 0.0 { 0 } else { n as usize };
+        out[at] = 1.0;
+        return;
+    }
+    let start = (1.0 - p).powi(n as i32);
+    if start > 1e-280 {
+        let odds = p / (1.0 - p);
+        let mut pmf = start;
+        out.push(pmf);
+        for x in 0..n {
+            pmf *= f64::from(n - x) / f64::from(x + 1) * odds;
+            out.push(pmf);
+        }
+    } else {
+        use statrs::distribution::{Binomial, Discrete};
+        match Binomial::new(p, u64::from(n)) {
+            Ok(dist) => out.extend((0..=u64::from(n)).map(|x| dist.pmf(x))),
+            Err(_) => {
+                out.resize(n as usize + 1, 0.0);
+                out[n as usize] = 1.0;
+            }
+        }
+    }
+}
+
+/// The distribution of a sum of two independent variables on `0..`, by convolution.
+pub(crate) fn convolve(a: &[f64], b: &[f64], out: &mut Dist) {
+    out.clear();
+    if a.is_empty() || b.is_empty() {
+        out.push(1.0);
+        return;
+    }
+    out.resize(a.len() + b.len() - 1, 0.0);
+    for (i, &pa) in a.iter().enumerate() {
+        if pa == 0.0 {
+            continue;
+        }
+        for (j, &pb) in b.iter().enumerate() {
+            out[i + j] += pa * pb;
+        }
+    }
+}
+
+/// `E[(a - F)^+]` for every `a` in `0..=len(pmf)`: `sum_{j < a} P(F <= j)`. Past the table,
+/// `F`'s distribution function is 1, so the value grows by one per unit of `a`.
+pub(crate) fn shortfall_table(pmf: &[f64], out: &mut Dist) {
+    out.clear();
+    out.push(0.0);
+    let (mut cdf, mut acc) = (0.0, 0.0);
+    for &p in pmf {
+        cdf += p;
+        acc += cdf.min(1.0);
+        out.push(acc);
+    }
+}
+
+#[inline]
+fn shortfall(table: &[f64], a: i64) -> f64 {
+    if a <= 0 {
+        return 0.0;
+    }
+    let last = table.len() as i64 - 1;
+    if a <= last { table[a as usize] } else { table[last as usize] + (a - last) as f64 }
+}
+
+/// The expected overdial share when `m` dials are out (each answered with probability
+/// `hit`), `waiting` answered calls wait, and the free agents are `ready + F` with
+/// `E[(a - F)^+]` given by `table`.
+pub(crate) fn overdial_share(table: &[f64], ready: u32, waiting: u32, m: u32, hit: f64) -> f64 {
+    let answered = f64::from(waiting) + f64::from(m) * hit;
+    if answered <= 0.0 {
+        return 0.0;
+    }
+    let offset = i64::from(waiting) - i64::from(ready);
+    let mut expected_short = 0.0;
+    if hit >= 1.0 {
+        expected_short = shortfall(table, offset + i64::from(m));
+    } else if hit > 0.0 {
+        let start = (1.0 - hit).powi(m as i32);
+        if start > 1e-280 {
+            let odds = hit / (1.0 - hit);
+            let mut pmf = start;
+            for x in 0..=m {
+                expected_short += pmf * shortfall(table, offset + i64::from(x));
+                if x < m {
+                    pmf *= f64::from(m - x) / f64::from(x + 1) * odds;
+                }
+            }
+        } else {
+            let mut answers = Dist::new();
+            binomial_pmf(m, hit, &mut answers);
+            for (x, p) in answers.iter().enumerate() {
+                expected_short += p * shortfall(table, offset + x as i64);
+            }
+        }
+    } else {
+        expected_short = shortfall(table, offset);
+    }
+    expected_short / answered
+}
+
+/// The largest number of new dials `k` in `0..=k_max` whose expected overdial share stays
+/// at or under `target`, given `in_flight` dials already out.
+pub(crate) fn dials_for_rate(
+    table: &[f64],
+    ready: u32,
+    waiting: u32,
+    in_flight: u32,
+    hit: f64,
+    target: f64,
+    k_max: u32,
+) -> u32 {
+    let share = |k: u32| overdial_share(table, ready, waiting, in_flight.saturating_add(k), hit);
+    if k_max == 0 || share(1) > target {
+        return 0;
+    }
+    // Invariant: share(lo) <= target, and share(hi + 1) > target or hi == k_max.
+    let (mut lo, mut hi) = (1u32, k_max);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if share(mid) <= target {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo
+}
+
+/// The most new dials the per-agent cap allows.
+pub(crate) fn k_max(view: &View<'_>) -> u32 {
+    let cap = (view.config.max_dials_per_agent.max(0.0) * f64::from(view.agents.available())).floor();
+    (cap.min(f64::from(u32::MAX)) as u32).saturating_sub(view.calls.outstanding())
+}
+
+impl Pacer for SmallGroup {
+    fn target_dials(&self, view: &View<'_>) -> f64 {
+        if !matches!(view.goal, Goal::OverdialRate(_)) {
+            // The small-group rule is defined for an overdial-rate goal only.
+            return Predictive.target_dials(view);
+        }
+        let h = horizon_s(view);
+        let p_talk = p_hypoexponential(h, view.est.talk_s, view.est.acw_s);
+        let p_acw = p_hypoexponential(h, view.est.acw_s, 0.0);
+        let (mut talk, mut acw, mut free) = (Dist::new(), Dist::new(), Dist::new());
+        binomial_pmf(view.agents.talking, p_talk, &mut talk);
+        binomial_pmf(view.agents.after_call_work, p_acw, &mut acw);
+        convolve(&talk, &acw, &mut free);
+        shortfall_table(&free, &mut talk);
+        f64::from(dials_for_rate(
+            &talk,
+            view.agents.ready,
+            view.calls.waiting,
+            view.calls.in_flight,
+            view.est.hit_ratio,
+            view.overdial_target,
+            k_max(view),
+        ))
+    }
+}
+
+#[cfg(all(test, not(pacer_loom)))]
+mod tests {
+    use super::super::tests::view_with;
+    use super::*;
+    use statrs::distribution::{Binomial, Discrete};
+
+    #[test]
+    fn binomial_matches_statrs() {
+        let mut out = Dist::new();
+        for (n, p) in [(0u32, 0.3), (1, 0.5), (7, 0.25), (50, 0.9), (3000, 0.9)] {
+            binomial_pmf(n, p, &mut out);
+            let reference = Binomial::new(p, u64::from(n)).unwrap();
+            assert_eq!(out.len(), n as usize + 1);
+            for (x, got) in out.iter().enumerate() {
+                let want = reference.pmf(x as u64);
+                assert!(
+                    (got - want).abs() < 1e-9 * want.max(1e-12) + 1e-300,
+                    "n={n} p={p} x={x}: {got} {want}"
+                );
+            }
+        }
+        binomial_pmf(3, 1.0, &mut out);
+        assert_eq!(out.as_slice(), &[0.0, 0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn shortfall_is_expected_positive_part() {
+        // F uniform on {0, 1, 2}: E[(2 - F)^+] = (2 + 1 + 0) / 3 = 1; E[(4 - F)^+] = 3.
+        let mut table = Dist::new();
+        shortfall_table(&[1.0 / 3.0; 3], &mut table);
+        assert!((shortfall(&table, 2) - 1.0).abs() < 1e-12);
+        assert!((shortfall(&table, 4) - 3.0).abs() < 1e-12);
+        assert_eq!(shortfall(&table, 0), 0.0);
+    }
+
+    #[test]
+    fn hand_computed_share_one_agent() {
+        // One talking agent free with probability 1/2; no ready agent; 2 dials at hit 1/2.
+        // F ~ {0: 1/2, 1: 1/2}; A ~ Binomial(2, 1/2) = {0: 1/4, 1: 1/2, 2: 1/4}.
+        // E[(A - F)^+] = 1/2 * (1/2 * 1 + 1/4 * 2) + 1/2 * (1/4 * 1) = 0.625; E[A] = 1.
+        let mut table = Dist::new();
+        shortfall_table(&[0.5, 0.5], &mut table);
+        let share = overdial_share(&table, 0, 0, 2, 0.5);
+        assert!((share - 0.625).abs() < 1e-12, "{share}");
+        // With one agent ready as well (F + 1): shortfall only when both answer and the
+        // other agent is busy: 1/4 * 1/2 = 0.125.
+        let share = overdial_share(&table, 1, 0, 2, 0.5);
+        assert!((share - 0.125).abs() < 1e-12, "{share}");
+    }
+
+    #[test]
+    fn picks_largest_dials_under_target() {
+        // 3 ready agents, nobody busy, hit 1/2: k dials give A ~ Bin(k, 1/2) against F = 3.
+        // k = 4: E[(A-3)^+] = P(A=4) = 1/16, E[A] = 2, share 1/32 = 0.03125.
+        // k = 3: share 0. So with target 0.03 the answer is 3, with 0.035 it is 4.
+        let table: Dist = [0.0].into_iter().collect();
+        assert_eq!(dials_for_rate(&table, 3, 0, 0, 0.5, 0.03, 100), 3);
+        assert_eq!(dials_for_rate(&table, 3, 0, 0, 0.5, 0.035, 100), 4);
+        assert_eq!(dials_for_rate(&table, 3, 0, 0, 0.5, 0.035, 2), 2);
+        // Two dials already in flight count against the same agents.
+        assert_eq!(dials_for_rate(&table, 3, 0, 2, 0.5, 0.03, 100), 1);
+    }
+
+    #[test]
+    fn small_group_decision_is_the_exhaustive_optimum() {
+        let mut v = view_with(2, 3, 1, 1, 0);
+        v.est.hit_ratio = 0.4;
+        v.est.dial_to_answer_s = 10.0;
+        v.est.talk_s = 60.0;
+        v.est.acw_s = 10.0;
+        let got = SmallGroup.target_dials(&v.view()) as u32;
+        // Brute force: enumerate F and A exactly.
+        let h = 12.0;
+        let pt = p_hypoexponential(h, 60.0, 10.0);
+        let pa = p_hypoexponential(h, 10.0, 0.0);
+        let brute = |k: u32| {
+            let m = 1 + k;
+            let (mut short, mut ans) = (0.0, 0.0);
+            for t in 0..=3u64 {
+                for a in 0..=1u64 {
+                    let pf = Binomial::new(pt, 3).unwrap().pmf(t) * Binomial::new(pa, 1).unwrap().pmf(a);
+                    for x in 0..=u64::from(m) {
+                        let px = Binomial::new(0.4, u64::from(m)).unwrap().pmf(x);
+                        short += pf * px * (x as f64 - (2 + t + a) as f64).max(0.0);
+                        ans += pf * px * x as f64;
+                    }
+                }
+            }
+            short / ans
+        };
+        let want = (0..=23).filter(|&k| k == 0 || brute(k) <= 0.03).max().unwrap();
+        assert_eq!(got, want);
+        assert!(want > 0);
+    }
+}
