@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use compact_str::{CompactString, format_compact};
-use pacer_engine::protocol::{CallResult, PhoneType};
+use pacer_engine::protocol::{CallResult, PhoneType, RecordType};
 use pacer_engine::records::{CallingList, ListFormat, Record, tz};
 
 use crate::dist::{SimRng, chance, weighted};
@@ -163,6 +163,12 @@ impl Population {
         record.chain_id = chain_id;
         record.chain_n = chain_n;
         record.customer_id = Some(format_compact!("C{chain_id}"));
+        // A number on the do-not-call list from the start is marked in the list, as a list
+        // imported after a do-not-call scrub would be.
+        if self.preloaded_dnc(index) {
+            record.record_type = RecordType::NoCall;
+            record.call_result = CallResult::DoNotCall;
+        }
         record
     }
 

@@ -47,6 +47,9 @@ const DRAIN_CHECK: Duration = Duration::from_secs(10);
 /// The longest the end of the run waits for agents to finish their calls.
 const DRAIN_MAX: Duration = Duration::from_secs(3600);
 
+/// A desktop waiting for a smart logout asks again no sooner than this, in seconds.
+const LOGOUT_RETRY_MIN_S: i64 = 30;
+
 /// How to run a scenario.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
@@ -285,35 +288,16 @@ pub struct World<'s> {
     dials_without_caller_id: u64,
     misroutes: u64,
     initial_records: u64,
+    /// Wall time spent building the list, the store and the engine.
+    setup_wall: Duration,
 }
 
 impl<'s> World<'s> {
     /// Builds the world and the engine for `scenario` under `seed`.
     pub fn new(scenario: &'s Scenario, seed: u64) -> Result<World<'s>, String> {
+        let setup_started = Instant::now();
         let population = Population::new(seed, &scenario.records, &scenario.customers, &scenario.dialer);
-        let mut list = population.calling_list();
-        // Numbers on the do-not-call list from the start are marked in the list, as a list
-        // imported after a do-not-call scrub would be.
-        let mut marked = Vec::new();
-        for (i, record) in list.records().iter().enumerate() {
-            if population.preloaded_dnc(index_of(&record.phone).unwrap_or(0)) {
-                marked.push(i);
-            }
-        }
-        if !marked.is_empty() {
-            let mut rebuilt = pacer_engine::records::CallingList::new(list.name(), list.format().clone());
-            let mut next = marked.iter().peekable();
-            for (i, record) in list.records().iter().enumerate() {
-                let mut record = record.clone();
-                if next.peek() == Some(&&i) {
-                    next.next();
-                    record.record_type = RecordType::NoCall;
-                    record.call_result = CallResult::DoNotCall;
-                }
-                rebuilt.push(record).map_err(|e| e.to_string())?;
-            }
-            list = rebuilt;
-        }
+        let list = population.calling_list();
         let initial_records = list.len() as u64;
         let mut store = RecordStore::new();
         store.add_list(list).map_err(|e| format!("{e:?}"))?;
@@ -360,8 +344,10 @@ impl<'s> World<'s> {
             dials_without_caller_id: 0,
             misroutes: 0,
             initial_records,
+            setup_wall: Duration::ZERO,
         };
         world.set_up();
+        world.setup_wall = setup_started.elapsed();
         Ok(world)
     }
 
@@ -886,7 +872,9 @@ impl<'s> World<'s> {
             EventBody::RecordCancel(notice) => self.release_record(agent, notice.record_handle),
             EventBody::LogOutTime { logout_time_s, .. } => {
                 let epoch = self.agents[agent as usize].epoch;
-                let at = self.now + Duration::from_secs(logout_time_s.max(1) as u64);
+                // The engine acknowledges by itself when the time is up; the desktop asks
+                // again only if that acknowledgement does not come.
+                let at = self.now + Duration::from_secs(logout_time_s.max(LOGOUT_RETRY_MIN_S) as u64);
                 self.queue.push(at, Ev::LogoutRetry(agent, epoch));
             }
             EventBody::LogOutAcknowledge { .. } => {
@@ -1354,6 +1342,7 @@ impl<'s> World<'s> {
         let figures = RunFigures {
             sim_seconds: self.now.saturating_duration_since(self.start).as_secs_f64(),
             wall: elapsed,
+            setup_wall: self.setup_wall,
             events: self.events,
             peak_rss_mib: peak_rss_mib(),
             ledger,
