@@ -303,6 +303,14 @@ pub struct RecordsSpec {
     /// Share of numbers preloaded on the do-not-call list.
     #[serde(default)]
     pub dnc_share: Probability,
+    /// Give every chain a customer id (`C<chain id>`); off saves the engine's customer-id
+    /// index on very large lists.
+    #[serde(default = "yes")]
+    pub customer_ids: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_list() -> String {

@@ -1,12 +1,14 @@
 //! The simulator's queue and switch against closed-form queueing results.
 //!
 //! The full outbound loop cannot reduce to a textbook queue: the engine decides when to dial,
-//! so arrivals of answered calls are not Poisson. These tests therefore drive the world's
-//! switch model ([`pacer_sim::world::switch::Switch`], the same one the outbound world routes
-//! through) with the event queue ([`pacer_sim::queue::EventQueue`]) in an inbound-like
-//! configuration: Poisson arrivals of customers, exponential talk times, exponential patience,
-//! agents served longest-idle first and calls first come first served. That is the M/M/n+M
-//! (Erlang A) queue, and with infinite patience M/M/n (Erlang C).
+//! so arrivals of answered calls are not Poisson, and in the outbound world the engine itself
+//! picks the agent (the world's switch only checks that the agent it names is ready). These
+//! tests therefore drive the world's switch model directly
+//! ([`pacer_sim::world::switch::Switch`]: its longest-idle agent selection and first-come
+//! first-served call queue) with the event queue ([`pacer_sim::queue::EventQueue`]) and the
+//! scenario distributions ([`pacer_sim::dist`]) in an inbound configuration: Poisson arrivals
+//! of customers, exponential talk times, exponential patience. That is the M/M/n+M (Erlang A)
+//! queue, and with infinite patience M/M/n (Erlang C).
 
 use pacer_engine::time::Time;
 use pacer_sim::dist::{DistSpec, SimRng};

@@ -134,7 +134,7 @@ pub fn server_config(scenario: &Scenario) -> Result<ServerConfig, String> {
         &name,
         &scenario.group.campaign,
         &scenario.group.agent_group,
-        &[scenario.records.list.as_str()],
+        &customers::list_names(&scenario.records).iter().map(String::as_str).collect::<Vec<_>>(),
         mode,
     );
     group.pacing = pacing_config(scenario)?;
@@ -297,10 +297,12 @@ impl<'s> World<'s> {
     pub fn new(scenario: &'s Scenario, seed: u64) -> Result<World<'s>, String> {
         let setup_started = Instant::now();
         let population = Population::new(seed, &scenario.records, &scenario.customers, &scenario.dialer);
-        let list = population.calling_list();
-        let initial_records = list.len() as u64;
         let mut store = RecordStore::new();
-        store.add_list(list).map_err(|e| format!("{e:?}"))?;
+        let mut initial_records = 0u64;
+        for list in population.calling_lists() {
+            initial_records += list.len() as u64;
+            store.add_list(list).map_err(|e| format!("{e:?}"))?;
+        }
         let config = server_config(scenario)?;
         let mode = config.groups[0].dial_mode;
         let server = Server::new(config, store).map_err(|e| e.to_string())?;
