@@ -3,7 +3,8 @@
 //!
 //! The JSON report's top-level field names are stable (scripts and the README read them);
 //! new fields may be added, none renamed. Wall-clock fields (`wall_seconds`,
-//! `setup_wall_seconds`, `events_per_second`, `peak_rss_mib`) are the only ones that differ between two runs of the
+//! `setup_wall_seconds`, `events_per_second`, `cpu_seconds`, `events_per_cpu_second`,
+//! `peak_rss_mib`) are the only ones that differ between two runs of the
 //! same scenario and seed.
 
 use std::collections::BTreeMap;
@@ -16,6 +17,8 @@ use serde::Serialize;
 /// Width of one time-series interval.
 pub const INTERVAL: Duration = Duration::from_secs(15 * 60);
 const INTERVAL_US: u64 = 15 * 60 * 1_000_000;
+/// Live answers a 15-minute window needs to count for `abandon_rate_max_window`.
+pub const MIN_ANSWERED_PER_WINDOW: u64 = 20;
 
 /// What an agent's time is spent on, for the busy factor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,7 +256,14 @@ impl Metrics {
                 ..slot.clone()
             })
             .collect();
-        let abandon_rate_max_window = series.iter().map(|s| s.abandon_rate).fold(0.0, f64::max);
+        // A window with a handful of answers says nothing about compliance (one abandon in
+        // two answers is 50%): only windows with enough answers count, else the whole run.
+        let abandon_rate_max_window = series
+            .iter()
+            .filter(|s| s.answered_live >= MIN_ANSWERED_PER_WINDOW)
+            .map(|s| s.abandon_rate)
+            .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.max(r))))
+            .unwrap_or(ratio(abandoned, self.answered_live));
         let logged_in_h = self.logged_in_us() as f64 / 3.6e9;
         let protocol_messages = self.requests.values().sum::<u64>() + self.events.values().sum::<u64>();
         let protocol_errors = self.errors.values().sum::<u64>();
@@ -270,6 +280,11 @@ impl Metrics {
             setup_wall_seconds: run.setup_wall.as_secs_f64(),
             events: run.events,
             events_per_second: if wall_s > 0.0 { run.events as f64 / wall_s } else { 0.0 },
+            cpu_seconds: run.cpu.map_or(0.0, |c| c.as_secs_f64()),
+            events_per_cpu_second: match run.cpu {
+                Some(c) if !c.is_zero() => run.events as f64 / c.as_secs_f64(),
+                _ => 0.0,
+            },
             peak_rss_mib: run.peak_rss_mib,
             dials: self.dials,
             answered_live: self.answered_live,
@@ -328,6 +343,8 @@ pub struct RunFigures {
     pub sim_seconds: f64,
     /// Wall-clock time of the event loop.
     pub wall: Duration,
+    /// CPU time of the event loop, when the platform tells.
+    pub cpu: Option<Duration>,
     /// Wall-clock time of the set-up (list generation, store, engine).
     pub setup_wall: Duration,
     /// Events taken from the event queue.
@@ -364,6 +381,10 @@ pub struct Report {
     pub events: u64,
     /// events / wall_seconds (differs between identical runs).
     pub events_per_second: f64,
+    /// CPU seconds of the event loop (0 when unknown; differs between identical runs).
+    pub cpu_seconds: f64,
+    /// events / cpu_seconds: the rate on one core, whatever else the machine runs.
+    pub events_per_cpu_second: f64,
     /// Peak resident memory, MiB (differs between identical runs).
     pub peak_rss_mib: f64,
     /// Dials placed.
@@ -380,7 +401,8 @@ pub struct Report {
     pub hung_up: u64,
     /// abandoned / answered_live over the run.
     pub abandon_rate: f64,
-    /// Highest abandon rate of a 15-minute interval.
+    /// Highest abandon rate of a 15-minute interval with at least
+    /// [`MIN_ANSWERED_PER_WINDOW`] live answers (the whole run's rate when none has).
     pub abandon_rate_max_window: f64,
     /// Share of logged-in agent time in talk and after-call work.
     pub busy_factor: f64,
@@ -425,6 +447,8 @@ impl Report {
         copy.wall_seconds = 0.0;
         copy.setup_wall_seconds = 0.0;
         copy.events_per_second = 0.0;
+        copy.cpu_seconds = 0.0;
+        copy.events_per_cpu_second = 0.0;
         copy.peak_rss_mib = 0.0;
         serde_json::to_string_pretty(&copy).expect("a report serialises")
     }
@@ -436,14 +460,16 @@ impl Report {
             writeln!(s, "scenario {}  seed {}  {} / {}", self.scenario, self.seed, self.algorithm, self.goal);
         let _ = writeln!(
             s,
-            "{} agents, {} records (set up in {:.3} s), {:.0} simulated s in {:.3} wall s: {} events ({:.2} M events/s)",
+            "{} agents, {} records (set up in {:.3} s), {:.0} simulated s in {:.3} wall s ({:.3} CPU s): {} events ({:.2} M events/s wall, {:.2} M per CPU s)",
             self.agents,
             self.records,
             self.setup_wall_seconds,
             self.sim_seconds,
             self.wall_seconds,
+            self.cpu_seconds,
             self.events,
-            self.events_per_second / 1e6
+            self.events_per_second / 1e6,
+            self.events_per_cpu_second / 1e6
         );
         let _ = writeln!(
             s,
@@ -518,10 +544,11 @@ mod tests {
     #[test]
     fn abandon_rates_overall_and_worst_window() {
         let mut m = Metrics::new(0);
-        for i in 0..10 {
+        for i in 0..20 {
             m.outcome("Answer", true, i);
         }
         m.abandoned(true, 5);
+        // A second window with one answer, abandoned: too few answers to count.
         m.outcome("Answer", true, INTERVAL_US + 1);
         m.abandoned(false, INTERVAL_US + 2);
         m.connected(Duration::from_millis(300), 3);
@@ -537,8 +564,9 @@ mod tests {
             RunFigures::default(),
         );
         assert_eq!((r.abandoned, r.dropped, r.hung_up), (2, 1, 1));
-        assert!((r.abandon_rate - 2.0 / 11.0).abs() < 1e-12);
-        assert_eq!(r.abandon_rate_max_window, 1.0);
+        assert!((r.abandon_rate - 2.0 / 21.0).abs() < 1e-12);
+        assert_eq!(r.series[1].abandon_rate, 1.0);
+        assert_eq!(r.abandon_rate_max_window, 1.0 / 20.0);
         assert!((r.customer_wait_ms_p99 - 300.0).abs() < 1.0);
     }
 }

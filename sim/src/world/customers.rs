@@ -44,7 +44,9 @@ pub const LIST_CHUNK: u64 = 1_000_000;
 /// `NAME-3`, ...
 pub fn list_names(records: &RecordsSpec) -> Vec<String> {
     let n = records.count.div_ceil(LIST_CHUNK).max(1);
-    (0..n).map(|i| if i == 0 { records.list.clone() } else { format!("{}-{}", records.list, i + 1) }).collect()
+    (0..n)
+        .map(|i| if i == 0 { records.list.clone() } else { format!("{}-{}", records.list, i + 1) })
+        .collect()
 }
 
 /// The phone number of customer number `index`.

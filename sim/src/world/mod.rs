@@ -240,6 +240,7 @@ enum Ev {
     TelephonyLogout(u32, u32),
     IvrRelease(u64),
     Stop,
+    SendHome,
     Unload,
 }
 
@@ -1261,6 +1262,17 @@ impl<'s> World<'s> {
                 self.stopping = true;
                 let group = self.group_name.clone();
                 self.admin(AdminCommand::Stop { group });
+                self.queue.push(self.now, Ev::SendHome);
+            }
+            Ev::SendHome => {
+                // Dials already placed still reach agents: nobody leaves while one is in
+                // progress (within the longest drain allowed).
+                let in_progress =
+                    self.calls.values().any(|c| matches!(c.state, CallState::Dialing | CallState::Waiting));
+                if in_progress && self.now < self.end + DRAIN_MAX {
+                    self.queue.push(self.now + DRAIN_CHECK, Ev::SendHome);
+                    return;
+                }
                 // Everyone still here goes home after the current call; with the group
                 // stopped there is no smart logout to wait for.
                 for agent in 0..self.agents.len() as u32 {
@@ -1295,6 +1307,7 @@ impl<'s> World<'s> {
     /// Runs to the end (or to `until_event`) and checks the invariants and the ledger.
     pub fn run(mut self, options: &RunOptions) -> RunOutcome {
         let wall = Instant::now();
+        let cpu_before = thread_cpu_time();
         let total_s = self.scenario.duration_s.max(1.0);
         let mut next_check = self.start + crate::metrics::INTERVAL;
         let mut next_progress = 0u64;
@@ -1332,6 +1345,7 @@ impl<'s> World<'s> {
         }
         let ledger = self.check_ledger(options.until_event.is_some());
         let elapsed = wall.elapsed();
+        let cpu = thread_cpu_time().zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
         self.close_agent_time();
         let header = ReportHeader {
             scenario: self.scenario.name.clone(),
@@ -1344,6 +1358,7 @@ impl<'s> World<'s> {
         let figures = RunFigures {
             sim_seconds: self.now.saturating_duration_since(self.start).as_secs_f64(),
             wall: elapsed,
+            cpu,
             setup_wall: self.setup_wall,
             events: self.events,
             peak_rss_mib: peak_rss_mib(),
@@ -1420,6 +1435,15 @@ fn standard_normal(rng: &mut SimRng) -> f64 {
     let u1: f64 = rng.r#gen::<f64>().max(f64::MIN_POSITIVE);
     let u2: f64 = rng.r#gen();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// CPU time of the calling thread, from `/proc/thread-self/schedstat` (Linux; `None`
+/// elsewhere). On a shared machine it measures the simulator's own work where wall time
+/// also counts other processes.
+fn thread_cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
 }
 
 /// Peak resident set of this process, MiB, from `/proc/self/status` (0 where unavailable).
