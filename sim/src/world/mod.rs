@@ -842,8 +842,8 @@ impl<'s> World<'s> {
                     self.queue.push(self.now + retry, Ev::PreviewRequest(agent, epoch));
                 }
             }
-            EventBody::PreviewRecord(data)
-            | EventBody::ScheduledCall(pacer_engine::protocol::ScheduledCall { record: data, .. }) => {
+            EventBody::PreviewRecord(ref data)
+            | EventBody::ScheduledCall(pacer_engine::protocol::ScheduledCall { record: ref data, .. }) => {
                 let held = Held {
                     handle: data.record_handle,
                     list: data.calling_list.clone(),
@@ -851,6 +851,7 @@ impl<'s> World<'s> {
                     tz_offset_s: data.tz_offset_s,
                     chain_id: Some(data.chain_id),
                     result: CallResult::NoAnswer,
+                    scheduled: matches!(event.body, EventBody::ScheduledCall(_)),
                 };
                 self.take_record(agent, held);
                 let epoch = self.agents[agent as usize].epoch;
@@ -869,6 +870,7 @@ impl<'s> World<'s> {
                     tz_offset_s: data.tz_offset_s,
                     chain_id: Some(data.chain_id),
                     result: CallResult::NoAnswer,
+                    scheduled: false,
                 };
                 self.take_record(agent, held);
             }
