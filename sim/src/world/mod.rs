@@ -142,8 +142,6 @@ pub fn server_config(scenario: &Scenario) -> Result<ServerConfig, String> {
     group.ivr_group = scenario.group.ivr;
     group.options.max_agents = scenario.agents.count.max(1);
     group.options.gvp_ports = scenario.agents.count.max(1);
-    // Records a desktop keeps longer than the run are returned by the unload at the end.
-    group.options.stale_clean_timeout = Duration::from_secs(1800);
     Ok(ServerConfig::new(scenario.application_id, vec![group]))
 }
 
