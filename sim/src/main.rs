@@ -74,7 +74,17 @@ const DEMO_LINES: &[&str] = &[
     r#"{"GSW_AGENT_REQ_TYPE":"LogOut","GSW_APPLICATION_ID":101,"GSW_CAMPAIGN_NAME":"Sales","GSW_CAMPAIGN_NAME":"Other"}"#,
 ];
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run_cli() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_cli() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let stdout = io::stdout();
     let mut out = stdout.lock();
