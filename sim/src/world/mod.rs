@@ -1458,3 +1458,74 @@ fn peak_rss_mib() -> f64 {
         })
         .map_or(0.0, |kb| kb / 1024.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> Scenario {
+        let path = crate::scenario::resolve("small-5").expect("shipped");
+        crate::scenario::load(&path, &["duration_s=300".to_string(), "records.count=200".to_string()])
+            .unwrap()
+    }
+
+    fn held(handle: i64) -> Held {
+        Held {
+            handle,
+            list: "Leads".into(),
+            phone: phone_of(3),
+            tz_offset_s: -18_000,
+            chain_id: None,
+            result: CallResult::Answer,
+            scheduled: false,
+        }
+    }
+
+    #[test]
+    fn ledger_catches_a_record_on_two_desktops() {
+        let scenario = small();
+        let mut world = World::new(&scenario, 1).unwrap();
+        world.events = 41;
+        world.take_record(0, held(9));
+        assert!(world.violation.is_none());
+        world.release_record(0, 9);
+        world.take_record(1, held(9));
+        assert!(world.violation.is_none(), "released first: fine");
+        world.take_record(2, held(9));
+        let v = world.violation.clone().expect("caught");
+        assert_eq!(v.event_index, 41);
+        assert!(v.what.contains("record 9 given to 07002 while still on 07001"), "{v}");
+    }
+
+    #[test]
+    fn ledger_catches_a_do_not_call_dial() {
+        let scenario = small();
+        let mut world = World::new(&scenario, 1).unwrap();
+        world.dnc_added.insert(5);
+        world.dial(DialCommand {
+            call: CallId(1),
+            phone: phone_of(5),
+            record_handle: 6,
+            group: "Sales@Team A".into(),
+            cpn_digits: scenario.group.cpn_digits.as_deref().map(Into::into),
+            cpn_presentation: None,
+            engaged_dn: None,
+            kv: KvList::new(),
+        });
+        let v = world.violation.expect("caught");
+        assert!(v.what.contains("do-not-call"), "{v}");
+    }
+
+    #[test]
+    fn config_carries_the_scenario_choices() {
+        let scenario = small();
+        let config = server_config(&scenario).unwrap();
+        let group = &config.groups[0];
+        assert_eq!(group.name, "Sales@Team A");
+        assert_eq!(group.dial_mode, DialMode::Predictive);
+        assert_eq!(group.pacing.algorithm, Algorithm::SmallGroup);
+        assert_eq!(group.pacing.goal, Goal::OverdialRate(0.03));
+        assert_eq!(group.pacing.compliance_time, Duration::from_secs(2));
+        assert_eq!(group.cpn_digits.as_deref(), Some("8005550100"));
+    }
+}
