@@ -45,8 +45,7 @@ impl Server {
         let mut found = None;
         for _ in 0..MAX_CHAIN_SKIPS {
             let Some(h) = self.store.retrieve(&self.groups[g].lists, now, &self.dnc) else { break };
-            let chain = self.store.chain(h);
-            if chain.len() > 1 && chain.iter().any(|m| self.held.contains_key(&m.0)) {
+            if self.chain_busy(h.0) {
                 passed_over.push(h);
                 continue;
             }
@@ -188,11 +187,11 @@ impl Server {
             cpn_digits: group.cpn_digits.clone(),
             cpn_presentation: group.cpn_presentation.clone(),
             engaged_dn: engaged.map(|p| self.places[p].dn.clone()),
-            kv: kv.clone(),
+            kv,
         }));
         self.calls.insert(
             call,
-            Call { group: g, handle: h, counted_on, placed_at: now, state: CallState::Dialing, engaged, kv },
+            Call { group: g, handle: h, counted_on, placed_at: now, state: CallState::Dialing, engaged },
         );
     }
 
@@ -212,7 +211,9 @@ impl Server {
         let Some(c) = self.calls.get_mut(&call) else { return };
         c.state = CallState::Routed { answered_at, place: p };
         let (g, h, counted_on) = (c.group, c.handle, c.counted_on);
-        let kv = c.kv.clone();
+        // The user data is built again rather than kept from the dial: most dials never
+        // answer, and the record may have changed (attempts, call result) since.
+        let kv = self.call_kv(g, h);
         if let Some(pacer) = &self.groups[g].pacer {
             pacer.connected(counted_on, answered_at, now);
         }
@@ -252,7 +253,8 @@ impl Server {
                 let dn = super::Dn(group.config.name.as_str().into());
                 let c = self.calls.get_mut(&call).expect("present");
                 c.state = CallState::Connected { answered_at: now, connected_at: now, place: None };
-                let kv = c.kv.clone();
+                let handle = c.handle;
+                let kv = self.call_kv(g, handle);
                 if let Some(pacer) = &self.groups[g].pacer {
                     pacer.connected(counted_on, now, now);
                 }
@@ -500,7 +502,7 @@ impl Server {
         let mode = self.groups[g].mode;
         if !personal && mode.is_auto() && self.groups[g].config.options.predictive_callback {
             // Dialed like any record (the hold becomes a dial).
-            self.held.remove(&h);
+            self.unhold(h);
             self.dial(now, g, h, None, out);
             return true;
         }

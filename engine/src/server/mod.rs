@@ -17,7 +17,8 @@ mod record_data;
 mod requests;
 mod types;
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Duration;
 
 use compact_str::CompactString;
@@ -36,6 +37,74 @@ use crate::protocol::{
 };
 use crate::records::{DoNotCallList, ListId, RecordHandle, RecordStore};
 use crate::time::Time;
+
+/// A multiplicative hash for the server's integer keys (record handles, call ids, chains).
+/// They are counters the server and its store hand out, so SipHash's defence against chosen
+/// keys buys nothing here, and the hot path looks them up on every input. (The mixing
+/// constant is the one FxHash, rustc's hasher, uses.)
+#[derive(Clone, Copy, Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// One bit per record handle (handles are dense from 1).
+#[derive(Default)]
+struct HandleSet(Vec<u64>);
+
+impl HandleSet {
+    fn slot(h: i64) -> (usize, u64) {
+        let h = h.max(0) as u64;
+        ((h / 64) as usize, 1 << (h % 64))
+    }
+
+    fn contains(&self, h: i64) -> bool {
+        let (i, bit) = Self::slot(h);
+        self.0.get(i).is_some_and(|w| w & bit != 0)
+    }
+
+    fn insert(&mut self, h: i64) {
+        let (i, bit) = Self::slot(h);
+        if i >= self.0.len() {
+            self.0.resize(i + 1, 0);
+        }
+        self.0[i] |= bit;
+    }
+
+    fn remove(&mut self, h: i64) {
+        let (i, bit) = Self::slot(h);
+        if let Some(w) = self.0.get_mut(i) {
+            *w &= !bit;
+        }
+    }
+}
 
 /// Index of a campaign group in the server's table.
 type GroupId = usize;
@@ -202,8 +271,6 @@ struct Call {
     state: CallState,
     /// The place seized before dialing (seizing modes, IVR places).
     engaged: Option<PlaceId>,
-    /// The user data routed with the call.
-    kv: KvList,
 }
 
 /// The outbound server. See the module documentation.
@@ -220,14 +287,16 @@ pub struct Server {
     /// Agent-group membership added or removed at run time, on top of the configuration.
     joined: BTreeSet<(CompactString, Dn)>,
     left: BTreeSet<(CompactString, Dn)>,
-    held: HashMap<i64, Held>,
-    calls: HashMap<CallId, Call>,
+    held: IdMap<i64, Held>,
+    /// Records out per chain, (list, chain id): a chain is worked by one agent at a time.
+    chains_out: IdMap<(u32, i64), u32>,
+    calls: IdMap<CallId, Call>,
     next_call: u64,
     /// Stale deadlines: (deadline, handle); entries whose record moved on are skipped.
     stale_queue: BTreeSet<(Time, i64)>,
     /// Handles finalised for good in this run (processed without reschedule, cancelled,
     /// do-not-call): none of them may come out of the store again.
-    finished: HashSet<i64>,
+    finished: HandleSet,
     violations: Vec<InvariantViolation>,
     last_now: Time,
     clock_regressions: u64,
@@ -301,11 +370,12 @@ impl Server {
             place_by_dn: HashMap::new(),
             joined: BTreeSet::new(),
             left: BTreeSet::new(),
-            held: HashMap::new(),
-            calls: HashMap::new(),
+            held: IdMap::default(),
+            chains_out: IdMap::default(),
+            calls: IdMap::default(),
             next_call: 1,
             stale_queue: BTreeSet::new(),
-            finished: HashSet::new(),
+            finished: HandleSet::default(),
             violations: Vec::new(),
             last_now: Time::EPOCH,
             clock_regressions: 0,
@@ -423,7 +493,7 @@ impl Server {
         if let Some(v) = self.violations.first() {
             return Err(v.clone());
         }
-        let mut on_desktop: HashMap<i64, PlaceId> = HashMap::new();
+        let mut on_desktop: IdMap<i64, PlaceId> = IdMap::default();
         for (p, place) in self.places.iter().enumerate() {
             for &h in &place.records {
                 if let Some(other) = on_desktop.insert(h, p) {
@@ -1168,9 +1238,12 @@ impl Server {
 
     /// Puts a record taken from the store under the server's watch.
     fn hold(&mut self, now: Time, h: i64, group: GroupId, kind: HeldKind) {
-        if self.finished.contains(&h) {
+        if self.finished.contains(h) {
             self.violations
                 .push(InvariantViolation { what: format!("record {h} came back after it was finalised") });
+        }
+        if let Some(chain) = self.chain_key(h) {
+            *self.chains_out.entry(chain).or_default() += 1;
         }
         self.held.insert(
             h,
@@ -1186,6 +1259,31 @@ impl Server {
                 cancelled: None,
             },
         );
+    }
+
+    /// The (list, chain id) of record `h`.
+    fn chain_key(&self, h: i64) -> Option<(u32, i64)> {
+        let list = self.store.list_of(RecordHandle(h))?;
+        Some((list.0, self.store.get(RecordHandle(h))?.chain_id))
+    }
+
+    /// Stops holding record `h` (without touching the store).
+    fn unhold(&mut self, h: i64) -> Option<Held> {
+        let held = self.held.remove(&h)?;
+        if let Some(chain) = self.chain_key(h)
+            && let Some(n) = self.chains_out.get_mut(&chain)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.chains_out.remove(&chain);
+            }
+        }
+        Some(held)
+    }
+
+    /// True when another record of `h`'s chain is out.
+    fn chain_busy(&self, h: i64) -> bool {
+        self.chain_key(h).is_some_and(|chain| self.chains_out.contains_key(&chain))
     }
 
     /// Puts a held record on the desktop of place `p`.
@@ -1204,7 +1302,7 @@ impl Server {
     /// Sends a held record back to its list, with the fields `finish` says, and stops
     /// holding it.
     fn finish(&mut self, now: Time, h: i64, finish: Finish, out: &mut Vec<Output>) {
-        let Some(held) = self.held.remove(&h) else { return };
+        let Some(held) = self.unhold(h) else { return };
         if let Some(p) = held.place {
             self.places[p].records.retain(|r| *r != h);
             self.places[p].ready_time_for.retain(|r| *r != h);

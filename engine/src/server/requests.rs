@@ -341,7 +341,7 @@ impl Server {
                 record.dial_sched_time = Some(at.as_unix_s());
                 record.record_status = RecordStatus::Ready;
             }
-            self.finished.remove(&h);
+            self.finished.remove(h);
             self.store.return_to_list(RecordHandle(h), RecordStatus::Ready);
             self.record_update(h, out);
         } else {
