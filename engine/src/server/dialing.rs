@@ -476,8 +476,35 @@ impl Server {
             }
             let due = self.store.due_scheduled(&self.groups[g].lists, now);
             for h in due {
+                // The store leaves the window and the do-not-call list to the caller for
+                // callbacks: a number blocked since is marked, a callback due while its window
+                // is closed waits for the next opening.
+                let record = self.store.get(h).expect("due from the store");
+                if self.dnc.is_blocked(&record.phone, record.customer_id.as_deref(), now) {
+                    self.hold(now, h.0, g, HeldKind::Callback);
+                    self.finish(now, h.0, Finish::NoCall, out);
+                    continue;
+                }
+                if !RecordStore::in_window(record, now) {
+                    let next = crate::records::tz::next_open(
+                        record.window(),
+                        &record.tz_name,
+                        record.tz_offset_s,
+                        now.as_unix_s(),
+                    );
+                    if let Some(mut record) = self.store.get_mut(h) {
+                        // An empty window never opens: the callback is put off a day at a time.
+                        record.dial_sched_time =
+                            Some(next.unwrap_or(now.as_unix_s() + 86_400).max(now.as_unix_s() + 1));
+                        record.record_status = crate::protocol::RecordStatus::Ready;
+                    }
+                    continue;
+                }
                 self.hold(now, h.0, g, HeldKind::Callback);
                 self.groups[g].pending_callbacks.push_back(h.0);
+            }
+            if self.groups[g].pending_callbacks.is_empty() {
+                continue;
             }
             let pending: Vec<i64> = self.groups[g].pending_callbacks.drain(..).collect();
             for h in pending {

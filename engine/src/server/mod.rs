@@ -38,10 +38,11 @@ use crate::protocol::{
 use crate::records::{DoNotCallList, ListId, RecordHandle, RecordStore};
 use crate::time::Time;
 
-/// A multiplicative hash for the server's integer keys (record handles, call ids, chains).
-/// They are counters the server and its store hand out, so SipHash's defence against chosen
-/// keys buys nothing here, and the hot path looks them up on every input. (The mixing
-/// constant is the one FxHash, rustc's hasher, uses.)
+/// A multiplicative hash for the server's keys (record handles, call ids, chains, DNs).
+/// Handles and call ids are counters the server and its store hand out and DNs come from
+/// the switch's configuration, so SipHash's defence against chosen keys buys little here,
+/// and the hot path looks them up on every input. (The mixing step is FxHash's, rustc's
+/// own hasher.)
 #[derive(Clone, Copy, Default)]
 struct IdHasher(u64);
 
@@ -283,7 +284,7 @@ pub struct Server {
     dnc: DoNotCallList,
     groups: Vec<Group>,
     places: Vec<Place>,
-    place_by_dn: HashMap<Dn, PlaceId>,
+    place_by_dn: IdMap<Dn, PlaceId>,
     /// Agent-group membership added or removed at run time, on top of the configuration.
     joined: BTreeSet<(CompactString, Dn)>,
     left: BTreeSet<(CompactString, Dn)>,
@@ -367,7 +368,7 @@ impl Server {
             dnc: DoNotCallList::new("default"),
             groups,
             places: Vec::new(),
-            place_by_dn: HashMap::new(),
+            place_by_dn: IdMap::default(),
             joined: BTreeSet::new(),
             left: BTreeSet::new(),
             held: IdMap::default(),

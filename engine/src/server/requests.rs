@@ -244,10 +244,10 @@ impl Server {
         let Some(list) = self.store.list_of(RecordHandle(h)) else {
             return Err((ErrorCode::RecordNotFound, "record not found"));
         };
-        let format = self.store.list(list).format().clone();
-        let values = super::record_data::custom_from_kv(&format, custom).map_err(|_| {
-            (ErrorCode::InvalidAttributeValue, "a custom field has the wrong type for its column")
-        })?;
+        let values =
+            super::record_data::custom_from_kv(self.store.list(list).format(), custom).map_err(|_| {
+                (ErrorCode::InvalidAttributeValue, "a custom field has the wrong type for its column")
+            })?;
         let mut record =
             self.store.get_mut(RecordHandle(h)).ok_or((ErrorCode::RecordNotFound, "record not found"))?;
         if let Some(result) = changes.call_result {
