@@ -548,7 +548,9 @@ impl GroupPacer {
                 .is_ok()
             && due != 0
         {
-            self.control_step(now, goal);
+            // The previous step was at `due - CONTROL_EVERY`.
+            let last = Time::from_micros(due).saturating_sub(CONTROL_EVERY);
+            self.control_step(now, goal, now.saturating_duration_since(last));
         }
     }
 
@@ -557,8 +559,8 @@ impl GroupPacer {
     /// the estimator window (the classic integral action that removes steady-state model
     /// error; see Åström and Murray, *Feedback Systems* (2008), §10.3). The gain makes a
     /// persistent relative error of 1 change the factor by e^0.5 per window length, slow
-    /// enough for the window's own lag.
-    fn control_step(&self, now: Time, goal: Goal) {
+    /// enough for the window's own lag; steps are weighted by the time since the previous one.
+    fn control_step(&self, now: Time, goal: Goal, elapsed: Duration) {
         let d = &self.derived;
         let error = match goal {
             Goal::OverdialRate(r) => {
@@ -590,7 +592,8 @@ impl GroupPacer {
                 ((wait.mean_s - w) / w.max(1.0)).clamp(-1.0, 1.0)
             }
         };
-        let gain = 0.5 * CONTROL_EVERY.as_secs_f64() / self.config.estimator_window.as_secs_f64().max(1.0);
+        let window_s = self.config.estimator_window.as_secs_f64().max(1.0);
+        let gain = 0.5 * elapsed.as_secs_f64().min(window_s) / window_s;
         let c = d.correction.load();
         d.correction.store((c * (gain * error).exp()).clamp(CORRECTION_MIN, CORRECTION_MAX));
     }
@@ -709,3 +712,6 @@ const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<GroupPacer>();
 };
+
+#[cfg(all(test, not(pacer_loom)))]
+mod tests;
