@@ -304,38 +304,19 @@ impl GroupPacer {
         slot
     }
 
-    /// Moves the agent's state and the aggregate counts together (see
-    /// [`state::AgentCountWord`] for why this order keeps every count non-negative).
-    fn transition(&self, slot: &AgentSlot, state: AgentState, now: Time) -> (AgentState, Time) {
-        self.agents.add(state);
-        let (old, entered) = slot.swap_state(state, now);
-        self.agents.sub(old);
-        (old, entered)
-    }
-
     /// The agent at `agent` is now in `state`. While a smart logout is pending, any state
     /// but `LoggedOut` keeps the agent `Leaving` (excluded from capacity).
     pub fn agent_state(&self, agent: AgentIdx, state: AgentState, now: Time) {
         let Some(slot) = self.slot(agent) else { return };
-        // `Acquire` pairs with the CAS of `logout_requested`.
-        let leaving = slot.logout_at_us.load(Ordering::Acquire) != 0;
-        let state = match state {
-            AgentState::LoggedOut => {
-                slot.logout_at_us.store(0, Ordering::Release);
-                AgentState::LoggedOut
-            }
-            _ if leaving => AgentState::Leaving,
-            s => s,
-        };
-        if !matches!(state, AgentState::Talking | AgentState::AfterCallWork) {
+        let t = slot.set_state(&self.agents, state, now);
+        if !matches!(t.new, AgentState::Talking | AgentState::AfterCallWork) {
             slot.set_ready_at(None);
         }
-        let (old, entered) = self.transition(slot, state, now);
-        let spent = now.saturating_duration_since(entered);
-        if old == AgentState::Ready && state == AgentState::Talking {
+        let spent = now.saturating_duration_since(t.entered);
+        if t.old == AgentState::Ready && t.new == AgentState::Talking {
             self.est.agent_wait.record(now, spent);
         }
-        if old == AgentState::AfterCallWork && state != AgentState::AfterCallWork {
+        if t.old == AgentState::AfterCallWork && t.new != AgentState::AfterCallWork {
             self.est.after_call_work.record(now, spent);
         }
     }
@@ -361,10 +342,7 @@ impl GroupPacer {
         for i in 0..n {
             let idx = (start + i) % n;
             let slot = &self.slots[idx as usize];
-            if slot.state().is_available() && slot.logout_at_us.load(Ordering::Acquire) == 0 {
-                // `AcqRel` pairs with the `Acquire` loads of `logout_requested`.
-                slot.dials.fetch_add(1, Ordering::AcqRel);
-                slot.last_placed_us.fetch_max(now.as_micros(), Ordering::AcqRel);
+            if slot.try_count_dial(now) {
                 self.cursor.store(idx.wrapping_add(1), Ordering::Relaxed);
                 return Some(AgentIdx(idx));
             }
@@ -438,27 +416,16 @@ impl GroupPacer {
     /// estimated time until those dials settle, recomputed at each request.
     pub fn logout_requested(&self, agent: AgentIdx, now: Time) -> LogoutStatus {
         let Some(slot) = self.slot(agent) else { return LogoutStatus::Ack };
-        let _ = slot.logout_at_us.compare_exchange(
-            0,
-            now.as_micros().max(1),
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
-        let first = Time::from_micros(slot.logout_at_us.load(Ordering::Acquire));
-        if !matches!(slot.state(), AgentState::LoggedOut | AgentState::Leaving) {
-            self.transition(slot, AgentState::Leaving, now);
-        }
+        let (_, first, pending) = slot.begin_logout(&self.agents, now);
         let deadline = first + self.config.call_wait_connected_timeout;
-        let pending = slot.dials.load(Ordering::Acquire);
         if pending == 0 || now >= deadline {
             slot.set_ready_at(None);
-            self.transition(slot, AgentState::LoggedOut, now);
-            slot.logout_at_us.store(0, Ordering::Release);
+            slot.set_state(&self.agents, AgentState::LoggedOut, now);
             return LogoutStatus::Ack;
         }
         // The latest dial counted on the agent is expected to be answered after the
         // dial-to-answer time and then to wait at most the compliance time for an agent.
-        let last = Time::from_micros(slot.last_placed_us.load(Ordering::Acquire));
+        let last = slot.last_placed();
         let settle = last
             + Duration::from_secs_f64(self.derived.dial_to_answer_s.load().clamp(0.0, 3600.0))
             + self.config.compliance_time;
@@ -715,3 +682,6 @@ const _: () = {
 
 #[cfg(all(test, not(pacer_loom)))]
 mod tests;
+
+#[cfg(all(test, pacer_loom))]
+mod loom_models;

@@ -166,7 +166,7 @@ mod tests {
     use super::super::small_group::{SmallGroup, binomial_pmf};
     use super::super::tests::view_with;
     use super::*;
-    use crate::pacing::state::AgentSlot;
+    use crate::pacing::state::{AgentCountWord, AgentSlot};
     use std::time::Duration;
 
     #[test]
@@ -212,7 +212,7 @@ mod tests {
     }
 
     fn set(slot: &AgentSlot, state: AgentState, at: Time) {
-        slot.swap_state(state, at);
+        slot.set_state(&AgentCountWord::new(), state, at);
     }
 
     #[test]
