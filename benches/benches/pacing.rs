@@ -134,7 +134,8 @@ fn pacing(c: &mut Criterion) {
                         now += Duration::from_micros(1);
                         // Writer w moves agents 300 + 250 w .. among talk and wrap-up.
                         let agent = AgentIdx(300 + 250 * w + (k % 250));
-                        let state = if n.is_multiple_of(2) { AgentState::AfterCallWork } else { AgentState::Talking };
+                        let state =
+                            if n.is_multiple_of(2) { AgentState::AfterCallWork } else { AgentState::Talking };
                         p.agent_state(agent, state, now);
                         n += 1;
                     }

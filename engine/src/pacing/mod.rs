@@ -54,7 +54,7 @@ use algorithm::progressive::Progressive;
 use algorithm::small_group::SmallGroup;
 use algorithm::time_optimized::{TimeOptimized, effective_rate};
 use algorithm::vicidial_adapt::{DropCounts, VicidialAdapt};
-use algorithm::{Estimates, Pacer, View, round_dials};
+use algorithm::{Estimates, FreeTables, Pacer, View, round_dials};
 use atomic::{AtomicF64, AtomicU32, AtomicU64, CachePadded, Ordering};
 use overdial::{OverdialTracker, WINDOW_BUCKETS};
 use state::{AgentCountWord, AgentSlot, CallCountWord};
@@ -186,6 +186,8 @@ struct Derived {
     correction: AtomicF64,
     /// The rate `time_optimized` aims at for the next horizon.
     time_optimized_rate: AtomicF64,
+    /// Probabilities of busy agents becoming free within the horizon.
+    tables: FreeTables,
 }
 
 /// One campaign group's pacing state and decision. `Send + Sync`; every method takes
@@ -244,6 +246,11 @@ impl GroupPacer {
                 wait_s: AtomicF64::new(prior.wait_s),
                 correction: AtomicF64::new(1.0),
                 time_optimized_rate: AtomicF64::new(goal.value()),
+                tables: {
+                    let tables = FreeTables::new();
+                    tables.fill(&prior, prior.dial_to_answer_s + config.compliance_time.as_secs_f64());
+                    tables
+                },
             }),
             tracker: OverdialTracker::new(
                 config.overdial_last_n,
@@ -494,6 +501,8 @@ impl GroupPacer {
         d.acw_cv.store(cv(acw, prior.acw_cv));
         let wait = self.est.agent_wait.moments(now);
         d.wait_s.store(blend(wait, prior.wait_s));
+        d.tables
+            .fill(&self.estimates(), d.dial_to_answer_s.load() + self.config.compliance_time.as_secs_f64());
 
         let goal = self.goal();
         if let Goal::OverdialRate(r) = goal {
@@ -605,19 +614,12 @@ impl GroupPacer {
             now,
             agents,
             calls,
-            est: Estimates {
-                hit_ratio: d.hit_ratio.load(),
-                dial_to_answer_s: d.dial_to_answer_s.load(),
-                talk_s: d.talk_s.load(),
-                talk_cv: d.talk_cv.load(),
-                acw_s: d.acw_s.load(),
-                acw_cv: d.acw_cv.load(),
-                wait_s: d.wait_s.load(),
-            },
+            est: self.estimates(),
             goal,
             correction,
             overdial_target: (base_rate * correction).clamp(0.0, cap.max(0.0)),
             config: &self.config,
+            tables: &d.tables,
             slots: &self.slots,
         };
         let target = match algorithm {
@@ -659,6 +661,19 @@ impl GroupPacer {
             correction,
             overdial_target: view.overdial_target,
             dial_level,
+        }
+    }
+
+    fn estimates(&self) -> Estimates {
+        let d = &self.derived;
+        Estimates {
+            hit_ratio: d.hit_ratio.load(),
+            dial_to_answer_s: d.dial_to_answer_s.load(),
+            talk_s: d.talk_s.load(),
+            talk_cv: d.talk_cv.load(),
+            acw_s: d.acw_s.load(),
+            acw_cv: d.acw_cv.load(),
+            wait_s: d.wait_s.load(),
         }
     }
 
