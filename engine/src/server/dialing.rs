@@ -486,12 +486,7 @@ impl Server {
                     continue;
                 }
                 if !RecordStore::in_window(record, now) {
-                    let next = crate::records::tz::next_open(
-                        record.window(),
-                        &record.tz_name,
-                        record.tz_offset_s,
-                        now.as_unix_s(),
-                    );
+                    let next = RecordStore::next_in_window(record, now).map(|t| t.as_unix_s());
                     if let Some(mut record) = self.store.get_mut(h) {
                         // An empty window never opens: the callback is put off a day at a time.
                         record.dial_sched_time =

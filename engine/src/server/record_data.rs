@@ -50,13 +50,12 @@ pub(super) fn custom_from_kv(format: &ListFormat, custom: &KvList) -> Result<Vec
 }
 
 impl Server {
-    fn record_script_id(&self, g: GroupId, list_name: &str) -> Option<i64> {
+    /// The script of a record of list `list` in group `g`: the list's own (set on the list,
+    /// or in the server configuration by list name), then the campaign's, then the group's.
+    fn record_script_id(&self, g: GroupId, list: &crate::records::CallingList) -> Option<i64> {
         let group = &self.groups[g];
-        script_id(
-            self.config.list_script_ids.get(list_name).copied(),
-            group.config.campaign_script_id,
-            group.config.script_id,
-        )
+        let list_script = list.script_id().or_else(|| self.config.list_script_ids.get(list.name()).copied());
+        script_id(list_script, group.config.campaign_script_id, group.config.script_id)
     }
 
     /// The record as a desktop event carries it. `push` adds the Push Preview keys (the
@@ -66,7 +65,7 @@ impl Server {
         let list = self.store.list(self.store.list_of(RecordHandle(h)).expect("a stored record has a list"));
         let group = &self.groups[g];
         let mut extra = KvList::new();
-        if let Some(script) = self.record_script_id(g, list.name()) {
+        if let Some(script) = self.record_script_id(g, list) {
             extra.push_known(KnownKey::ScriptId, Value::Int(script));
         }
         if push {
@@ -122,7 +121,7 @@ impl Server {
         kv.push_known(KnownKey::Phone, Value::Str(record.phone.clone()));
         kv.push_known(KnownKey::TzOffset, Value::Int(i64::from(record.offset_at(self.last_now))));
         kv.push_known(KnownKey::CampaignMode, s(group.mode.as_str()));
-        if let Some(script) = self.record_script_id(g, list.name()) {
+        if let Some(script) = self.record_script_id(g, list) {
             kv.push_known(KnownKey::ScriptId, Value::Int(script));
         }
         if let Some(cpn) = &group.cpn_digits {

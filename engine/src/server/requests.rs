@@ -811,6 +811,6 @@ impl Server {
 /// moves to the opening that day, one after it closes to the next day's opening.
 /// (An empty window leaves the time as asked.)
 pub(super) fn into_window(at_unix_s: i64, record: &Record) -> i64 {
-    crate::records::tz::next_open(record.window(), &record.tz_name, record.tz_offset_s, at_unix_s)
-        .unwrap_or(at_unix_s)
+    RecordStore::next_in_window(record, crate::time::Time::from_unix_s(at_unix_s))
+        .map_or(at_unix_s, |t| t.as_unix_s())
 }
