@@ -234,9 +234,7 @@ impl Server {
         if let Some(pacer) = &group.pacer {
             pacer.call_progress(counted_on, outcome(result), placed_at, now);
         }
-        if let Some(mut record) = self.store.get_mut(RecordHandle(h)) {
-            record.call_result = result;
-        }
+        self.detected(h, result);
         if !result.is_live_answer() {
             if let Some(p) = engaged {
                 self.set_place_state(now, p, PlaceState::Ready);
@@ -279,6 +277,14 @@ impl Server {
         }
     }
 
+    /// Notes the call result of record `h`'s attempt; it is written to the record when the
+    /// record goes back to its list (one store update instead of two).
+    fn detected(&mut self, h: i64, result: CallResult) {
+        if let Some(held) = self.held.get_mut(&h) {
+            held.call_result = Some(result);
+        }
+    }
+
     /// The dial attempt of a record not on a desktop is over: back to its list.
     fn end_attempt(&mut self, now: Time, h: i64, out: &mut Vec<Output>) {
         let Some(held) = self.held.get_mut(&h) else { return };
@@ -302,9 +308,7 @@ impl Server {
         if let Some(pacer) = &group.pacer {
             pacer.abandoned(c.counted_on, answered_at, now);
         }
-        if let Some(mut record) = self.store.get_mut(RecordHandle(c.handle)) {
-            record.call_result = CallResult::Dropped;
-        }
+        self.detected(c.handle, CallResult::Dropped);
         out.push(Output::Drop { call });
         self.end_attempt(now, c.handle, out);
     }
@@ -454,9 +458,7 @@ impl Server {
         if let Some(pacer) = &self.groups[g].pacer {
             pacer.abandoned(c.counted_on, answered_at, now);
         }
-        if let Some(mut record) = self.store.get_mut(RecordHandle(c.handle)) {
-            record.call_result = CallResult::Abandoned;
-        }
+        self.detected(c.handle, CallResult::Abandoned);
         if let Some(p) = place {
             if let Some(held) = self.held.get_mut(&c.handle) {
                 held.call = None;

@@ -226,6 +226,10 @@ struct Held {
     chain_sent: bool,
     /// A cancel or do-not-call arrived while it was in a call: finalise with this.
     cancelled: Option<Finish>,
+    /// The attempt's call result, written to the record when it goes back.
+    call_result: Option<crate::protocol::CallResult>,
+    /// Its (list, chain id), for the count of records out per chain.
+    chain: Option<(u32, i64)>,
 }
 
 /// How a record leaves the server.
@@ -1243,7 +1247,8 @@ impl Server {
             self.violations
                 .push(InvariantViolation { what: format!("record {h} came back after it was finalised") });
         }
-        if let Some(chain) = self.chain_key(h) {
+        let chain = self.chain_key(h);
+        if let Some(chain) = chain {
             *self.chains_out.entry(chain).or_default() += 1;
         }
         self.held.insert(
@@ -1258,6 +1263,8 @@ impl Server {
                 dialed: false,
                 chain_sent: false,
                 cancelled: None,
+                call_result: None,
+                chain,
             },
         );
     }
@@ -1271,7 +1278,7 @@ impl Server {
     /// Stops holding record `h` (without touching the store).
     fn unhold(&mut self, h: i64) -> Option<Held> {
         let held = self.held.remove(&h)?;
-        if let Some(chain) = self.chain_key(h)
+        if let Some(chain) = held.chain
             && let Some(n) = self.chains_out.get_mut(&chain)
         {
             *n -= 1;
@@ -1311,7 +1318,10 @@ impl Server {
         let agent_id = held.place.map(|p| self.places[p].agent_id.clone());
         let status = {
             let Some(mut record) = self.store.get_mut(RecordHandle(h)) else { return };
-            match finish {
+            if let Some(result) = held.call_result {
+                record.call_result = result;
+            }
+            let status = match finish {
                 Finish::Return => {
                     record.record_type = crate::protocol::RecordType::General;
                     if let Some(agent) = agent_id {
@@ -1349,12 +1359,14 @@ impl Server {
                     record.call_result = crate::protocol::CallResult::Stale;
                     RecordStatus::Stale
                 }
-            }
+            };
+            // Setting the status through the guard puts the record back in its queues.
+            record.record_status = status;
+            status
         };
         if status != RecordStatus::Ready {
             self.finished.insert(h);
         }
-        self.store.return_to_list(RecordHandle(h), status);
         self.record_update(h, out);
     }
 

@@ -270,6 +270,13 @@ impl Server {
                 *slot = Some(value);
             }
         }
+        drop(record);
+        // The desktop's result overrides the one detected on the call.
+        if changes.call_result.is_some()
+            && let Some(held) = self.held.get_mut(&h)
+        {
+            held.call_result = None;
+        }
         Ok(())
     }
 
