@@ -295,8 +295,6 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
             }),
         };
         server.handle(now, input, &mut out);
-        let effective_now = now.max(Time::from_unix_s(1_800_000_000));
-        let _ = effective_now;
         check_outputs(&server, now, &out, &mut calls, reference)?;
     }
     // Wind down: stop, end every call, log everyone out, unload.

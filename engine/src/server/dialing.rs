@@ -162,14 +162,13 @@ impl Server {
         let counted_on = self.groups[g].pacer.as_ref().and_then(|pacer| pacer.dial_placed(now));
         let call = CallId(self.next_call);
         self.next_call += 1;
-        if let Some(mut record) = self.store.get_mut(RecordHandle(h)) {
-            record.attempts += 1;
-            record.call_time = Some(now.as_unix_s());
-        }
+        // The attempt (attempts, call time) is written to the record when it goes back to
+        // its list, in the same store update as its status.
         self.hold(now, h, g, HeldKind::Dialed);
         if let Some(held) = self.held.get_mut(&h) {
             held.call = Some(call);
             held.dialed = true;
+            held.dialed_at = now;
         }
         let mut kv = self.call_kv(g, h);
         if let Some(p) = engaged {

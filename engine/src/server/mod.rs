@@ -107,6 +107,9 @@ impl HandleSet {
     }
 }
 
+/// The record handle of a call whose record left it (handles start at 1).
+const NO_RECORD: i64 = 0;
+
 /// Index of a campaign group in the server's table.
 type GroupId = usize;
 /// Index of a place (desktop) in the server's table.
@@ -222,6 +225,8 @@ struct Held {
     reschedule: Option<PendingReschedule>,
     /// A dial was made for it in this attempt.
     dialed: bool,
+    /// When it was dialed (meaningful when `dialed`).
+    dialed_at: Time,
     /// Its chain was already sent by ChainedRecordRequest.
     chain_sent: bool,
     /// A cancel or do-not-call arrived while it was in a call: finalise with this.
@@ -489,6 +494,7 @@ impl Server {
 
     /// Checks the invariants the server keeps:
     /// - a record is on at most one desktop, and the desktops' lists agree with `held`;
+    /// - every held record is somewhere: on a desktop, in a call, or a due callback;
     /// - every record the store marks Retrieved is held (none lost), and every held record
     ///   is marked Retrieved;
     /// - nothing was dialed that is do-not-call or outside its daily window, and no handle
@@ -534,6 +540,11 @@ impl Server {
                 None => {
                     return Err(InvariantViolation { what: format!("held record {h} is not in the store") });
                 }
+            }
+            if held.place.is_none() && held.call.is_none() && held.kind != HeldKind::Callback {
+                return Err(InvariantViolation {
+                    what: format!("record {h} is held but on no desktop, in no call and no callback"),
+                });
             }
             if let Some(call) = held.call
                 && !self.calls.contains_key(&call)
@@ -1261,6 +1272,7 @@ impl Server {
                 since: now,
                 reschedule: None,
                 dialed: false,
+                dialed_at: now,
                 chain_sent: false,
                 cancelled: None,
                 call_result: None,
@@ -1311,6 +1323,15 @@ impl Server {
     /// holding it.
     fn finish(&mut self, now: Time, h: i64, finish: Finish, out: &mut Vec<Output>) {
         let Some(held) = self.unhold(h) else { return };
+        // A call still up for the record (a record rejected or cancelled mid-call) carries on
+        // without it: its later events must not touch the record, which may be retrieved
+        // again meanwhile.
+        if let Some(call) = held.call
+            && let Some(c) = self.calls.get_mut(&call)
+            && c.handle == h
+        {
+            c.handle = NO_RECORD;
+        }
         if let Some(p) = held.place {
             self.places[p].records.retain(|r| *r != h);
             self.places[p].ready_time_for.retain(|r| *r != h);
@@ -1320,6 +1341,10 @@ impl Server {
             let Some(mut record) = self.store.get_mut(RecordHandle(h)) else { return };
             if let Some(result) = held.call_result {
                 record.call_result = result;
+            }
+            if held.dialed {
+                record.attempts += 1;
+                record.call_time = Some(held.dialed_at.as_unix_s());
             }
             let status = match finish {
                 Finish::Return => {
@@ -1333,7 +1358,7 @@ impl Server {
                     if let Some(agent) = agent_id {
                         record.agent_id = Some(agent);
                     }
-                    if !held.dialed && held.kind != HeldKind::Dialed {
+                    if !held.dialed {
                         // Preview records are dialed by the agent: the attempt counts here.
                         record.attempts += 1;
                         record.call_time = Some(now.as_unix_s());
