@@ -123,24 +123,29 @@ impl Goal {
 
     /// Packs kind and value into one word so that a decision never sees the kind of one goal
     /// with the value of another: the value's two lowest mantissa bits carry the kind (a
-    /// relative change below 1e-15).
+    /// relative change below 1e-15, undone by keeping goal values to 1e-9, far finer than
+    /// any goal needs).
     pub(crate) fn pack(self) -> u64 {
         let kind = match self {
             Goal::OverdialRate(_) => 0,
             Goal::BusyFactor(_) => 1,
             Goal::AgentWaitS(_) => 2,
         };
-        (self.sanitized().value().to_bits() & !3) | kind
+        (round_1e9(self.sanitized().value()).to_bits() & !3) | kind
     }
 
     pub(crate) fn unpack(word: u64) -> Goal {
-        let value = f64::from_bits(word & !3);
+        let value = round_1e9(f64::from_bits(word & !3));
         match word & 3 {
             0 => Goal::OverdialRate(value),
             1 => Goal::BusyFactor(value),
             _ => Goal::AgentWaitS(value),
         }
     }
+}
+
+fn round_1e9(value: f64) -> f64 {
+    (value * 1e9).round() / 1e9
 }
 
 impl Default for Goal {
@@ -316,7 +321,7 @@ mod tests {
         for g in [Goal::OverdialRate(0.03), Goal::BusyFactor(0.85), Goal::AgentWaitS(12.5)] {
             let back = Goal::unpack(g.pack());
             assert_eq!(std::mem::discriminant(&back), std::mem::discriminant(&g));
-            assert!((back.value() - g.value()).abs() < 1e-12);
+            assert_eq!(back, g);
         }
         assert_eq!(Goal::unpack(Goal::OverdialRate(7.0).pack()).value(), 1.0);
     }

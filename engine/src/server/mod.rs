@@ -17,7 +17,8 @@ mod record_data;
 mod requests;
 mod types;
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Duration;
 
 use compact_str::CompactString;
@@ -36,6 +37,78 @@ use crate::protocol::{
 };
 use crate::records::{DoNotCallList, ListId, RecordHandle, RecordStore};
 use crate::time::Time;
+
+/// A multiplicative hash for the server's keys (record handles, call ids, chains, DNs).
+/// Handles and call ids are counters the server and its store hand out and DNs come from
+/// the switch's configuration, so SipHash's defence against chosen keys buys little here,
+/// and the hot path looks them up on every input. (The mixing step is FxHash's, rustc's
+/// own hasher.)
+#[derive(Clone, Copy, Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// One bit per record handle (handles are dense from 1).
+#[derive(Default)]
+struct HandleSet(Vec<u64>);
+
+impl HandleSet {
+    fn slot(h: i64) -> (usize, u64) {
+        let h = h.max(0) as u64;
+        ((h / 64) as usize, 1 << (h % 64))
+    }
+
+    fn contains(&self, h: i64) -> bool {
+        let (i, bit) = Self::slot(h);
+        self.0.get(i).is_some_and(|w| w & bit != 0)
+    }
+
+    fn insert(&mut self, h: i64) {
+        let (i, bit) = Self::slot(h);
+        if i >= self.0.len() {
+            self.0.resize(i + 1, 0);
+        }
+        self.0[i] |= bit;
+    }
+
+    fn remove(&mut self, h: i64) {
+        let (i, bit) = Self::slot(h);
+        if let Some(w) = self.0.get_mut(i) {
+            *w &= !bit;
+        }
+    }
+}
+
+/// The record handle of a call whose record left it (handles start at 1).
+const NO_RECORD: i64 = 0;
 
 /// Index of a campaign group in the server's table.
 type GroupId = usize;
@@ -152,10 +225,16 @@ struct Held {
     reschedule: Option<PendingReschedule>,
     /// A dial was made for it in this attempt.
     dialed: bool,
+    /// When it was dialed (meaningful when `dialed`).
+    dialed_at: Time,
     /// Its chain was already sent by ChainedRecordRequest.
     chain_sent: bool,
     /// A cancel or do-not-call arrived while it was in a call: finalise with this.
     cancelled: Option<Finish>,
+    /// The attempt's call result, written to the record when it goes back.
+    call_result: Option<crate::protocol::CallResult>,
+    /// Its (list, chain id), for the count of records out per chain.
+    chain: Option<(u32, i64)>,
 }
 
 /// How a record leaves the server.
@@ -202,8 +281,6 @@ struct Call {
     state: CallState,
     /// The place seized before dialing (seizing modes, IVR places).
     engaged: Option<PlaceId>,
-    /// The user data routed with the call.
-    kv: KvList,
 }
 
 /// The outbound server. See the module documentation.
@@ -216,18 +293,20 @@ pub struct Server {
     dnc: DoNotCallList,
     groups: Vec<Group>,
     places: Vec<Place>,
-    place_by_dn: HashMap<Dn, PlaceId>,
+    place_by_dn: IdMap<Dn, PlaceId>,
     /// Agent-group membership added or removed at run time, on top of the configuration.
     joined: BTreeSet<(CompactString, Dn)>,
     left: BTreeSet<(CompactString, Dn)>,
-    held: HashMap<i64, Held>,
-    calls: HashMap<CallId, Call>,
+    held: IdMap<i64, Held>,
+    /// Records out per chain, (list, chain id): a chain is worked by one agent at a time.
+    chains_out: IdMap<(u32, i64), u32>,
+    calls: IdMap<CallId, Call>,
     next_call: u64,
     /// Stale deadlines: (deadline, handle); entries whose record moved on are skipped.
     stale_queue: BTreeSet<(Time, i64)>,
     /// Handles finalised for good in this run (processed without reschedule, cancelled,
     /// do-not-call): none of them may come out of the store again.
-    finished: HashSet<i64>,
+    finished: HandleSet,
     violations: Vec<InvariantViolation>,
     last_now: Time,
     clock_regressions: u64,
@@ -298,14 +377,15 @@ impl Server {
             dnc: DoNotCallList::new("default"),
             groups,
             places: Vec::new(),
-            place_by_dn: HashMap::new(),
+            place_by_dn: IdMap::default(),
             joined: BTreeSet::new(),
             left: BTreeSet::new(),
-            held: HashMap::new(),
-            calls: HashMap::new(),
+            held: IdMap::default(),
+            chains_out: IdMap::default(),
+            calls: IdMap::default(),
             next_call: 1,
             stale_queue: BTreeSet::new(),
-            finished: HashSet::new(),
+            finished: HandleSet::default(),
             violations: Vec::new(),
             last_now: Time::EPOCH,
             clock_regressions: 0,
@@ -414,6 +494,7 @@ impl Server {
 
     /// Checks the invariants the server keeps:
     /// - a record is on at most one desktop, and the desktops' lists agree with `held`;
+    /// - every held record is somewhere: on a desktop, in a call, or a due callback;
     /// - every record the store marks Retrieved is held (none lost), and every held record
     ///   is marked Retrieved;
     /// - nothing was dialed that is do-not-call or outside its daily window, and no handle
@@ -423,7 +504,7 @@ impl Server {
         if let Some(v) = self.violations.first() {
             return Err(v.clone());
         }
-        let mut on_desktop: HashMap<i64, PlaceId> = HashMap::new();
+        let mut on_desktop: IdMap<i64, PlaceId> = IdMap::default();
         for (p, place) in self.places.iter().enumerate() {
             for &h in &place.records {
                 if let Some(other) = on_desktop.insert(h, p) {
@@ -459,6 +540,11 @@ impl Server {
                 None => {
                     return Err(InvariantViolation { what: format!("held record {h} is not in the store") });
                 }
+            }
+            if held.place.is_none() && held.call.is_none() && held.kind != HeldKind::Callback {
+                return Err(InvariantViolation {
+                    what: format!("record {h} is held but on no desktop, in no call and no callback"),
+                });
             }
             if let Some(call) = held.call
                 && !self.calls.contains_key(&call)
@@ -1168,9 +1254,13 @@ impl Server {
 
     /// Puts a record taken from the store under the server's watch.
     fn hold(&mut self, now: Time, h: i64, group: GroupId, kind: HeldKind) {
-        if self.finished.contains(&h) {
+        if self.finished.contains(h) {
             self.violations
                 .push(InvariantViolation { what: format!("record {h} came back after it was finalised") });
+        }
+        let chain = self.chain_key(h);
+        if let Some(chain) = chain {
+            *self.chains_out.entry(chain).or_default() += 1;
         }
         self.held.insert(
             h,
@@ -1182,10 +1272,38 @@ impl Server {
                 since: now,
                 reschedule: None,
                 dialed: false,
+                dialed_at: now,
                 chain_sent: false,
                 cancelled: None,
+                call_result: None,
+                chain,
             },
         );
+    }
+
+    /// The (list, chain id) of record `h`.
+    fn chain_key(&self, h: i64) -> Option<(u32, i64)> {
+        let list = self.store.list_of(RecordHandle(h))?;
+        Some((list.0, self.store.get(RecordHandle(h))?.chain_id))
+    }
+
+    /// Stops holding record `h` (without touching the store).
+    fn unhold(&mut self, h: i64) -> Option<Held> {
+        let held = self.held.remove(&h)?;
+        if let Some(chain) = held.chain
+            && let Some(n) = self.chains_out.get_mut(&chain)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.chains_out.remove(&chain);
+            }
+        }
+        Some(held)
+    }
+
+    /// True when another record of `h`'s chain is out.
+    fn chain_busy(&self, h: i64) -> bool {
+        self.chain_key(h).is_some_and(|chain| self.chains_out.contains_key(&chain))
     }
 
     /// Puts a held record on the desktop of place `p`.
@@ -1204,7 +1322,16 @@ impl Server {
     /// Sends a held record back to its list, with the fields `finish` says, and stops
     /// holding it.
     fn finish(&mut self, now: Time, h: i64, finish: Finish, out: &mut Vec<Output>) {
-        let Some(held) = self.held.remove(&h) else { return };
+        let Some(held) = self.unhold(h) else { return };
+        // A call still up for the record (a record rejected or cancelled mid-call) carries on
+        // without it: its later events must not touch the record, which may be retrieved
+        // again meanwhile.
+        if let Some(call) = held.call
+            && let Some(c) = self.calls.get_mut(&call)
+            && c.handle == h
+        {
+            c.handle = NO_RECORD;
+        }
         if let Some(p) = held.place {
             self.places[p].records.retain(|r| *r != h);
             self.places[p].ready_time_for.retain(|r| *r != h);
@@ -1212,7 +1339,14 @@ impl Server {
         let agent_id = held.place.map(|p| self.places[p].agent_id.clone());
         let status = {
             let Some(mut record) = self.store.get_mut(RecordHandle(h)) else { return };
-            match finish {
+            if let Some(result) = held.call_result {
+                record.call_result = result;
+            }
+            if held.dialed {
+                record.attempts += 1;
+                record.call_time = Some(held.dialed_at.as_unix_s());
+            }
+            let status = match finish {
                 Finish::Return => {
                     record.record_type = crate::protocol::RecordType::General;
                     if let Some(agent) = agent_id {
@@ -1224,7 +1358,7 @@ impl Server {
                     if let Some(agent) = agent_id {
                         record.agent_id = Some(agent);
                     }
-                    if !held.dialed && held.kind != HeldKind::Dialed {
+                    if !held.dialed {
                         // Preview records are dialed by the agent: the attempt counts here.
                         record.attempts += 1;
                         record.call_time = Some(now.as_unix_s());
@@ -1250,12 +1384,14 @@ impl Server {
                     record.call_result = crate::protocol::CallResult::Stale;
                     RecordStatus::Stale
                 }
-            }
+            };
+            // Setting the status through the guard puts the record back in its queues.
+            record.record_status = status;
+            status
         };
         if status != RecordStatus::Ready {
             self.finished.insert(h);
         }
-        self.store.return_to_list(RecordHandle(h), status);
         self.record_update(h, out);
     }
 

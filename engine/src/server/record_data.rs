@@ -50,13 +50,12 @@ pub(super) fn custom_from_kv(format: &ListFormat, custom: &KvList) -> Result<Vec
 }
 
 impl Server {
-    fn record_script_id(&self, g: GroupId, list_name: &str) -> Option<i64> {
+    /// The script of a record of list `list` in group `g`: the list's own (set on the list,
+    /// or in the server configuration by list name), then the campaign's, then the group's.
+    fn record_script_id(&self, g: GroupId, list: &crate::records::CallingList) -> Option<i64> {
         let group = &self.groups[g];
-        script_id(
-            self.config.list_script_ids.get(list_name).copied(),
-            group.config.campaign_script_id,
-            group.config.script_id,
-        )
+        let list_script = list.script_id().or_else(|| self.config.list_script_ids.get(list.name()).copied());
+        script_id(list_script, group.config.campaign_script_id, group.config.script_id)
     }
 
     /// The record as a desktop event carries it. `push` adds the Push Preview keys (the
@@ -66,7 +65,7 @@ impl Server {
         let list = self.store.list(self.store.list_of(RecordHandle(h)).expect("a stored record has a list"));
         let group = &self.groups[g];
         let mut extra = KvList::new();
-        if let Some(script) = self.record_script_id(g, list.name()) {
+        if let Some(script) = self.record_script_id(g, list) {
             extra.push_known(KnownKey::ScriptId, Value::Int(script));
         }
         if push {
@@ -104,25 +103,38 @@ impl Server {
     }
 
     /// The user data of a dialed call: the default record information and custom fields.
+    /// A call whose record left it (rejected or cancelled mid-call) carries the group's
+    /// keys only.
     pub(super) fn call_kv(&self, g: GroupId, h: i64) -> KvList {
-        let record = self.store.get(RecordHandle(h)).expect("a held record is in the store");
-        let list = self.store.list(self.store.list_of(RecordHandle(h)).expect("a stored record has a list"));
         let group = &self.groups[g];
-        let mut kv = KvList::with_capacity(16 + list.format().custom.len());
         let s = |text: &str| Value::Str(CompactString::from(text));
+        let (Some(record), Some(list)) =
+            (self.store.get(RecordHandle(h)), self.store.list_of(RecordHandle(h)))
+        else {
+            let mut kv = KvList::with_capacity(4);
+            kv.push_known(KnownKey::ApplicationId, Value::Int(self.application_id));
+            kv.push_known(KnownKey::CampaignName, s(&group.config.campaign));
+            kv.push_known(KnownKey::CampaignGroupName, s(&group.config.name));
+            return kv;
+        };
+        let list = self.store.list(list);
+        let mut kv = KvList::with_capacity(16 + list.format().custom.len());
         kv.push_known(KnownKey::ApplicationId, Value::Int(self.application_id));
         kv.push_known(KnownKey::RecordHandle, Value::Int(h));
         kv.push_known(KnownKey::CallingList, s(list.name()));
         kv.push_known(KnownKey::CampaignName, s(&group.config.campaign));
         kv.push_known(KnownKey::CampaignGroupName, s(&group.config.name));
         kv.push_known(KnownKey::CampaignGroupDescription, s(&group.config.description));
-        kv.push_known(KnownKey::Attempts, Value::Int(i64::from(record.attempts)));
+        // A dial in progress counts, though the store learns of it only when the record
+        // goes back.
+        let dialing = self.held.get(&h).is_some_and(|held| held.dialed);
+        kv.push_known(KnownKey::Attempts, Value::Int(i64::from(record.attempts) + i64::from(dialing)));
         kv.push_known(KnownKey::CallResult, Value::Int(record.call_result.code()));
         kv.push_known(KnownKey::ChainId, Value::Int(record.chain_id));
         kv.push_known(KnownKey::Phone, Value::Str(record.phone.clone()));
         kv.push_known(KnownKey::TzOffset, Value::Int(i64::from(record.offset_at(self.last_now))));
         kv.push_known(KnownKey::CampaignMode, s(group.mode.as_str()));
-        if let Some(script) = self.record_script_id(g, list.name()) {
+        if let Some(script) = self.record_script_id(g, list) {
             kv.push_known(KnownKey::ScriptId, Value::Int(script));
         }
         if let Some(cpn) = &group.cpn_digits {

@@ -244,10 +244,10 @@ impl Server {
         let Some(list) = self.store.list_of(RecordHandle(h)) else {
             return Err((ErrorCode::RecordNotFound, "record not found"));
         };
-        let format = self.store.list(list).format().clone();
-        let values = super::record_data::custom_from_kv(&format, custom).map_err(|_| {
-            (ErrorCode::InvalidAttributeValue, "a custom field has the wrong type for its column")
-        })?;
+        let values =
+            super::record_data::custom_from_kv(self.store.list(list).format(), custom).map_err(|_| {
+                (ErrorCode::InvalidAttributeValue, "a custom field has the wrong type for its column")
+            })?;
         let mut record =
             self.store.get_mut(RecordHandle(h)).ok_or((ErrorCode::RecordNotFound, "record not found"))?;
         if let Some(result) = changes.call_result {
@@ -269,6 +269,13 @@ impl Server {
             if let Some(slot) = record.custom.get_mut(column) {
                 *slot = Some(value);
             }
+        }
+        drop(record);
+        // The desktop's result overrides the one detected on the call.
+        if changes.call_result.is_some()
+            && let Some(held) = self.held.get_mut(&h)
+        {
+            held.call_result = None;
         }
         Ok(())
     }
@@ -341,7 +348,7 @@ impl Server {
                 record.dial_sched_time = Some(at.as_unix_s());
                 record.record_status = RecordStatus::Ready;
             }
-            self.finished.remove(&h);
+            self.finished.remove(h);
             self.store.return_to_list(RecordHandle(h), RecordStatus::Ready);
             self.record_update(h, out);
         } else {
@@ -811,6 +818,6 @@ impl Server {
 /// moves to the opening that day, one after it closes to the next day's opening.
 /// (An empty window leaves the time as asked.)
 pub(super) fn into_window(at_unix_s: i64, record: &Record) -> i64 {
-    crate::records::tz::next_open(record.window(), &record.tz_name, record.tz_offset_s, at_unix_s)
-        .unwrap_or(at_unix_s)
+    RecordStore::next_in_window(record, crate::time::Time::from_unix_s(at_unix_s))
+        .map_or(at_unix_s, |t| t.as_unix_s())
 }

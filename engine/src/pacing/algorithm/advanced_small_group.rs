@@ -12,7 +12,9 @@
 //!   "Statistical analysis of a telephone call center", *JASA* 100(469), 2005), fitted by
 //!   moments to the measured mean and coefficient of variation:
 //!   `P(T <= e + H | T > e) = (F(e + H) - F(e)) / (1 - F(e))`; a talking agent must also
-//!   finish the mean after-call work within `H`.
+//!   finish the mean after-call work within `H`. These conditional probabilities are
+//!   tabulated over the elapsed time at each estimate refresh ([`super::FreeTables`]), so a
+//!   decision looks them up instead of evaluating logarithms and error functions per agent.
 //!
 //! The number of free agents is then Poisson-binomial (a sum of independent Bernoullis with
 //! different probabilities), computed exactly by the usual `O(n^2)` recursion (Chen and Liu,
@@ -21,8 +23,8 @@
 //! `small_group`. The rule scans the group's agents, so it is meant for small groups.
 
 use super::predictive::Predictive;
-use super::small_group::{Dist, dials_for_rate, shortfall_table};
-use super::{Pacer, View, horizon_s};
+use super::small_group::{Dist, Search, dials_for_rate, shortfall_table};
+use super::{FreeTables, Pacer, View, horizon_s};
 use crate::pacing::Goal;
 use crate::pacing::state::{AgentState, AgentView};
 use crate::time::Time;
@@ -83,14 +85,7 @@ impl LogNormal {
 
 /// The probability that this agent is free within `horizon_s`, or `None` if the agent is
 /// not capacity (logged out, not ready, leaving). Ready agents have probability 1.
-pub(crate) fn p_free(
-    agent: &AgentView,
-    now: Time,
-    horizon_s: f64,
-    talk: &LogNormal,
-    acw: &LogNormal,
-    acw_mean_s: f64,
-) -> Option<f64> {
+pub(crate) fn p_free(agent: &AgentView, now: Time, horizon_s: f64, tables: &FreeTables) -> Option<f64> {
     match agent.state {
         AgentState::Ready => Some(1.0),
         AgentState::Talking | AgentState::AfterCallWork => {
@@ -101,9 +96,9 @@ pub(crate) fn p_free(
             }
             let elapsed = now.saturating_duration_since(agent.entered_at).as_secs_f64();
             Some(if agent.state == AgentState::Talking {
-                talk.p_done_within(elapsed, horizon_s - acw_mean_s)
+                tables.talk_given_elapsed(elapsed)
             } else {
-                acw.p_done_within(elapsed, horizon_s)
+                tables.acw_given_elapsed(elapsed)
             })
         }
         AgentState::LoggedOut | AgentState::NotReady | AgentState::Leaving => None,
@@ -125,21 +120,19 @@ impl Pacer for AdvancedSmallGroup {
             return Predictive.target_dials(view);
         }
         let h = horizon_s(view);
-        let talk = LogNormal::from_mean_cv(view.est.talk_s, view.est.talk_cv);
-        let acw = LogNormal::from_mean_cv(view.est.acw_s, view.est.acw_cv);
         let mut free = Dist::new();
         free.push(1.0);
-        let mut ready = 0u32;
-        let mut available = 0u32;
+        let (mut ready, mut available, mut free_mean) = (0u32, 0u32, 0.0);
         for slot in view.slots {
             let agent = slot.view();
-            match p_free(&agent, view.now, h, &talk, &acw, view.est.acw_s) {
+            match p_free(&agent, view.now, h, view.tables) {
                 Some(p) if p >= 1.0 => {
                     ready += 1;
                     available += 1;
                 }
                 Some(p) => {
                     available += 1;
+                    free_mean += p;
                     add_bernoulli(&mut free, p);
                 }
                 None => {}
@@ -148,16 +141,16 @@ impl Pacer for AdvancedSmallGroup {
         let mut table = Dist::new();
         shortfall_table(&free, &mut table);
         let cap = (view.config.max_dials_per_agent.max(0.0) * f64::from(available)).floor() as u32;
-        let k_max = cap.saturating_sub(view.calls.outstanding());
-        f64::from(dials_for_rate(
-            &table,
+        let search = Search {
             ready,
-            view.calls.waiting,
-            view.calls.in_flight,
-            view.est.hit_ratio,
-            view.overdial_target,
-            k_max,
-        ))
+            free_mean,
+            waiting: view.calls.waiting,
+            in_flight: view.calls.in_flight,
+            hit: view.est.hit_ratio,
+            target: view.overdial_target,
+            k_max: cap.saturating_sub(view.calls.outstanding()),
+        };
+        f64::from(dials_for_rate(&table, search))
     }
 }
 
@@ -166,7 +159,7 @@ mod tests {
     use super::super::small_group::{SmallGroup, binomial_pmf};
     use super::super::tests::view_with;
     use super::*;
-    use crate::pacing::state::AgentSlot;
+    use crate::pacing::state::{AgentCountWord, AgentSlot};
     use std::time::Duration;
 
     #[test]
@@ -212,7 +205,7 @@ mod tests {
     }
 
     fn set(slot: &AgentSlot, state: AgentState, at: Time) {
-        slot.swap_state(state, at);
+        slot.set_state(&AgentCountWord::new(), state, at);
     }
 
     #[test]

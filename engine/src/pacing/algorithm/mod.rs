@@ -6,6 +6,7 @@
 //! compliance governor, which no algorithm can override.
 
 use super::Goal;
+use super::atomic::AtomicF64;
 use super::config::PacingConfig;
 use super::state::{AgentCounts, AgentSlot, CallCounts};
 use crate::time::Time;
@@ -62,9 +63,109 @@ pub(crate) struct View<'a> {
     /// controller (and by the campaign budget for `time_optimized`).
     pub(crate) overdial_target: f64,
     pub(crate) config: &'a PacingConfig,
+    /// Probabilities of busy agents becoming free, precomputed from the estimates.
+    pub(crate) tables: &'a FreeTables,
     /// Per-agent places, for the small-group algorithms (which scan at most
     /// `small_group_max_agents` available agents).
     pub(crate) slots: &'a [AgentSlot],
+}
+
+/// Points of the tabulated conditional probabilities (per elapsed time in state).
+const TABLE_POINTS: usize = 64;
+/// The tables reach this many mean holding times; longer elapsed times use the last point.
+const TABLE_SPAN_MEANS: f64 = 10.0;
+
+/// Probabilities that busy agents are free within the horizon, recomputed from the estimates
+/// at each refresh (not at each decision: they depend only on the estimates and the
+/// horizon, which change at refresh, while a decision must stay cheap).
+///
+/// - `p_talk`, `p_acw`: with exponential holding times (the classic and small-group rules):
+///   a talking agent must finish talk and wrap-up (a hypoexponential sum), a wrapping-up
+///   agent only wrap-up.
+/// - `talk`, `acw`: with log-normal holding times conditioned on the elapsed time in state
+///   (the advanced rule), tabulated at `TABLE_POINTS` elapsed times from 0 to
+///   `TABLE_SPAN_MEANS` means and interpolated linearly.
+///
+/// Each value is written atomically and is a valid probability on its own; a decision racing
+/// a refresh may mix old and new points, which moves it by less than one refresh's change.
+#[derive(Debug)]
+pub(crate) struct FreeTables {
+    p_talk: AtomicF64,
+    p_acw: AtomicF64,
+    talk_step_s: AtomicF64,
+    talk: [AtomicF64; TABLE_POINTS],
+    acw_step_s: AtomicF64,
+    acw: [AtomicF64; TABLE_POINTS],
+}
+
+impl FreeTables {
+    pub(crate) fn new() -> FreeTables {
+        FreeTables {
+            p_talk: AtomicF64::new(0.0),
+            p_acw: AtomicF64::new(0.0),
+            talk_step_s: AtomicF64::new(1.0),
+            talk: std::array::from_fn(|_| AtomicF64::new(0.0)),
+            acw_step_s: AtomicF64::new(1.0),
+            acw: std::array::from_fn(|_| AtomicF64::new(0.0)),
+        }
+    }
+
+    /// Recomputes every probability for these estimates and this horizon.
+    pub(crate) fn fill(&self, est: &Estimates, horizon_s: f64) {
+        use advanced_small_group::LogNormal;
+        self.p_talk.store(predictive::p_hypoexponential(horizon_s, est.talk_s, est.acw_s));
+        self.p_acw.store(predictive::p_hypoexponential(horizon_s, est.acw_s, 0.0));
+        let fill_one = |table: &[AtomicF64; TABLE_POINTS],
+                        step: &AtomicF64,
+                        dist: LogNormal,
+                        mean_s: f64,
+                        within_s: f64| {
+            let step_s = (TABLE_SPAN_MEANS * mean_s.max(0.1)) / (TABLE_POINTS - 1) as f64;
+            step.store(step_s);
+            for (i, point) in table.iter().enumerate() {
+                point.store(dist.p_done_within(i as f64 * step_s, within_s));
+            }
+        };
+        let talk = LogNormal::from_mean_cv(est.talk_s, est.talk_cv);
+        let acw = LogNormal::from_mean_cv(est.acw_s, est.acw_cv);
+        // A talking agent must also get through the mean wrap-up inside the horizon.
+        fill_one(&self.talk, &self.talk_step_s, talk, est.talk_s, horizon_s - est.acw_s);
+        fill_one(&self.acw, &self.acw_step_s, acw, est.acw_s, horizon_s);
+    }
+
+    /// P(a talking agent is free within the horizon), exponential model.
+    #[inline]
+    pub(crate) fn p_talk(&self) -> f64 {
+        self.p_talk.load()
+    }
+
+    /// P(an agent in wrap-up is free within the horizon), exponential model.
+    #[inline]
+    pub(crate) fn p_acw(&self) -> f64 {
+        self.p_acw.load()
+    }
+
+    fn lookup(table: &[AtomicF64; TABLE_POINTS], step: &AtomicF64, elapsed_s: f64) -> f64 {
+        let x = (elapsed_s.max(0.0) / step.load()).min((TABLE_POINTS - 1) as f64);
+        let i = x as usize;
+        if i >= TABLE_POINTS - 1 {
+            return table[TABLE_POINTS - 1].load();
+        }
+        let (a, b) = (table[i].load(), table[i + 1].load());
+        a + (b - a) * (x - i as f64)
+    }
+
+    /// P(a talking agent `elapsed_s` into the call is free within the horizon), log-normal.
+    #[inline]
+    pub(crate) fn talk_given_elapsed(&self, elapsed_s: f64) -> f64 {
+        Self::lookup(&self.talk, &self.talk_step_s, elapsed_s)
+    }
+
+    /// P(an agent `elapsed_s` into wrap-up is free within the horizon), log-normal.
+    #[inline]
+    pub(crate) fn acw_given_elapsed(&self, elapsed_s: f64) -> f64 {
+        Self::lookup(&self.acw, &self.acw_step_s, elapsed_s)
+    }
 }
 
 /// A pacing rule: the number of new dials to place now, before the shared caps. May return a
@@ -106,11 +207,12 @@ pub(crate) mod tests {
         pub(crate) overdial_target: f64,
         pub(crate) config: PacingConfig,
         pub(crate) slots: Vec<AgentSlot>,
+        pub(crate) tables: FreeTables,
     }
 
     impl TestView {
         pub(crate) fn view(&self) -> View<'_> {
-            View {
+            let view = View {
                 now: self.now,
                 agents: self.agents,
                 calls: self.calls,
@@ -119,8 +221,11 @@ pub(crate) mod tests {
                 correction: self.correction,
                 overdial_target: self.overdial_target,
                 config: &self.config,
+                tables: &self.tables,
                 slots: &self.slots,
-            }
+            };
+            self.tables.fill(&self.est, horizon_s(&view));
+            view
         }
     }
 
@@ -136,7 +241,28 @@ pub(crate) mod tests {
             overdial_target: 0.03,
             config: PacingConfig::default(),
             slots: Vec::new(),
+            tables: FreeTables::new(),
         }
+    }
+
+    #[test]
+    fn tables_interpolate_the_conditional_probabilities() {
+        let tables = FreeTables::new();
+        let est = Estimates { talk_s: 100.0, talk_cv: 0.8, acw_s: 10.0, acw_cv: 0.5, ..Estimates::PRIOR };
+        tables.fill(&est, 30.0);
+        let talk = advanced_small_group::LogNormal::from_mean_cv(100.0, 0.8);
+        let acw = advanced_small_group::LogNormal::from_mean_cv(10.0, 0.5);
+        for elapsed in [0.0, 3.3, 47.0, 150.0, 600.0] {
+            let want = talk.p_done_within(elapsed, 20.0);
+            assert!((tables.talk_given_elapsed(elapsed) - want).abs() < 0.01, "{elapsed}");
+        }
+        for elapsed in [0.0, 1.7, 8.0, 30.0] {
+            let want = acw.p_done_within(elapsed, 30.0);
+            assert!((tables.acw_given_elapsed(elapsed) - want).abs() < 0.01, "{elapsed}");
+        }
+        // Past the table: the last point.
+        assert_eq!(tables.acw_given_elapsed(1e6), tables.acw_given_elapsed(100.0));
+        assert!((tables.p_talk() - predictive::p_hypoexponential(30.0, 100.0, 10.0)).abs() < 1e-15);
     }
 
     #[test]
