@@ -343,6 +343,11 @@ pub struct RecordsSpec {
     /// index on very large lists.
     #[serde(default = "yes")]
     pub customer_ids: bool,
+    /// Load the list from this CSV file (header = field names, the engine's list format)
+    /// instead of generating it; a relative path is read from the scenario file's folder.
+    /// `count` and the generation settings are then unused.
+    #[serde(default)]
+    pub csv: Option<PathBuf>,
 }
 
 fn yes() -> bool {
@@ -581,7 +586,14 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError
         field: None,
         message: format!("cannot read: {e}"),
     })?;
-    parse(&text, &file, overrides)
+    let mut scenario = parse(&text, &file, overrides)?;
+    if let Some(csv) = &scenario.records.csv
+        && csv.is_relative()
+        && let Some(dir) = path.parent()
+    {
+        scenario.records.csv = Some(dir.join(csv));
+    }
+    Ok(scenario)
 }
 
 /// Reads a scenario from `text` (named `file` in errors) and applies `overrides`.

@@ -38,7 +38,7 @@ use crate::dist::{SimRng, chance};
 use crate::metrics::{AgentActivity, Metrics, Report, ReportHeader, RunFigures};
 use crate::queue::EventQueue;
 use crate::scenario::{GoalSpec, Scenario};
-use customers::{DialPlan, Party, Population, index_of, phone_of};
+use customers::{DialPlan, Party, Population, customer_index, phone_of};
 use desktop::{Held, RequestFault, Requests};
 use switch::Switch;
 
@@ -130,11 +130,16 @@ pub fn server_config(scenario: &Scenario) -> Result<ServerConfig, String> {
     let mode = DialMode::from_wire(&scenario.group.dial_mode)
         .ok_or_else(|| format!("group.dial_mode: `{}` is not a dialing mode", scenario.group.dial_mode))?;
     let name = scenario.group.group_name();
+    let list_names = if scenario.records.csv.is_some() {
+        vec![scenario.records.list.clone()]
+    } else {
+        customers::list_names(&scenario.records)
+    };
     let mut group = CampaignGroupConfig::new(
         &name,
         &scenario.group.campaign,
         &scenario.group.agent_group,
-        &customers::list_names(&scenario.records).iter().map(String::as_str).collect::<Vec<_>>(),
+        &list_names.iter().map(String::as_str).collect::<Vec<_>>(),
         mode,
     );
     group.pacing = pacing_config(scenario)?;
@@ -298,9 +303,16 @@ impl<'s> World<'s> {
         let population = Population::new(seed, &scenario.records, &scenario.customers, &scenario.dialer);
         let mut store = RecordStore::new();
         let mut initial_records = 0u64;
-        for list in population.calling_lists() {
+        if let Some(csv) = &scenario.records.csv {
+            let list = pacer_engine::records::CallingList::load_csv(csv, &scenario.records.list, None)
+                .map_err(|e| e.to_string())?;
             initial_records += list.len() as u64;
-            store.add_list(list).map_err(|e| format!("{e:?}"))?;
+            store.add_list(list).map_err(|e| format!("{}: {e:?}", csv.display()))?;
+        } else {
+            for list in population.calling_lists() {
+                initial_records += list.len() as u64;
+                store.add_list(list).map_err(|e| format!("{e:?}"))?;
+            }
         }
         let config = server_config(scenario)?;
         let mode = config.groups[0].dial_mode;
@@ -496,26 +508,23 @@ impl<'s> World<'s> {
 
     fn dial(&mut self, command: DialCommand) {
         self.metrics.dial(self.now.as_micros());
-        let Some(index) = index_of(&command.phone) else {
-            self.violate(format!("dial of {} that no record of the world has", command.phone));
-            return;
-        };
+        let index = customer_index(&command.phone);
         // The ledger: no do-not-call number, nothing outside its window, caller id on every call.
-        if self.population.preloaded_dnc(index) && index < self.scenario.records.count
-            || self.dnc_added.contains(&index)
-        {
+        let generated = self.scenario.records.csv.is_none() && index < self.scenario.records.count;
+        if generated && self.population.preloaded_dnc(index) || self.dnc_added.contains(&index) {
             self.dials_dnc += 1;
             self.violate(format!(
                 "dialed do-not-call number {} (record {})",
                 command.phone, command.record_handle
             ));
         }
+        let mut phone_type = None;
         match self.server.store().get(RecordHandle(command.record_handle)) {
             Some(record) if !RecordStore::in_window(record, self.now) => {
                 self.dials_outside_window += 1;
                 self.violate(format!("dialed record {} outside its daily window", command.record_handle));
             }
-            Some(_) => {}
+            Some(record) => phone_type = Some(record.phone_type),
             None => {
                 self.violate(format!("dialed record {} that the store does not have", command.record_handle))
             }
@@ -546,7 +555,7 @@ impl<'s> World<'s> {
             return;
         }
         self.lines_busy += 1;
-        let phone_type = self.population.phone_type(index);
+        let phone_type = phone_type.unwrap_or_else(|| self.population.phone_type(index));
         let plan = self.population.plan_dial(index, phone_type, &mut self.rng);
         self.calls.insert(
             command.call.0,
@@ -993,9 +1002,7 @@ impl<'s> World<'s> {
                 let kv = self.requests.do_not_call(reference, &held);
                 if self.send(agent, kv, reference).accepted {
                     finalised = true;
-                    if let Some(index) = index_of(&held.phone) {
-                        self.dnc_added.insert(index);
-                    }
+                    self.dnc_added.insert(customer_index(&held.phone));
                 }
             } else if chance(&mut self.rng, b.cancel.0) {
                 let reference = self.reference();
@@ -1186,7 +1193,7 @@ impl<'s> World<'s> {
             self.queue.push(self.now, Ev::PreviewRequest(agent, epoch));
             return;
         }
-        let index = index_of(&held.phone).unwrap_or(0);
+        let index = customer_index(&held.phone);
         let phone_type = self.population.phone_type(index);
         let plan = self.population.plan_dial(index, phone_type, &mut self.rng);
         self.metrics.dial(self.now.as_micros());
