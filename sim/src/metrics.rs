@@ -370,7 +370,8 @@ pub struct Report {
     pub agents: u32,
     /// Records loaded at the start.
     pub records: u64,
-    /// Simulated seconds.
+    /// Simulated seconds from the start to the unload: the scenario's duration plus the
+    /// end-of-day drain (calls in progress finish, agents leave).
     pub sim_seconds: f64,
     /// Wall-clock seconds of the event loop (differs between identical runs).
     pub wall_seconds: f64,

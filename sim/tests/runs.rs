@@ -108,3 +108,15 @@ fn a_list_loaded_from_csv_is_dialed() {
     assert_eq!(outcome.report.records, 300);
     assert!(outcome.report.dials > 0);
 }
+
+#[test]
+fn every_algorithm_runs_and_keeps_the_invariants() {
+    for algorithm in scenario::ALGORITHMS {
+        let set = format!("pacing.algorithm={algorithm}");
+        let s = scaled("small-20", &[set.as_str()]);
+        let outcome = run(&s, &RunOptions { seed: 5, ..RunOptions::default() }).unwrap();
+        assert!(outcome.violation.is_none(), "{algorithm}: {:?}", outcome.violation);
+        assert_eq!(outcome.report.algorithm, *algorithm);
+        assert!(outcome.report.connected > 0, "{algorithm}: nobody reached");
+    }
+}
