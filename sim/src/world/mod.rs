@@ -47,6 +47,10 @@ const DRAIN_CHECK: Duration = Duration::from_secs(10);
 /// The longest the end of the run waits for agents to finish their calls.
 const DRAIN_MAX: Duration = Duration::from_secs(3600);
 
+/// The longest an answered call waits for an agent before the line is released (the engine
+/// drops it long before, after the compliance time; this bounds a call the engine lost).
+const WAIT_LIMIT: Duration = Duration::from_secs(120);
+
 /// A desktop waiting for a smart logout asks again no sooner than this, in seconds.
 const LOGOUT_RETRY_MIN_S: i64 = 30;
 
@@ -585,9 +589,11 @@ impl<'s> World<'s> {
             let c = self.calls.get_mut(&call).expect("present");
             c.state = CallState::Waiting;
             c.answered_at = self.now;
-            if let Some(patience) = self.population.patience(plan.party, &mut self.rng) {
-                self.queue.push(self.now + patience, Ev::Patience(call));
-            }
+            // A person hangs up when patience runs out; a machine or ring tone holds the line
+            // until the dialer gives up on a call nobody takes.
+            let patience =
+                self.population.patience(plan.party, &mut self.rng).unwrap_or(WAIT_LIMIT).min(WAIT_LIMIT);
+            self.queue.push(self.now + patience, Ev::Patience(call));
         } else {
             self.calls.get_mut(&call).expect("present").state = CallState::Done;
             self.free_line();
