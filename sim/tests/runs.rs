@@ -118,5 +118,8 @@ fn every_algorithm_runs_and_keeps_the_invariants() {
         assert!(outcome.violation.is_none(), "{algorithm}: {:?}", outcome.violation);
         assert_eq!(outcome.report.algorithm, *algorithm);
         assert!(outcome.report.connected > 0, "{algorithm}: nobody reached");
+        // Without faults the engine learns the end of every call and gets every record back.
+        assert_eq!(outcome.report.ledger["engine_calls_open_at_unload"], 0, "{algorithm}");
+        assert_eq!(outcome.report.ledger["engine_records_held_at_unload"], 0, "{algorithm}");
     }
 }

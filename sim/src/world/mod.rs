@@ -298,6 +298,8 @@ pub struct World<'s> {
     initial_records: u64,
     /// Wall time spent building the list, the store and the engine.
     setup_wall: Duration,
+    /// (calls, records) the engine still had open when the group was unloaded.
+    open_at_unload: (u64, u64),
 }
 
 impl<'s> World<'s> {
@@ -362,6 +364,7 @@ impl<'s> World<'s> {
             misroutes: 0,
             initial_records,
             setup_wall: Duration::ZERO,
+            open_at_unload: (0, 0),
         };
         world.set_up();
         world.setup_wall = setup_started.elapsed();
@@ -1309,6 +1312,10 @@ impl<'s> World<'s> {
                     self.queue.push(self.now + DRAIN_CHECK, Ev::Unload);
                     return;
                 }
+                // What the engine still thinks is going on after everyone left: calls whose
+                // end it never learned (lost telephony events) and the records they hold.
+                self.open_at_unload =
+                    (self.server.calls_in_progress() as u64, self.server.records_held() as u64);
                 let group = self.group_name.clone();
                 self.admin(AdminCommand::Unload { group });
                 self.unloaded = true;
@@ -1429,6 +1436,8 @@ impl<'s> World<'s> {
         by_status.insert("dials_do_not_call".into(), self.dials_dnc);
         by_status.insert("dials_without_caller_id".into(), self.dials_without_caller_id);
         by_status.insert("misrouted_calls".into(), self.misroutes);
+        by_status.insert("engine_calls_open_at_unload".into(), self.open_at_unload.0);
+        by_status.insert("engine_records_held_at_unload".into(), self.open_at_unload.1);
         by_status
     }
 }
