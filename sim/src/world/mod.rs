@@ -193,8 +193,6 @@ struct Agent {
     /// Bumped when the desktop crashes: events scheduled before are void.
     epoch: u32,
     call: Option<u64>,
-    /// Talk of a preview call (the desktop dialed it itself).
-    preview_talk: bool,
     held: Vec<Held>,
     leaving: Option<Leave>,
     logout_acked: bool,
@@ -203,7 +201,6 @@ struct Agent {
     telephony_out: bool,
     /// Done for the day (end of shift, or crashed for good).
     done: bool,
-    breaks_left: u32,
     shift_end: Time,
     /// The ReadyTime estimate to send, once the hint is due.
     ready_hint_s: Option<i64>,
@@ -397,13 +394,11 @@ impl<'s> World<'s> {
                 ready_since: login_at,
                 epoch: 0,
                 call: None,
-                preview_talk: false,
                 held: Vec::new(),
                 leaving: None,
                 logout_acked: false,
                 telephony_out: false,
                 done: false,
-                breaks_left: s.agents.breaks,
                 shift_end,
                 ready_hint_s: None,
                 preview_plan: None,
@@ -918,7 +913,6 @@ impl<'s> World<'s> {
             self.free_line();
             self.telephony(TelephonyEvent::CallReleased { call: CallId(call) });
         }
-        self.agents[agent as usize].preview_talk = false;
         self.set_phase(agent, Phase::AfterCallWork);
         let acw = if self.scenario.group.ivr {
             Duration::ZERO
@@ -1112,8 +1106,6 @@ impl<'s> World<'s> {
             Leave::Break => {
                 let length = self.scenario.agents.break_length.dist.sample(&mut self.rng);
                 self.queue.push(self.now + length, Ev::Login(agent));
-                self.agents[agent as usize].breaks_left =
-                    self.agents[agent as usize].breaks_left.saturating_sub(1);
             }
             Leave::EndOfShift => self.agents[agent as usize].done = true,
         }
@@ -1221,7 +1213,6 @@ impl<'s> World<'s> {
         if live {
             // The agent is on the line as it answers: no wait for anyone.
             self.metrics.connected(Duration::ZERO, self.now.as_micros());
-            self.agents[agent as usize].preview_talk = true;
             self.set_phase(agent, Phase::Talking);
             let talk = match plan.party {
                 Party::Person => self.scenario.agents.talk.dist.sample(&mut self.rng),
