@@ -330,7 +330,7 @@ impl Server {
         }
     }
 
-    pub(super) fn call_connected(&mut self, now: Time, call: CallId, dn: super::Dn, out: &mut Vec<Output>) {
+    pub(super) fn call_connected(&mut self, now: Time, call: CallId, dn: super::Dn) {
         let Some(p) = self.place_of(&dn) else { return };
         let Some(c) = self.calls.get(&call) else { return };
         let (g, h) = (c.group, c.handle);
@@ -364,7 +364,6 @@ impl Server {
         let c = self.calls.get_mut(&call).expect("present");
         c.state = CallState::Connected { answered_at, connected_at: now, place: Some(p) };
         self.set_place_state(now, p, PlaceState::Talking(call));
-        let _ = out;
     }
 
     pub(super) fn call_released(

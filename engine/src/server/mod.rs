@@ -19,7 +19,6 @@ mod types;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::time::Duration;
 
 use compact_str::CompactString;
 use smallvec::SmallVec;
@@ -611,10 +610,14 @@ impl Server {
         let request = match Request::decode(kv) {
             Ok(request) => request,
             Err(error) => {
-                // A request for another server is not ours to refuse.
+                // A request for another server is not ours to refuse; CampaignStatusRequest is
+                // never answered with an error, whatever is wrong with it.
                 if let Some(id) = error.application_id
                     && !self.answers_for(id, now)
                 {
+                    return;
+                }
+                if error.req_type.as_deref() == Some(RequestKind::CampaignStatusRequest.name()) {
                     return;
                 }
                 out.push(Output::ToDesktop { dn, event: error.to_event(self.application_id) });
@@ -658,7 +661,7 @@ impl Server {
                 }
             }
             TelephonyEvent::CallResult { call, result } => self.call_result(now, call, result, out),
-            TelephonyEvent::CallConnected { call, dn } => self.call_connected(now, call, dn, out),
+            TelephonyEvent::CallConnected { call, dn } => self.call_connected(now, call, dn),
             TelephonyEvent::CallReleased { call } => self.call_released(now, call, None, out),
             TelephonyEvent::CallReleasedWithData { call, user_data } => {
                 self.call_released(now, call, Some(user_data), out)
@@ -985,6 +988,7 @@ impl Server {
     // ----- admin -----
 
     fn on_admin(&mut self, now: Time, command: AdminCommand, out: &mut Vec<Output>) {
+        let name = admin_name(&command);
         let result = match command {
             AdminCommand::Load { group } => self.lifecycle(now, &group, LifecycleAction::Load, out),
             AdminCommand::Start { group } => self.lifecycle(now, &group, LifecycleAction::Start, out),
@@ -1042,7 +1046,7 @@ impl Server {
             }
         };
         if let Err(reason) = result {
-            out.push(Output::AdminRejected(AdminRejected { command: reason.clone(), reason }));
+            out.push(Output::AdminRejected(AdminRejected { command: name, reason }));
         }
         self.pace_all(now, out);
         self.schedule_tick(now);
@@ -1419,11 +1423,21 @@ impl Server {
     fn allowed_after_logout(kind: RequestKind) -> bool {
         !matches!(kind, RequestKind::PreviewRecordRequest | RequestKind::PreviewDialingModeStart)
     }
+}
 
-    /// The group's duration after which a record on a desktop is stale.
-    #[allow(dead_code)]
-    fn stale_timeout(&self, g: GroupId) -> Duration {
-        self.groups[g].config.options.stale_clean_timeout
+/// An admin command as its name and object, for refusals.
+fn admin_name(command: &AdminCommand) -> String {
+    match command {
+        AdminCommand::Load { group } => format!("load {group}"),
+        AdminCommand::Start { group } => format!("start {group}"),
+        AdminCommand::Stop { group } => format!("stop {group}"),
+        AdminCommand::Unload { group } => format!("unload {group}"),
+        AdminCommand::SetMode { group, mode } => format!("set mode of {group} to {}", mode.as_str()),
+        AdminCommand::SetGoal { group, .. } => format!("set goal of {group}"),
+        AdminCommand::AddList { list } => format!("add list {}", list.name()),
+        AdminCommand::TakeOver { application_id } => format!("take over as {application_id}"),
+        AdminCommand::JoinAgentGroup { agent_group, dn } => format!("join {dn} to {agent_group}"),
+        AdminCommand::LeaveAgentGroup { agent_group, dn } => format!("remove {dn} from {agent_group}"),
     }
 }
 

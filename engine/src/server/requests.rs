@@ -783,7 +783,6 @@ impl Server {
         if self.places[p].logout == Logout::None {
             self.places[p].logout = Logout::Requested;
             // Out of the ready pools and counted as leaving from now on.
-            let state = self.places[p].state;
             let since = self.places[p].ready_since;
             for &(g, idx) in &self.places[p].memberships {
                 self.groups[g].ready.remove(&(since, p));
@@ -791,7 +790,6 @@ impl Server {
                     pacer.agent_state(idx, crate::pacing::AgentState::Leaving, now);
                 }
             }
-            let _ = state;
         }
         let mut wait = std::time::Duration::ZERO;
         for &(g, idx) in &auto {
