@@ -79,6 +79,15 @@ impl Server {
         self.schedule_tick(now);
     }
 
+    /// Push Preview groups only: after a desktop request, which changes no pacer input.
+    pub(super) fn push_previews(&mut self, now: Time, out: &mut Vec<Output>) {
+        for g in 0..self.groups.len() {
+            if self.groups[g].state == GroupState::Running && self.groups[g].mode == DialMode::PushPreview {
+                self.push_preview(now, g, out);
+            }
+        }
+    }
+
     fn pace_auto(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
         let Some(pacer) = &self.groups[g].pacer else { return };
         let mut dials = pacer.decide(now).dials.min(MAX_DIALS_PER_INPUT);

@@ -122,6 +122,8 @@ struct Group {
     /// `ivr_group`, read when the group was loaded.
     ivr: bool,
     lists: Vec<ListId>,
+    /// Script id and send keys of each list, worked out at load.
+    list_meta: Vec<record_data::ListMeta>,
     pacer: Option<GroupPacer>,
     /// Places by the pacer's dense agent index; freed slots are reused.
     slots: Vec<Option<PlaceId>>,
@@ -311,6 +313,8 @@ pub struct Server {
     clock_regressions: u64,
     next_tick: Option<Time>,
     next_summary: Option<Time>,
+    /// A place became ready during the current input.
+    became_ready: bool,
 }
 
 impl Server {
@@ -349,6 +353,7 @@ impl Server {
                 mode: group.dial_mode,
                 ivr: false,
                 lists: Vec::new(),
+                list_meta: Vec::new(),
                 pacer: None,
                 slots: Vec::new(),
                 free_slots: Vec::new(),
@@ -390,6 +395,7 @@ impl Server {
             clock_regressions: 0,
             next_tick: None,
             next_summary: None,
+            became_ready: false,
         })
     }
 
@@ -635,6 +641,12 @@ impl Server {
     // ----- telephony: agents -----
 
     fn on_telephony(&mut self, now: Time, event: TelephonyEvent, out: &mut Vec<Output>) {
+        // A place going not-ready, or a routed call reaching its agent, gives the pacer
+        // nothing new to dial for, unless a place became free on the way (a transfer out of
+        // an IVR place).
+        let quiet =
+            matches!(event, TelephonyEvent::AgentNotReady { .. } | TelephonyEvent::CallConnected { .. });
+        self.became_ready = false;
         match event {
             TelephonyEvent::AgentLogin { dn, agent_id } => self.agent_login(now, dn, agent_id, out),
             TelephonyEvent::AgentLogout { dn } => {
@@ -668,7 +680,9 @@ impl Server {
             }
             TelephonyEvent::CallAbandoned { call } => self.call_abandoned(now, call, out),
         }
-        self.pace_all(now, out);
+        if !quiet || self.became_ready {
+            self.pace_all(now, out);
+        }
     }
 
     /// Is the place `dn` (agent `agent_id`) a member of `agent_group`?
@@ -876,6 +890,7 @@ impl Server {
             self.places[p].ready_since = now;
         }
         let is_ready = state == PlaceState::Ready && self.places[p].logout == Logout::None;
+        self.became_ready |= is_ready && !was_ready;
         let since = self.places[p].ready_since;
         for &(g, idx) in &self.places[p].memberships {
             let group = &mut self.groups[g];
@@ -1097,8 +1112,10 @@ impl Server {
                         .ok_or_else(|| format!("load {name:?}: calling list {list:?} is not in the store"))?;
                     lists.push(id);
                 }
+                let meta = lists.iter().map(|&l| self.list_meta(g, l)).collect();
                 let group = &mut self.groups[g];
                 group.lists = lists;
+                group.list_meta = meta;
                 // ivr_group is read once here; later configuration changes wait for a reload.
                 group.ivr = group.config.ivr_group;
                 group.mode = group.config.dial_mode;

@@ -88,7 +88,7 @@ impl Server {
         };
         match result {
             Err((code, description)) => self.error(out, dn, request, code, description),
-            // A record leaving a desktop may free its agent for Push Preview or a dial.
+            // A record leaving a desktop frees its agent for the next Push Preview record.
             Ok(())
                 if matches!(
                     kind,
@@ -98,7 +98,7 @@ impl Server {
                         | RequestKind::DoNotCall
                 ) =>
             {
-                self.pace_all(now, out)
+                self.push_previews(now, out)
             }
             Ok(()) => {}
         }
