@@ -303,7 +303,8 @@ pub struct Server {
     chains_out: IdMap<(u32, i64), u32>,
     calls: IdMap<CallId, Call>,
     next_call: u64,
-    /// Stale deadlines: (deadline, handle); entries whose record moved on are skipped.
+    /// Stale deadlines of records on desktops: (deadline, handle), removed when the record
+    /// leaves the desktop.
     stale_queue: BTreeSet<(Time, i64)>,
     /// Handles finalised for good in this run (processed without reschedule, cancelled,
     /// do-not-call): none of them may come out of the store again.
@@ -526,6 +527,15 @@ impl Server {
                     }
                 }
             }
+        }
+        let on_desktops = self.held.values().filter(|held| held.place.is_some()).count();
+        if on_desktops != self.stale_queue.len() {
+            return Err(InvariantViolation {
+                what: format!(
+                    "{on_desktops} records on desktops but {} stale deadlines",
+                    self.stale_queue.len()
+                ),
+            });
         }
         for (&h, held) in &self.held {
             if let Some(p) = held.place
@@ -965,11 +975,16 @@ impl Server {
                 break;
             }
             self.stale_queue.pop_first();
-            let Some(held) = self.held.get(&h) else { continue };
-            let timeout = self.groups[held.group].config.options.stale_clean_timeout;
-            if held.place.is_none() || held.since + timeout != deadline || held.call.is_some() {
+            let Some(held) = self.held.get_mut(&h) else { continue };
+            if held.call.is_some() {
+                // Still in conversation: not stale; the clock starts again.
+                let timeout = self.groups[held.group].config.options.stale_clean_timeout;
+                held.since = now;
+                self.stale_queue.insert((now + timeout, h));
                 continue;
             }
+            // `finish` looks for the entry just taken; put it back for it to remove.
+            self.stale_queue.insert((deadline, h));
             self.finish(now, h, Finish::Stale, out);
         }
     }
@@ -1330,20 +1345,25 @@ impl Server {
     /// Puts a held record on the desktop of place `p`.
     fn give_to(&mut self, now: Time, h: i64, p: PlaceId) {
         let Some(held) = self.held.get_mut(&h) else { return };
+        let timeout = self.groups[held.group].config.options.stale_clean_timeout;
         if let Some(old) = held.place {
             self.places[old].records.retain(|r| *r != h);
+            self.stale_queue.remove(&(held.since + timeout, h));
         }
         held.place = Some(p);
         held.since = now;
-        let deadline = now + self.groups[held.group].config.options.stale_clean_timeout;
         self.places[p].records.push(h);
-        self.stale_queue.insert((deadline, h));
+        self.stale_queue.insert((now + timeout, h));
     }
 
     /// Sends a held record back to its list, with the fields `finish` says, and stops
     /// holding it.
     fn finish(&mut self, now: Time, h: i64, finish: Finish, out: &mut Vec<Output>) {
         let Some(held) = self.unhold(h) else { return };
+        if held.place.is_some() {
+            let timeout = self.groups[held.group].config.options.stale_clean_timeout;
+            self.stale_queue.remove(&(held.since + timeout, h));
+        }
         // A call still up for the record (a record rejected or cancelled mid-call) carries on
         // without it: its later events must not touch the record, which may be retrieved
         // again meanwhile.

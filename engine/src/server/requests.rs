@@ -628,6 +628,11 @@ impl Server {
             return Err((ErrorCode::RecordNotFound, "record not found on this desktop"));
         };
         let g = held.group;
+        // ScheduledRecordReschedule moves a callback again: the record must have come as a
+        // scheduled call or carry a reschedule already.
+        if scheduled && held.kind != HeldKind::Callback && held.reschedule.is_none() {
+            return Err((ErrorCode::ScheduledRecordNotFound, "the record is not a scheduled call"));
+        }
         let record =
             self.store.get(RecordHandle(h)).ok_or((ErrorCode::RecordNotFound, "record not found"))?;
         let Some(at) = RecordStore::local_to_utc(record, r.date_time) else {
