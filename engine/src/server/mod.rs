@@ -11,6 +11,42 @@
 //! dialer is placing, waiting as a due callback, or on exactly one desktop. The `held` table
 //! tracks every record out of its list; [`Server::check_invariants`] proves the table and the
 //! store agree.
+//!
+//! ```
+//! use pacer_engine::campaign::CampaignGroupConfig;
+//! use pacer_engine::protocol::{CallResult, DialMode};
+//! use pacer_engine::records::{CallingList, ListFormat, Record, RecordStore};
+//! use pacer_engine::server::{AdminCommand, Dn, Input, Output, Server, ServerConfig, TelephonyEvent};
+//! use pacer_engine::time::Time;
+//!
+//! let mut list = CallingList::new("Leads", ListFormat::default());
+//! let mut record = Record::new(1, "5551000", "UTC");
+//! (record.daily_from_s, record.daily_till_s) = (0, 86_400);
+//! list.push(record).unwrap();
+//! let mut store = RecordStore::new();
+//! store.add_list(list).unwrap();
+//! let group = CampaignGroupConfig::new("Sales@A", "Sales", "A", &["Leads"], DialMode::Progressive);
+//! let mut server = Server::new(ServerConfig::new(101, vec![group]), store).unwrap();
+//!
+//! let now = Time::from_unix_s(1_800_000_000);
+//! let mut out = Vec::new();
+//! server.handle(now, Input::Admin(AdminCommand::Load { group: "Sales@A".into() }), &mut out);
+//! server.handle(now, Input::Admin(AdminCommand::Start { group: "Sales@A".into() }), &mut out);
+//! let dn = Dn::new("1001");
+//! let login = TelephonyEvent::AgentLogin { dn: dn.clone(), agent_id: "alice".into() };
+//! server.handle(now, Input::Telephony(login), &mut out);
+//! out.clear();
+//! // A ready agent in a progressive group: one dial.
+//! server.handle(now, Input::Telephony(TelephonyEvent::AgentReady { dn: dn.clone() }), &mut out);
+//! let Some(Output::Dial(dial)) = out.iter().find(|o| matches!(o, Output::Dial(_))) else { panic!() };
+//! let call = dial.call;
+//! // Answered live: routed to the agent with the record's data.
+//! out.clear();
+//! let answered = TelephonyEvent::CallResult { call, result: CallResult::Answer };
+//! server.handle(now, Input::Telephony(answered), &mut out);
+//! assert!(matches!(&out[0], Output::Route { dn: to, .. } if *to == dn));
+//! server.check_invariants().unwrap();
+//! ```
 
 mod dialing;
 mod record_data;
