@@ -428,6 +428,8 @@ impl Server {
                 for (key, value) in data.iter().filter(|(k, _)| k.known().is_none()) {
                     custom.push_unique(key.clone(), value.clone());
                 }
+                // User data that does not fit its column is left out; the record is
+                // finalised all the same.
                 let _ = self.apply_changes(c.handle, &changes, &custom);
             }
             if let Some(held) = self.held.get_mut(&c.handle) {

@@ -478,7 +478,7 @@ impl Server {
                 if chain_attr == ChainAttr::AllChain {
                     targets.extend(self.store.chain(RecordHandle(h)).into_iter().filter(|m| m.0 != h));
                 }
-                if let Some(Some(duration)) = dnc.map(Some) {
+                if let Some(duration) = dnc {
                     // Every phone of the records marked (and their customer id) goes on the list.
                     for &t in &targets {
                         if let Some(record) = self.store.get(t) {
@@ -559,7 +559,7 @@ impl Server {
                 Some((None, None, _)) => self.finish(now, h.0, finish, out),
                 None => {
                     // In the list: marked there (a record already final is left as it is).
-                    let status = {
+                    {
                         let mut record = self.store.get_mut(h).expect("found above");
                         let ready = record.record_status == RecordStatus::Ready;
                         match finish {
@@ -573,13 +573,9 @@ impl Server {
                             Finish::Canceled if ready => record.record_status = RecordStatus::Canceled,
                             _ => continue,
                         }
-                        record.record_status
-                    };
-                    {
-                        self.finished.insert(h.0);
-                        let _ = status;
-                        self.record_update(h.0, out);
                     }
+                    self.finished.insert(h.0);
+                    self.record_update(h.0, out);
                 }
             }
         }
