@@ -122,30 +122,28 @@ impl Goal {
     }
 
     /// Packs kind and value into one word so that a decision never sees the kind of one goal
-    /// with the value of another: the value's two lowest mantissa bits carry the kind (a
-    /// relative change below 1e-15, undone by keeping goal values to 1e-9, far finer than
-    /// any goal needs).
+    /// with the value of another: the value in billionths (far finer than any goal needs;
+    /// up to 86,400 s fits in 47 bits) above two bits of kind.
     pub(crate) fn pack(self) -> u64 {
-        let kind = match self {
+        let goal = self.sanitized();
+        let kind = match goal {
             Goal::OverdialRate(_) => 0,
             Goal::BusyFactor(_) => 1,
             Goal::AgentWaitS(_) => 2,
         };
-        (round_1e9(self.sanitized().value()).to_bits() & !3) | kind
+        // `as` saturates; the value is already in range and not NaN.
+        (((goal.value() * 1e9).round() as u64) << 2) | kind
     }
 
     pub(crate) fn unpack(word: u64) -> Goal {
-        let value = round_1e9(f64::from_bits(word & !3));
+        // Dividing (not multiplying by 1e-9) gives the double nearest to the decimal value.
+        let value = (word >> 2) as f64 / 1e9;
         match word & 3 {
             0 => Goal::OverdialRate(value),
             1 => Goal::BusyFactor(value),
             _ => Goal::AgentWaitS(value),
         }
     }
-}
-
-fn round_1e9(value: f64) -> f64 {
-    (value * 1e9).round() / 1e9
 }
 
 impl Default for Goal {

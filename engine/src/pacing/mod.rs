@@ -636,11 +636,11 @@ impl GroupPacer {
         };
         let mut dials = round_dials(target);
         // The per-agent cap on calls in progress.
-        let cap_calls = (self.config.max_dials_per_agent.max(0.0) * f64::from(agents.available())).floor();
-        let cap_calls = cap_calls.min(f64::from(u32::MAX)) as u32;
+        // Truncation is the floor here (non-negative), and `as` saturates.
+        let cap_calls = (self.config.max_dials_per_agent.max(0.0) * f64::from(agents.available())) as u32;
         dials = dials.min(cap_calls.saturating_sub(calls.outstanding()));
-        let governor_limit =
-            governor::dial_limit(cap, self.tracker.compliance(now), agents.ready, calls.outstanding());
+        let allowance = self.tracker.uncovered_allowance(now, cap);
+        let governor_limit = governor::dial_limit(allowance, agents.ready, calls.outstanding());
         let governed = governor_limit.is_some_and(|limit| dials > limit);
         if let Some(limit) = governor_limit {
             dials = dials.min(limit);

@@ -108,10 +108,14 @@ pub(crate) fn p_free(agent: &AgentView, now: Time, horizon_s: f64, tables: &Free
 /// Adds a Bernoulli(`p`) to the distribution `dist` in place (Poisson-binomial recursion).
 pub(crate) fn add_bernoulli(dist: &mut Dist, p: f64) {
     dist.push(0.0);
-    for j in (1..dist.len()).rev() {
-        dist[j] = dist[j] * (1.0 - p) + dist[j - 1] * p;
+    let q = 1.0 - p;
+    // P'(j) = P(j) q + P(j - 1) p, carried forward through one slice borrow.
+    let mut below = 0.0;
+    for value in dist.as_mut_slice() {
+        let here = *value;
+        *value = here * q + below * p;
+        below = here;
     }
-    dist[0] *= 1.0 - p;
 }
 
 impl Pacer for AdvancedSmallGroup {

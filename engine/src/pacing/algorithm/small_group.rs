@@ -51,10 +51,14 @@ pub(crate) fn binomial_pmf(n: u32, p: f64, out: &mut Dist) {
     if start > 1e-280 {
         let odds = p / (1.0 - p);
         let mut pmf = start;
-        out.push(pmf);
-        for x in 0..n {
-            pmf *= f64::from(n - x) / f64::from(x + 1) * odds;
-            out.push(pmf);
+        out.resize(n as usize + 1, 0.0);
+        // One slice borrow for the loop: indexing the small vector itself re-checks where
+        // its data lives at every access.
+        let values = out.as_mut_slice();
+        values[0] = pmf;
+        for (x, value) in (0..n).zip(values[1..].iter_mut()) {
+            pmf *= f64::from(n - x) * reciprocal_of_next(x) * odds;
+            *value = pmf;
         }
     } else {
         use statrs::distribution::{Binomial, Discrete};
@@ -76,12 +80,13 @@ pub(crate) fn convolve(a: &[f64], b: &[f64], out: &mut Dist) {
         return;
     }
     out.resize(a.len() + b.len() - 1, 0.0);
+    let values = out.as_mut_slice();
     for (i, &pa) in a.iter().enumerate() {
         if pa == 0.0 {
             continue;
         }
-        for (j, &pb) in b.iter().enumerate() {
-            out[i + j] += pa * pb;
+        for (value, &pb) in values[i..].iter_mut().zip(b) {
+            *value += pa * pb;
         }
     }
 }
@@ -90,12 +95,13 @@ pub(crate) fn convolve(a: &[f64], b: &[f64], out: &mut Dist) {
 /// `F`'s distribution function is 1, so the value grows by one per unit of `a`.
 pub(crate) fn shortfall_table(pmf: &[f64], out: &mut Dist) {
     out.clear();
-    out.push(0.0);
+    out.resize(pmf.len() + 1, 0.0);
+    let values = out.as_mut_slice();
     let (mut cdf, mut acc) = (0.0, 0.0);
-    for &p in pmf {
+    for (value, &p) in values[1..].iter_mut().zip(pmf) {
         cdf += p;
-        acc += cdf.min(1.0);
-        out.push(acc);
+        acc += f64::min(cdf, 1.0);
+        *value = acc;
     }
 }
 
