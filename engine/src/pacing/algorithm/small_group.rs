@@ -85,7 +85,8 @@ pub(crate) fn convolve(a: &[f64], b: &[f64], out: &mut Dist) {
         if pa == 0.0 {
             continue;
         }
-        for (value, &pb) in values[i..].iter_mut().zip(b) {
+        // Equal-length slices: no bounds checks, and the loop vectorises.
+        for (value, &pb) in values[i..i + b.len()].iter_mut().zip(b) {
             *value += pa * pb;
         }
     }
@@ -250,8 +251,9 @@ pub(crate) fn dials_for_rate(table: &[f64], s: Search) -> u32 {
 
 /// The most new dials the per-agent cap allows.
 pub(crate) fn k_max(view: &View<'_>) -> u32 {
-    let cap = (view.config.max_dials_per_agent.max(0.0) * f64::from(view.agents.available())).floor();
-    (cap.min(f64::from(u32::MAX)) as u32).saturating_sub(view.calls.outstanding())
+    // Truncation is the floor (non-negative); `as` saturates.
+    let cap = (view.config.max_dials_per_agent.max(0.0) * f64::from(view.agents.available())) as u32;
+    cap.saturating_sub(view.calls.outstanding())
 }
 
 impl Pacer for SmallGroup {
