@@ -90,9 +90,9 @@ pub(crate) fn p_free(agent: &AgentView, now: Time, horizon_s: f64, tables: &Free
         AgentState::Ready => Some(1.0),
         AgentState::Talking | AgentState::AfterCallWork => {
             if let Some(ready_at) = agent.ready_at {
-                let r = ready_at.as_secs_f64() - now.as_secs_f64();
+                let r = (ready_at.as_micros() as f64 - now.as_micros() as f64) * 1e-6;
                 let s = 0.25 * r.abs() + 2.0;
-                return Some(normal_cdf((horizon_s - r) / s));
+                return Some(tables.normal_cdf((horizon_s - r) / s));
             }
             let elapsed = now.as_micros().saturating_sub(agent.entered_at.as_micros()) as f64 * 1e-6;
             Some(if agent.state == AgentState::Talking {
@@ -121,10 +121,12 @@ pub(crate) fn poisson_binomial(probabilities: &[f64], out: &mut Dist) {
         // `src` holds P over 0..=i; `dst` gets P' over 0..=i+1.
         let (src, dst) = (&src[..=i], &mut dst[..=i + 1]);
         dst[0] = src[0] * q;
-        for ((d, &here), &below) in dst[1..=i].iter_mut().zip(&src[1..]).zip(&src[..i]) {
-            *d = here * q + below * p;
-        }
         dst[i + 1] = src[i] * p;
+        // Three slices of one length: no bounds checks in the loop, which vectorises.
+        let (out, here, below) = (&mut dst[1..=i], &src[1..=i], &src[..i]);
+        for j in 0..out.len() {
+            out[j] = here[j] * q + below[j] * p;
+        }
     }
     let result = if n.is_multiple_of(2) { &first[..=n] } else { &second[..=n] };
     out.clear();
