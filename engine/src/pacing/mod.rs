@@ -214,7 +214,6 @@ impl GroupPacer {
     /// A pacer for a group of at most `max_agents` agent places (clamped to
     /// `1..=`[`MAX_AGENTS`]), all logged out, created at `now`.
     pub fn new(config: PacingConfig, max_agents: u32, now: Time) -> GroupPacer {
-        let _ = now;
         let n = max_agents.clamp(1, MAX_AGENTS);
         let window = config.estimator_window.max(Duration::from_secs(1));
         let prior = Estimates::PRIOR;
@@ -235,8 +234,9 @@ impl GroupPacer {
                 minute: Window::new(Duration::from_secs(60), 12, 24),
             },
             derived: CachePadded::new(Derived {
-                next_refresh_us: AtomicU64::new(0),
-                next_control_us: AtomicU64::new(0),
+                next_refresh_us: AtomicU64::new(now.as_micros()),
+                // The first control step comes one period after creation.
+                next_control_us: AtomicU64::new((now + CONTROL_EVERY).as_micros()),
                 hit_ratio: AtomicF64::new(prior.hit_ratio),
                 dial_to_answer_s: AtomicF64::new(prior.dial_to_answer_s),
                 talk_s: AtomicF64::new(prior.talk_s),
@@ -522,7 +522,6 @@ impl GroupPacer {
             && d.next_control_us
                 .compare_exchange(due, (now + CONTROL_EVERY).as_micros(), Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
-            && due != 0
         {
             // The previous step was at `due - CONTROL_EVERY`.
             let last = Time::from_micros(due).saturating_sub(CONTROL_EVERY);

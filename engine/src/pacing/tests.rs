@@ -356,3 +356,20 @@ fn decisions_are_deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn a_clock_going_backwards_is_tolerated() {
+    let p = pacer(PacingConfig::default(), 4);
+    let late = t0() + secs(100.0);
+    p.agent_state(AgentIdx(0), AgentState::Ready, late);
+    // Another thread's clock lags by 30 s: its events still count, elapsed times clamp at 0.
+    p.agent_state(AgentIdx(0), AgentState::Talking, t0() + secs(70.0));
+    answered_call(&p, t0() + secs(70.0), 1.0, false);
+    let d_late = p.decide(late);
+    let d_early = p.decide(t0());
+    assert_eq!(d_late.dials, d_early.dials);
+    assert_eq!(p.snapshot().agents.talking, 1);
+    assert_eq!(p.overdial(late).campaign.answered, 1);
+    assert_eq!(p.snapshot().rejected_events, 0);
+    assert_eq!(p.logout_requested(AgentIdx(0), t0()), LogoutStatus::Ack);
+}
