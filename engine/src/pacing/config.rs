@@ -266,6 +266,82 @@ impl Default for PacingConfig {
     }
 }
 
+/// A setting out of range: which field and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PacingConfigError {
+    /// The field's name, as in settings files.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl fmt::Display for PacingConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "pacing setting {}: {}", self.field, self.reason)
+    }
+}
+
+impl std::error::Error for PacingConfigError {}
+
+impl PacingConfig {
+    /// Checks every setting's range. The pacer itself clamps what it is given, so this is for
+    /// callers that want to reject a bad settings file with a clear message instead.
+    pub fn validate(&self) -> Result<(), PacingConfigError> {
+        let err = |field: &'static str, reason: String| Err(PacingConfigError { field, reason });
+        let share = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
+        match self.goal {
+            Goal::OverdialRate(v) | Goal::BusyFactor(v) if !share(v) => {
+                return err("goal", format!("{v} is not a share between 0 and 1"));
+            }
+            Goal::AgentWaitS(v) if !(v.is_finite() && v >= 0.0) => {
+                return err("goal", format!("{v} is not a number of seconds"));
+            }
+            _ => {}
+        }
+        if !share(self.compliance_max_abandon_rate) {
+            return err(
+                "compliance_max_abandon_rate",
+                format!("{} is not a share between 0 and 1", self.compliance_max_abandon_rate),
+            );
+        }
+        if !(self.fixed_ratio.is_finite() && self.fixed_ratio >= 0.0) {
+            return err("fixed_ratio", format!("{} is not a non-negative number", self.fixed_ratio));
+        }
+        if !(self.max_dials_per_agent.is_finite() && self.max_dials_per_agent > 0.0) {
+            return err(
+                "max_dials_per_agent",
+                format!("{} is not a positive number", self.max_dials_per_agent),
+            );
+        }
+        for (field, d) in [
+            ("compliance_window", self.compliance_window),
+            ("estimator_window", self.estimator_window),
+            ("overdial_last_t", self.overdial_last_t),
+        ] {
+            if d < Duration::from_secs(1) {
+                return err(field, format!("{d:?} is shorter than a second"));
+            }
+        }
+        if self.overdial_last_n == 0 || self.overdial_last_n > 65_536 {
+            return err("overdial_last_n", format!("{} is not in 1..=65536", self.overdial_last_n));
+        }
+        if !(-86_400..=86_400).contains(&self.day_utc_offset_s) {
+            return err("day_utc_offset_s", format!("{} is more than a day", self.day_utc_offset_s));
+        }
+        let v = &self.vicidial;
+        if !(v.max_level.is_finite() && v.max_level >= 1.0) {
+            return err("vicidial.max_level", format!("{} is below 1", v.max_level));
+        }
+        if !share(v.drop_limit) {
+            return err("vicidial.drop_limit", format!("{} is not a share between 0 and 1", v.drop_limit));
+        }
+        if !(-40..=40).contains(&v.intensity) {
+            return err("vicidial.intensity", format!("{} is not in -40..=40", v.intensity));
+        }
+        Ok(())
+    }
+}
+
 /// Reads a duration as seconds (integer or float), a string with a unit (`ms`, `s`, `m`, `h`,
 /// `d`), or serde's own `{ secs, nanos }` form.
 fn de_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
@@ -354,5 +430,23 @@ mod tests {
         let err = toml::from_str::<PacingConfig>("estimator_window = \"10 parsecs\"").unwrap_err();
         assert!(err.to_string().contains("parsecs"), "{err}");
         assert!(toml::from_str::<PacingConfig>("speed = 3").is_err());
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        assert_eq!(PacingConfig::default().validate(), Ok(()));
+        let bad = PacingConfig { goal: Goal::OverdialRate(1.5), ..PacingConfig::default() };
+        assert_eq!(bad.validate().unwrap_err().field, "goal");
+        let bad = PacingConfig { max_dials_per_agent: f64::NAN, ..PacingConfig::default() };
+        assert_eq!(bad.validate().unwrap_err().field, "max_dials_per_agent");
+        let bad = PacingConfig { estimator_window: Duration::from_millis(10), ..PacingConfig::default() };
+        let e = bad.validate().unwrap_err();
+        assert_eq!(e.field, "estimator_window");
+        assert!(e.to_string().contains("estimator_window"), "{e}");
+        let bad = PacingConfig {
+            vicidial: VicidialConfig { intensity: 99, ..VicidialConfig::default() },
+            ..PacingConfig::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().field, "vicidial.intensity");
     }
 }

@@ -42,7 +42,8 @@ mod state;
 mod window;
 
 pub use config::{
-    Algorithm, Goal, PacingConfig, UnknownAlgorithm, VicidialConfig, VicidialDropMode, parse_duration,
+    Algorithm, Goal, PacingConfig, PacingConfigError, UnknownAlgorithm, VicidialConfig, VicidialDropMode,
+    parse_duration,
 };
 pub use overdial::{OverdialCount, OverdialStats};
 pub use state::{AgentCounts, AgentState, CallCounts, MAX_AGENTS};
