@@ -9,8 +9,10 @@
 //!   talking, 10 in wrap-up), 8 dials in flight.
 //! - `pacing/decide_advanced_small_group_50`: the same group with the advanced algorithm,
 //!   half the busy agents having sent a ReadyTime estimate.
-//! - `pacing/update_uncontended`: one event update: an agent moving between talk and
-//!   after-call work (the move out of wrap-up also records an after-call-work sample).
+//! - `pacing/update_uncontended`: one event update: an agent moving between ready and not
+//!   ready (the agent's state word and the group's agent counts: three atomic
+//!   read-modify-writes). Events that also feed an estimator (leaving wrap-up, taking a call
+//!   after waiting) add two more, for a window's bucket.
 //! - `pacing/contended_2w_1r`: decisions of the 1,000-agent group while two other threads
 //!   report agent-state events as fast as they can; the writers' event rate is printed
 //!   after the run.
@@ -109,12 +111,12 @@ fn pacing(c: &mut Criterion) {
 
     let one = group(Algorithm::Predictive, 10, 10, 0, 0, 0, 0);
     let mut now = t0();
-    let mut talking = true;
+    let mut ready = true;
     g.bench_function("update_uncontended", |b| {
         b.iter(|| {
             now += Duration::from_micros(1);
-            talking = !talking;
-            let state = if talking { AgentState::Talking } else { AgentState::AfterCallWork };
+            ready = !ready;
+            let state = if ready { AgentState::Ready } else { AgentState::NotReady };
             one.agent_state(black_box(AgentIdx(3)), state, now);
         })
     });
@@ -152,12 +154,15 @@ fn pacing(c: &mut Criterion) {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let total = events.load(Ordering::Relaxed) as f64;
-    eprintln!(
-        "pacing/contended_2w_1r writers: {:.1} M events/s in all ({:.1} ns per event per writer) over {:.1} s",
-        total / elapsed / 1e6,
-        2.0 * elapsed * 1e9 / total,
-        elapsed
-    );
+    // Skipped when a filter left the contended bench out.
+    if elapsed > 0.2 && total > 0.0 {
+        eprintln!(
+            "pacing/contended_2w_1r writers: {:.1} M events/s in all ({:.1} ns per event per writer) over {:.1} s",
+            total / elapsed / 1e6,
+            2.0 * elapsed * 1e9 / total,
+            elapsed
+        );
+    }
     g.finish();
 }
 

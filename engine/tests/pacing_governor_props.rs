@@ -6,6 +6,9 @@
 //! agent waits and is abandoned if none frees up in time. Dials are placed exactly as the
 //! decisions say.
 
+// Under `--cfg pacer_loom` the core's atomics are loom's, usable only inside a loom model.
+#![cfg(not(pacer_loom))]
+
 use std::collections::VecDeque;
 use std::time::Duration;
 

@@ -183,3 +183,16 @@ fn a_loaded_list_goes_into_a_store_with_handles_in_file_order() {
     assert_eq!(store.chain(handles[1]), vec![handles[0], handles[1]]);
     assert_eq!(store.find_by_customer_id("C-1"), vec![handles[0], handles[1]]);
 }
+
+#[test]
+fn windows_line_endings_and_a_byte_order_mark_are_read() {
+    let text = std::fs::read_to_string(data("good.csv")).unwrap();
+    let plain = CallingList::read_csv(text.as_bytes(), "good.csv", "Leads", None).unwrap();
+    let crlf = format!("\u{feff}{}", text.replace('\n', "\r\n"));
+    let list = CallingList::read_csv(crlf.as_bytes(), "good.csv", "Leads", None).unwrap();
+    assert_eq!(list.len(), plain.len());
+    assert_eq!(list.format(), plain.format());
+    assert_eq!(list.records()[0], plain.records()[0]);
+    // The line break inside the quoted notes is kept as written.
+    assert_eq!(list.records()[2].custom[3], Some(Value::Str("two\r\nlines".into())));
+}

@@ -396,3 +396,48 @@ fn an_answered_call_goes_to_the_longest_idle_ready_agent() {
         tel(&mut server, t1, TelephonyEvent::CallResult { call: placed[0].call, result: CallResult::Answer });
     assert_eq!(routes(&out), vec![(placed[0].call, Dn::new("1001"))]);
 }
+
+#[test]
+fn server_configuration_reads_from_toml() {
+    let text = r#"
+        application_id = 150
+        cpn_digits = "8005550199"
+        status_interval_s = 60
+        backup_grace_s = 30
+        [list_script_ids]
+        Leads = 9
+        [[agent_groups]]
+        name = "Team A"
+        agents = ["alice", "bob"]
+        [[groups]]
+        name = "Sales@Team A"
+        campaign = "Sales"
+        agent_group = "Team A"
+        lists = ["Leads"]
+        dial_mode = "Predictive with Seizing"
+        pacing = { algorithm = "small_group", compliance_time = "2s" }
+        options = { stale_clean_timeout_s = 1800, record_processed = false }
+    "#;
+    let config: ServerConfig = toml::from_str(text).unwrap();
+    assert_eq!(config.application_id, 150);
+    assert_eq!(config.status_interval, Some(Duration::from_secs(60)));
+    assert_eq!(config.groups[0].dial_mode, DialMode::PredictiveWithSeizing);
+    assert_eq!(config.groups[0].options.stale_clean_timeout, Duration::from_secs(1800));
+    assert!(!config.groups[0].options.record_processed);
+    assert_eq!(config.list_script_ids["Leads"], 9);
+    let server = Server::new(config, store(1)).unwrap();
+    assert_eq!(server.group_state("Sales@Team A"), Some(pacer_engine::campaign::GroupState::Unloaded));
+
+    // Configurations the server refuses, with the object and the reason.
+    let err =
+        toml::from_str::<ServerConfig>(&text.replace("record_processed", "recordprocessed")).unwrap_err();
+    assert!(err.to_string().contains("recordprocessed"), "{err}");
+    let mut bad: ServerConfig = toml::from_str(text).unwrap();
+    bad.groups[0].ivr_group = true;
+    let err = Server::new(bad, store(1)).err().expect("IVR groups cannot seize");
+    assert_eq!(err.object, "Sales@Team A");
+    let mut twice: ServerConfig = toml::from_str(text).unwrap();
+    twice.groups.push(twice.groups[0].clone());
+    assert!(Server::new(twice, store(1)).is_err());
+    assert!(Server::new(ServerConfig::new(100, vec![]), store(1)).is_err(), "application ids start at 101");
+}

@@ -173,3 +173,28 @@ fn logout_never_acknowledged_with_a_dial_counted() {
         assert_eq!(p.snapshot().calls.in_flight, 1);
     });
 }
+
+/// The governor's cached allowance racing a new abandon: once the abandon is recorded, no
+/// read may return the allowance from before it.
+#[test]
+fn governor_allowance_never_stale_after_an_abandon() {
+    check(|| {
+        let hour = Duration::from_secs(3600);
+        let tracker = Arc::new(overdial::OverdialTracker::new(4, hour, hour, hour, 0));
+        for _ in 0..4 {
+            tracker.record(false, t0());
+        }
+        // Cap 40%: (0.4 * 4 - 0) / 0.6 = 2.7, so 2 uncovered calls allowed.
+        assert_eq!(tracker.uncovered_allowance(t0(), 0.4), Some(2));
+        let recorder = {
+            let tracker = tracker.clone();
+            thread::spawn(move || tracker.record(true, t0()))
+        };
+        // Racing: the old or the new value, nothing else.
+        let during = tracker.uncovered_allowance(t0(), 0.4);
+        assert!(during == Some(2) || during == Some(1), "{during:?}");
+        recorder.join().unwrap();
+        // (0.4 * 5 - 1) / 0.6 = 1.7, so 1.
+        assert_eq!(tracker.uncovered_allowance(t0(), 0.4), Some(1));
+    });
+}

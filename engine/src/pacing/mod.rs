@@ -42,7 +42,8 @@ mod state;
 mod window;
 
 pub use config::{
-    Algorithm, Goal, PacingConfig, UnknownAlgorithm, VicidialConfig, VicidialDropMode, parse_duration,
+    Algorithm, Goal, PacingConfig, PacingConfigError, UnknownAlgorithm, VicidialConfig, VicidialDropMode,
+    parse_duration,
 };
 pub use overdial::{OverdialCount, OverdialStats};
 pub use state::{AgentCounts, AgentState, CallCounts, MAX_AGENTS};
@@ -214,7 +215,6 @@ impl GroupPacer {
     /// A pacer for a group of at most `max_agents` agent places (clamped to
     /// `1..=`[`MAX_AGENTS`]), all logged out, created at `now`.
     pub fn new(config: PacingConfig, max_agents: u32, now: Time) -> GroupPacer {
-        let _ = now;
         let n = max_agents.clamp(1, MAX_AGENTS);
         let window = config.estimator_window.max(Duration::from_secs(1));
         let prior = Estimates::PRIOR;
@@ -235,8 +235,9 @@ impl GroupPacer {
                 minute: Window::new(Duration::from_secs(60), 12, 24),
             },
             derived: CachePadded::new(Derived {
-                next_refresh_us: AtomicU64::new(0),
-                next_control_us: AtomicU64::new(0),
+                next_refresh_us: AtomicU64::new(now.as_micros()),
+                // The first control step comes one period after creation.
+                next_control_us: AtomicU64::new((now + CONTROL_EVERY).as_micros()),
                 hit_ratio: AtomicF64::new(prior.hit_ratio),
                 dial_to_answer_s: AtomicF64::new(prior.dial_to_answer_s),
                 talk_s: AtomicF64::new(prior.talk_s),
@@ -522,7 +523,6 @@ impl GroupPacer {
             && d.next_control_us
                 .compare_exchange(due, (now + CONTROL_EVERY).as_micros(), Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
-            && due != 0
         {
             // The previous step was at `due - CONTROL_EVERY`.
             let last = Time::from_micros(due).saturating_sub(CONTROL_EVERY);
@@ -636,11 +636,11 @@ impl GroupPacer {
         };
         let mut dials = round_dials(target);
         // The per-agent cap on calls in progress.
-        let cap_calls = (self.config.max_dials_per_agent.max(0.0) * f64::from(agents.available())).floor();
-        let cap_calls = cap_calls.min(f64::from(u32::MAX)) as u32;
+        // Truncation is the floor here (non-negative), and `as` saturates.
+        let cap_calls = (self.config.max_dials_per_agent.max(0.0) * f64::from(agents.available())) as u32;
         dials = dials.min(cap_calls.saturating_sub(calls.outstanding()));
-        let governor_limit =
-            governor::dial_limit(cap, self.tracker.compliance(now), agents.ready, calls.outstanding());
+        let allowance = self.tracker.uncovered_allowance(now, cap);
+        let governor_limit = governor::dial_limit(allowance, agents.ready, calls.outstanding());
         let governed = governor_limit.is_some_and(|limit| dials > limit);
         if let Some(limit) = governor_limit {
             dials = dials.min(limit);

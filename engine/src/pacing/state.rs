@@ -83,7 +83,7 @@ const COUNT_BITS: u32 = 12;
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 
 /// The most agent places one group can have: 12-bit fields, with room left for the
-/// transient over-count of transitions in progress (see [`AgentCountWord`]).
+/// transient over-count of transitions in progress.
 pub const MAX_AGENTS: u32 = 4000;
 
 /// One in the field of `state` (zero for `LoggedOut`, which is not counted).

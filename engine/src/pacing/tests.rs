@@ -356,3 +356,58 @@ fn decisions_are_deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn a_clock_going_backwards_is_tolerated() {
+    let p = pacer(PacingConfig::default(), 4);
+    let late = t0() + secs(100.0);
+    p.agent_state(AgentIdx(0), AgentState::Ready, late);
+    // Another thread's clock lags by 30 s: its events still count, elapsed times clamp at 0.
+    p.agent_state(AgentIdx(0), AgentState::Talking, t0() + secs(70.0));
+    answered_call(&p, t0() + secs(70.0), 1.0, false);
+    let d_late = p.decide(late);
+    let d_early = p.decide(t0());
+    assert_eq!(d_late.dials, d_early.dials);
+    assert_eq!(p.snapshot().agents.talking, 1);
+    assert_eq!(p.overdial(late).campaign.answered, 1);
+    assert_eq!(p.snapshot().rejected_events, 0);
+    assert_eq!(p.logout_requested(AgentIdx(0), t0()), LogoutStatus::Ack);
+}
+
+#[test]
+fn controller_follows_busy_factor_goal() {
+    let config = PacingConfig {
+        goal: Goal::BusyFactor(0.95),
+        estimator_window: Duration::from_secs(900),
+        ..Default::default()
+    };
+    let p = pacer(config, 2);
+    // Talk 60 s, wrap-up 10 s, then 20 s ready: busy 70 / 90 = 0.78 against 0.95: dial more.
+    // (Two waits of 20 s per 90 s cycle: about 20 samples in the 15-minute window.)
+    let mut at = t0();
+    for _ in 0..100 {
+        p.agent_state(AgentIdx(0), AgentState::Talking, at);
+        p.call_ended(AgentIdx(0), secs(60.0), at + secs(60.0));
+        p.agent_state(AgentIdx(0), AgentState::AfterCallWork, at + secs(60.0));
+        p.agent_state(AgentIdx(0), AgentState::Ready, at + secs(70.0));
+        p.agent_state(AgentIdx(1), AgentState::Ready, at + secs(70.0));
+        p.agent_state(AgentIdx(1), AgentState::Talking, at + secs(90.0));
+        at += secs(90.0);
+        p.decide(at);
+    }
+    let s = p.snapshot();
+    assert!(s.correction > 1.2, "{}", s.correction);
+    // Ten calls in the window, blended with three prior samples (15 s wrap-up, 120 s talk).
+    assert!((s.after_call_work_s - (10.0 * 10.0 + 45.0) / 13.0).abs() < 0.5, "{s:?}");
+    assert!((s.talk_s - (10.0 * 60.0 + 360.0) / 13.0).abs() < 0.5, "{s:?}");
+    // The goal drops below what is measured: the correction turns around.
+    p.set_goal(Goal::BusyFactor(0.5));
+    let high = s.correction;
+    for _ in 0..100 {
+        p.agent_state(AgentIdx(1), AgentState::Ready, at);
+        p.agent_state(AgentIdx(1), AgentState::Talking, at + secs(20.0));
+        at += secs(90.0);
+        p.decide(at);
+    }
+    assert!(p.snapshot().correction < high, "{} {high}", p.snapshot().correction);
+}

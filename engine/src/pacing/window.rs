@@ -83,8 +83,13 @@ impl Window {
         let a_shift = EPOCH_BITS;
         let b_shift = EPOCH_BITS + self.a_bits;
         update_u64(bucket, |word| {
-            let (mut a, mut b) = if word & EPOCH_MASK == epoch {
+            let bucket_epoch = word & EPOCH_MASK;
+            let (mut a, mut b) = if bucket_epoch == epoch {
                 ((word >> a_shift) & a_max, word >> b_shift)
+            } else if (bucket_epoch.wrapping_sub(epoch) & EPOCH_MASK) < (1 << (EPOCH_BITS - 1)) && word != 0 {
+                // The bucket already holds a later lap: this sample is a full window old (a
+                // caller whose clock lags far behind another's) and outside every window.
+                return None;
             } else {
                 // A stale bucket (an older lap of the ring) restarts from zero.
                 (0, 0)
@@ -203,6 +208,18 @@ mod tests {
         for t in [0u64, 1, width - 1, width, width + 1, 10 * width, 3, 10 * width - 1, u64::MAX / 2] {
             assert_eq!(w.slot(Time::from_micros(t)), t / width, "{t}");
         }
+    }
+
+    #[test]
+    fn a_sample_a_lap_late_never_wipes_newer_counts() {
+        let w = Window::new(Duration::from_secs(16), 16, 24);
+        w.add(t(100.0), 1, 1);
+        // A caller whose clock is 16 s behind maps to the same bucket, one lap earlier.
+        w.add(t(84.0), 5, 5);
+        assert_eq!(w.sum(t(100.0)), (1, 1));
+        // A little behind (the previous bucket) is still counted.
+        w.add(t(99.0), 1, 1);
+        assert_eq!(w.sum(t(100.0)), (2, 2));
     }
 
     #[test]

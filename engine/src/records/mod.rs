@@ -26,7 +26,7 @@ pub use crate::kv::Value;
 use crate::protocol::{CallResult, PhoneType, RecordStatus, RecordType};
 pub use dnc::{DncError, DoNotCallList};
 pub use list::{CallingList, ListError, MANDATORY_COLUMNS, OPTIONAL_COLUMNS};
-pub use store::{ListId, RecordMut, RecordStore, StoreError};
+pub use store::{ListId, RecordMut, RecordStore, StoreError, UpdateError};
 
 /// A record handle: the record's identity on the wire (`GSW_RECORD_HANDLE`).
 ///

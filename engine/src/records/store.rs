@@ -7,7 +7,8 @@ use std::ops::{Deref, DerefMut};
 
 use super::index::{SortedIndex, fnv1a};
 use super::{CallingList, DoNotCallList, Record, RecordHandle, tz};
-use crate::protocol::{CallResult, LocalDateTime, RecordStatus, RecordType};
+use crate::kv::KvList;
+use crate::protocol::{CallResult, FieldChanges, LocalDateTime, RecordStatus, RecordType};
 use crate::time::Time;
 use compact_str::CompactString;
 
@@ -63,6 +64,31 @@ impl fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
+
+/// Why [`RecordStore::apply_update`] changed nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UpdateError {
+    /// No record has that handle.
+    UnknownHandle(RecordHandle),
+    /// A value is not acceptable for its field.
+    BadValue {
+        /// The key the value came under (`GSW_FROM`, a custom field's send_attribute, ...).
+        key: CompactString,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl fmt::Display for UpdateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpdateError::UnknownHandle(h) => write!(f, "no record has handle {h}"),
+            UpdateError::BadValue { key, reason } => write!(f, "{key}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for UpdateError {}
 
 /// The retrieval queues of a list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,10 +168,10 @@ pub struct RecordStore {
     locs: Vec<Loc>,
     /// Phones by their FNV-1a hash.
     phones: SortedIndex<u64>,
-    /// Offsets of the table's zones, kept across retrievals.
-    offsets: tz::OffsetCache,
     /// Customer ids by their FNV-1a hash.
     customer_ids: SortedIndex<u64>,
+    /// Offsets of the table's zones, kept across retrievals.
+    offsets: tz::OffsetCache,
 }
 
 /// The fields the store's indexes and queues depend on, captured when a [`RecordMut`] is
@@ -432,12 +458,73 @@ impl RecordStore {
     ///
     /// Cost: a few ordered-set operations per call (plus one per record parked or marked on
     /// the way), whatever the size of the lists.
+    ///
+    /// `now` should not go backwards between calls (the server clamps its clock): a record
+    /// parked until its window opens is not looked at again before then.
     pub fn retrieve_marking(
         &mut self,
         lists: &[ListId],
         now: Time,
         dnc: &DoNotCallList,
         marked: &mut Vec<RecordHandle>,
+    ) -> Option<RecordHandle> {
+        self.retrieve_skipping(lists, now, dnc, marked, 0, |_, _| false)
+    }
+
+    /// [`RecordStore::retrieve_marking`], passing over dialable records for which `skip`
+    /// says true (say, a record whose chain already has a member on a desktop or in a call):
+    /// they stay Ready, in their place in the queue, and the next one is tried. At most
+    /// `max_skipped` records are passed over per call; past that the call gives up (returns
+    /// `None`), so a queue full of skipped records costs a bounded amount of work.
+    ///
+    /// ```
+    /// use pacer_engine::records::{CallingList, DoNotCallList, ListFormat, Record, RecordStore};
+    /// use pacer_engine::time::Time;
+    /// let mut list = CallingList::new("Leads", ListFormat::default());
+    /// for (id, chain) in [(1, 1), (2, 1), (3, 2)] {
+    ///     let mut r = Record::new(id, &format!("555100{id}"), "UTC");
+    ///     (r.daily_from_s, r.daily_till_s, r.chain_id, r.chain_n) = (0, 86_400, chain, id as i32);
+    ///     list.push(r).unwrap();
+    /// }
+    /// let mut store = RecordStore::new();
+    /// let id = store.add_list(list).unwrap();
+    /// let (now, dnc) = (Time::from_unix_s(1_800_000_000), DoNotCallList::new("Acme"));
+    /// let first = store.retrieve(&[id], now, &dnc).unwrap();
+    /// // Chain 1 is out: its second record is passed over (and stays Ready) for chain 2's.
+    /// let busy = store.get(first).unwrap().chain_id;
+    /// let next = store.retrieve_skipping(&[id], now, &dnc, &mut Vec::new(), 8, |_, r| r.chain_id == busy);
+    /// assert_eq!(store.get(next.unwrap()).unwrap().record_id, 3);
+    /// assert_eq!(store.retrieve(&[id], now, &dnc).map(|h| store.get(h).unwrap().record_id), Some(2));
+    /// ```
+    pub fn retrieve_skipping(
+        &mut self,
+        lists: &[ListId],
+        now: Time,
+        dnc: &DoNotCallList,
+        marked: &mut Vec<RecordHandle>,
+        max_skipped: usize,
+        mut skip: impl FnMut(RecordHandle, &Record) -> bool,
+    ) -> Option<RecordHandle> {
+        let mut skipped: Vec<(i64, RecordHandle, usize, Queue)> = Vec::new();
+        let found = self.retrieve_inner(lists, now, dnc, marked, max_skipped, &mut skip, &mut skipped);
+        // Skipped records go back under the keys they had: same place, still Ready.
+        for (key, h, l, queue) in skipped {
+            let idx = self.loc(h).expect("queued handles are the store's").idx as usize;
+            self.slots[l].enqueue(idx, h, Queued::In(queue, key));
+        }
+        found
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn retrieve_inner(
+        &mut self,
+        lists: &[ListId],
+        now: Time,
+        dnc: &DoNotCallList,
+        marked: &mut Vec<RecordHandle>,
+        max_skipped: usize,
+        skip: &mut dyn FnMut(RecordHandle, &Record) -> bool,
+        skipped: &mut Vec<(i64, RecordHandle, usize, Queue)>,
     ) -> Option<RecordHandle> {
         let now_s = now.as_unix_s();
         loop {
@@ -457,7 +544,9 @@ impl RecordStore {
             let (key, h, l, queue) = head(Queue::Scheduled).or_else(|| head(Queue::Fresh))?;
             let loc = self.loc(h).expect("queued handles are the store's");
             let slot = &mut self.slots[l];
-            slot.queues[queue as usize].remove(&(key, h));
+            // (key, h) is the head of that queue: popping it skips the search a remove makes.
+            let popped = slot.queues[queue as usize].pop_first();
+            debug_assert_eq!(popped, Some((key, h)));
             let idx = loc.idx as usize;
             let r = &slot.list.records()[idx];
             let span = self.offsets.span(&r.tz_name, r.tz_offset_s, now_s);
@@ -475,6 +564,14 @@ impl RecordStore {
             }
             slot.queued[idx] = Queued::No;
             let blocked = dnc.is_blocked(&r.phone, r.customer_id.as_deref(), now);
+            if !blocked && skip(h, r) {
+                if skipped.len() >= max_skipped {
+                    skipped.push((key, h, l, queue));
+                    return None;
+                }
+                skipped.push((key, h, l, queue));
+                continue;
+            }
             let r = &mut slot.list.records_mut()[idx];
             if blocked {
                 r.record_type = RecordType::NoCall;
@@ -595,6 +692,62 @@ impl RecordStore {
         self.chain_members(list.0 as usize, chain_id).last().map_or(0, |&(n, _)| n + 1)
     }
 
+    /// Applies what UpdateCallCompletionStats or RecordProcessed carries to record `h`: the
+    /// modifiable mandatory fields (call result, daily window, phone, phone type) and custom
+    /// fields by their send_attribute keys, each converted to its field's type (see
+    /// [`FieldType::coerce`](super::FieldType::coerce)). Keys that are no field of the list
+    /// are ignored. All or nothing: a bad value changes nothing and names its key.
+    pub fn apply_update(
+        &mut self,
+        h: RecordHandle,
+        changes: &FieldChanges,
+        custom: &KvList,
+    ) -> Result<(), UpdateError> {
+        let loc = self.loc(h).ok_or(UpdateError::UnknownHandle(h))?;
+        let bad = |key: &str, reason: String| UpdateError::BadValue { key: key.into(), reason };
+        let day = 0..=tz::SECONDS_PER_DAY;
+        for (key, value) in [("GSW_FROM", changes.daily_from_s), ("GSW_UNTIL", changes.daily_until_s)] {
+            if let Some(v) = value
+                && !day.contains(&v)
+            {
+                return Err(bad(key, format!("{v} is outside 0..=86400 seconds from midnight")));
+            }
+        }
+        if changes.phone.as_ref().is_some_and(|p| p.is_empty()) {
+            return Err(bad("GSW_PHONE", "empty phone".into()));
+        }
+        let format = self.slots[loc.list as usize].list.format();
+        let mut custom_values = Vec::new();
+        for (key, value) in custom.iter() {
+            if let Some(idx) = format.index_of_send_attribute(key.as_str()) {
+                let value =
+                    format.custom[idx].data_type.coerce(value).map_err(|reason| bad(key.as_str(), reason))?;
+                custom_values.push((idx, value));
+            }
+        }
+        let mut r = self.get_mut(h).ok_or(UpdateError::UnknownHandle(h))?;
+        if let Some(result) = changes.call_result {
+            r.call_result = result;
+        }
+        // Both checked against 0..=86400 above, so they fit.
+        if let Some(from) = changes.daily_from_s {
+            r.daily_from_s = from as i32;
+        }
+        if let Some(till) = changes.daily_until_s {
+            r.daily_till_s = till as i32;
+        }
+        if let Some(phone) = &changes.phone {
+            r.phone = phone.clone();
+        }
+        if let Some(phone_type) = changes.phone_type {
+            r.phone_type = phone_type;
+        }
+        for (idx, value) in custom_values {
+            r.custom[idx] = Some(value);
+        }
+        Ok(())
+    }
+
     /// Marks record `h` do-not-call the way retrieval does for a blocked number: record type
     /// NoCall, status Updated, call result Do Not Call; it leaves the retrieval queues for
     /// good. False for an unknown handle.
@@ -652,6 +805,20 @@ impl RecordStore {
     /// epoch.
     pub fn local_to_utc(record: &Record, local: LocalDateTime) -> Option<Time> {
         tz::local_to_utc(&record.tz_name, record.tz_offset_s, local)
+    }
+
+    /// The earliest time at which a record of `lists` may next become retrievable or a
+    /// callback due: the smallest key among the queue heads (a due time, or the opening of a
+    /// window a record was parked until). A lower bound, for a caller's timer: at that time
+    /// retrieval may still find the record closed (a daylight-saving change) and park it
+    /// again. `None` when nothing of `lists` waits.
+    pub fn next_due(&self, lists: &[ListId]) -> Option<Time> {
+        lists
+            .iter()
+            .filter_map(|&ListId(l)| self.slots.get(l as usize))
+            .flat_map(|slot| slot.queues.iter().filter_map(|q| q.first().map(|&(key, _)| key)))
+            .min()
+            .map(Time::from_unix_s)
     }
 
     /// Records of `list` waiting to be retrieved (due or not, window open or not).
@@ -833,6 +1000,76 @@ mod tests {
         assert_eq!(store.due_scheduled_marking(&[a], at(9, 0), &dnc, &mut marked), vec![RecordHandle(1)]);
         assert_eq!(marked, vec![RecordHandle(2)]);
         assert_eq!(store.get(RecordHandle(2)).unwrap().record_type, RecordType::NoCall);
+    }
+
+    #[test]
+    fn updates_change_modifiable_and_custom_fields_all_or_nothing() {
+        let format = ListFormat {
+            custom: vec![
+                CustomFieldDef::new("balance", FieldType::Int, Some("bal")),
+                CustomFieldDef::new("notes", FieldType::Varchar, Some("notes")),
+            ],
+        };
+        let mut list = CallingList::new("A", format);
+        let mut r = rec(1, "555");
+        r.custom = vec![None, None];
+        list.push(r).unwrap();
+        let mut store = RecordStore::new();
+        store.add_list(list).unwrap();
+        let h = RecordHandle(1);
+        let changes = FieldChanges {
+            call_result: Some(CallResult::Answer),
+            daily_from_s: Some(3600),
+            daily_until_s: None,
+            phone: Some("556".into()),
+            phone_type: None,
+        };
+        let custom =
+            KvList::from_pairs([("bal", Value::Str("42".into())), ("other", Value::Int(1))]).unwrap();
+        store.apply_update(h, &changes, &custom).unwrap();
+        let r = store.get(h).unwrap();
+        assert_eq!((r.call_result, r.daily_from_s, r.phone.as_str()), (CallResult::Answer, 3600, "556"));
+        assert_eq!(r.custom, vec![Some(Value::Int(42)), None]);
+        assert_eq!(store.find_by_phone("556"), vec![h], "the phone index follows");
+        // A bad custom value changes nothing, not even the good fields beside it.
+        let custom = KvList::from_pairs([("notes", Value::Int(7)), ("bal", Value::Str("x".into()))]).unwrap();
+        let changes = FieldChanges { call_result: Some(CallResult::Busy), ..changes };
+        let err = store.apply_update(h, &changes, &custom).unwrap_err();
+        assert_eq!(err.to_string(), "bal: `x` is not an integer (INT field)");
+        assert_eq!(store.get(h).unwrap().call_result, CallResult::Answer);
+        let late = FieldChanges { daily_until_s: Some(90_000), ..FieldChanges::default() };
+        assert!(matches!(store.apply_update(h, &late, &KvList::new()), Err(UpdateError::BadValue { .. })));
+        let none = FieldChanges::default();
+        assert_eq!(
+            store.apply_update(RecordHandle(9), &none, &KvList::new()),
+            Err(UpdateError::UnknownHandle(RecordHandle(9)))
+        );
+    }
+
+    #[test]
+    fn skipped_records_keep_their_place_and_the_skip_budget_is_bounded() {
+        let mut records: Vec<Record> = (1..=5).map(|i| rec(i, &i.to_string())).collect();
+        records[3].dial_sched_time = Some(at(9, 0).as_unix_s());
+        let (mut store, a) = store_with("A", records);
+        let now = at(12, 0);
+        let mut marked = Vec::new();
+        // Record 4 (due rescheduled) and 1 are skipped: 2 comes out.
+        let got = store.retrieve_skipping(&[a], now, &no_dnc(), &mut marked, 2, |_, r| {
+            r.record_id <= 1 || r.record_id == 4
+        });
+        assert_eq!(got, Some(RecordHandle(2)));
+        for h in [1, 4] {
+            assert_eq!(store.get(RecordHandle(h)).unwrap().record_status, RecordStatus::Ready);
+        }
+        // A budget of one skip, with the first two records skipped: nothing, and no change.
+        let got = store.retrieve_skipping(&[a], now, &no_dnc(), &mut marked, 1, |_, r| r.record_id != 5);
+        assert_eq!(got, None);
+        assert_eq!(
+            drain(&mut store, &[a], now, &no_dnc()),
+            vec![4, 1, 3, 5],
+            "the skipped kept their places"
+        );
+        assert!(marked.is_empty());
     }
 
     #[test]
@@ -1071,7 +1308,10 @@ mod tests {
         records.push(rec(1001, "x"));
         let (mut store, a) = store_with("A", records);
         // At 06:00 the 08:00-18:00 records are closed: each is parked once, until 08:00.
+        assert_eq!(store.next_due(&[a]), Some(Time::EPOCH), "fresh records are due from the start");
         assert_eq!(drain(&mut store, &[a], at(6, 0), &no_dnc()), vec![1001]);
+        assert_eq!(store.next_due(&[a]), Some(at(8, 0)), "everything left is parked until 08:00");
+        assert_eq!(store.next_due(&[]), None);
         let parked = &store.slots[0].queues[Queue::Fresh as usize];
         assert_eq!(parked.len(), 1000);
         assert!(parked.iter().all(|&(key, _)| key == at(8, 0).as_unix_s()));
@@ -1139,6 +1379,7 @@ mod tests {
         }
         let (mut store, a) = store_with("A", records);
         assert_eq!(store.callbacks_len(a), 3);
+        assert_eq!(store.next_due(&[a]), Some(at(9, 0)));
         assert!(store.due_scheduled(&[a], at(8, 59)).is_empty());
         let due = store.due_scheduled(&[a], at(10, 0));
         assert_eq!(ids(&store, &due), vec![2, 1]);

@@ -79,6 +79,15 @@ impl Server {
         self.schedule_tick(now);
     }
 
+    /// Push Preview groups only: after a desktop request, which changes no pacer input.
+    pub(super) fn push_previews(&mut self, now: Time, out: &mut Vec<Output>) {
+        for g in 0..self.groups.len() {
+            if self.groups[g].state == GroupState::Running && self.groups[g].mode == DialMode::PushPreview {
+                self.push_preview(now, g, out);
+            }
+        }
+    }
+
     fn pace_auto(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
         let Some(pacer) = &self.groups[g].pacer else { return };
         let mut dials = pacer.decide(now).dials.min(MAX_DIALS_PER_INPUT);
@@ -330,7 +339,7 @@ impl Server {
         }
     }
 
-    pub(super) fn call_connected(&mut self, now: Time, call: CallId, dn: super::Dn, out: &mut Vec<Output>) {
+    pub(super) fn call_connected(&mut self, now: Time, call: CallId, dn: super::Dn) {
         let Some(p) = self.place_of(&dn) else { return };
         let Some(c) = self.calls.get(&call) else { return };
         let (g, h) = (c.group, c.handle);
@@ -364,7 +373,6 @@ impl Server {
         let c = self.calls.get_mut(&call).expect("present");
         c.state = CallState::Connected { answered_at, connected_at: now, place: Some(p) };
         self.set_place_state(now, p, PlaceState::Talking(call));
-        let _ = out;
     }
 
     pub(super) fn call_released(
@@ -420,6 +428,8 @@ impl Server {
                 for (key, value) in data.iter().filter(|(k, _)| k.known().is_none()) {
                     custom.push_unique(key.clone(), value.clone());
                 }
+                // User data that does not fit its column is left out; the record is
+                // finalised all the same.
                 let _ = self.apply_changes(c.handle, &changes, &custom);
             }
             if let Some(held) = self.held.get_mut(&c.handle) {

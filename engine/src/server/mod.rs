@@ -11,6 +11,42 @@
 //! dialer is placing, waiting as a due callback, or on exactly one desktop. The `held` table
 //! tracks every record out of its list; [`Server::check_invariants`] proves the table and the
 //! store agree.
+//!
+//! ```
+//! use pacer_engine::campaign::CampaignGroupConfig;
+//! use pacer_engine::protocol::{CallResult, DialMode};
+//! use pacer_engine::records::{CallingList, ListFormat, Record, RecordStore};
+//! use pacer_engine::server::{AdminCommand, Dn, Input, Output, Server, ServerConfig, TelephonyEvent};
+//! use pacer_engine::time::Time;
+//!
+//! let mut list = CallingList::new("Leads", ListFormat::default());
+//! let mut record = Record::new(1, "5551000", "UTC");
+//! (record.daily_from_s, record.daily_till_s) = (0, 86_400);
+//! list.push(record).unwrap();
+//! let mut store = RecordStore::new();
+//! store.add_list(list).unwrap();
+//! let group = CampaignGroupConfig::new("Sales@A", "Sales", "A", &["Leads"], DialMode::Progressive);
+//! let mut server = Server::new(ServerConfig::new(101, vec![group]), store).unwrap();
+//!
+//! let now = Time::from_unix_s(1_800_000_000);
+//! let mut out = Vec::new();
+//! server.handle(now, Input::Admin(AdminCommand::Load { group: "Sales@A".into() }), &mut out);
+//! server.handle(now, Input::Admin(AdminCommand::Start { group: "Sales@A".into() }), &mut out);
+//! let dn = Dn::new("1001");
+//! let login = TelephonyEvent::AgentLogin { dn: dn.clone(), agent_id: "alice".into() };
+//! server.handle(now, Input::Telephony(login), &mut out);
+//! out.clear();
+//! // A ready agent in a progressive group: one dial.
+//! server.handle(now, Input::Telephony(TelephonyEvent::AgentReady { dn: dn.clone() }), &mut out);
+//! let Some(Output::Dial(dial)) = out.iter().find(|o| matches!(o, Output::Dial(_))) else { panic!() };
+//! let call = dial.call;
+//! // Answered live: routed to the agent with the record's data.
+//! out.clear();
+//! let answered = TelephonyEvent::CallResult { call, result: CallResult::Answer };
+//! server.handle(now, Input::Telephony(answered), &mut out);
+//! assert!(matches!(&out[0], Output::Route { dn: to, .. } if *to == dn));
+//! server.check_invariants().unwrap();
+//! ```
 
 mod dialing;
 mod record_data;
@@ -19,7 +55,6 @@ mod types;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::time::Duration;
 
 use compact_str::CompactString;
 use smallvec::SmallVec;
@@ -123,6 +158,8 @@ struct Group {
     /// `ivr_group`, read when the group was loaded.
     ivr: bool,
     lists: Vec<ListId>,
+    /// Script id and send keys of each list, worked out at load.
+    list_meta: Vec<record_data::ListMeta>,
     pacer: Option<GroupPacer>,
     /// Places by the pacer's dense agent index; freed slots are reused.
     slots: Vec<Option<PlaceId>>,
@@ -302,7 +339,8 @@ pub struct Server {
     chains_out: IdMap<(u32, i64), u32>,
     calls: IdMap<CallId, Call>,
     next_call: u64,
-    /// Stale deadlines: (deadline, handle); entries whose record moved on are skipped.
+    /// Stale deadlines of records on desktops: (deadline, handle), removed when the record
+    /// leaves the desktop.
     stale_queue: BTreeSet<(Time, i64)>,
     /// Handles finalised for good in this run (processed without reschedule, cancelled,
     /// do-not-call): none of them may come out of the store again.
@@ -312,6 +350,8 @@ pub struct Server {
     clock_regressions: u64,
     next_tick: Option<Time>,
     next_summary: Option<Time>,
+    /// A place became ready during the current input.
+    became_ready: bool,
 }
 
 impl Server {
@@ -350,6 +390,7 @@ impl Server {
                 mode: group.dial_mode,
                 ivr: false,
                 lists: Vec::new(),
+                list_meta: Vec::new(),
                 pacer: None,
                 slots: Vec::new(),
                 free_slots: Vec::new(),
@@ -391,6 +432,7 @@ impl Server {
             clock_regressions: 0,
             next_tick: None,
             next_summary: None,
+            became_ready: false,
         })
     }
 
@@ -522,6 +564,15 @@ impl Server {
                 }
             }
         }
+        let on_desktops = self.held.values().filter(|held| held.place.is_some()).count();
+        if on_desktops != self.stale_queue.len() {
+            return Err(InvariantViolation {
+                what: format!(
+                    "{on_desktops} records on desktops but {} stale deadlines",
+                    self.stale_queue.len()
+                ),
+            });
+        }
         for (&h, held) in &self.held {
             if let Some(p) = held.place
                 && on_desktop.get(&h) != Some(&p)
@@ -611,10 +662,14 @@ impl Server {
         let request = match Request::decode(kv) {
             Ok(request) => request,
             Err(error) => {
-                // A request for another server is not ours to refuse.
+                // A request for another server is not ours to refuse; CampaignStatusRequest is
+                // never answered with an error, whatever is wrong with it.
                 if let Some(id) = error.application_id
                     && !self.answers_for(id, now)
                 {
+                    return;
+                }
+                if error.req_type.as_deref() == Some(RequestKind::CampaignStatusRequest.name()) {
                     return;
                 }
                 out.push(Output::ToDesktop { dn, event: error.to_event(self.application_id) });
@@ -632,6 +687,12 @@ impl Server {
     // ----- telephony: agents -----
 
     fn on_telephony(&mut self, now: Time, event: TelephonyEvent, out: &mut Vec<Output>) {
+        // A place going not-ready, or a routed call reaching its agent, gives the pacer
+        // nothing new to dial for, unless a place became free on the way (a transfer out of
+        // an IVR place).
+        let quiet =
+            matches!(event, TelephonyEvent::AgentNotReady { .. } | TelephonyEvent::CallConnected { .. });
+        self.became_ready = false;
         match event {
             TelephonyEvent::AgentLogin { dn, agent_id } => self.agent_login(now, dn, agent_id, out),
             TelephonyEvent::AgentLogout { dn } => {
@@ -658,14 +719,16 @@ impl Server {
                 }
             }
             TelephonyEvent::CallResult { call, result } => self.call_result(now, call, result, out),
-            TelephonyEvent::CallConnected { call, dn } => self.call_connected(now, call, dn, out),
+            TelephonyEvent::CallConnected { call, dn } => self.call_connected(now, call, dn),
             TelephonyEvent::CallReleased { call } => self.call_released(now, call, None, out),
             TelephonyEvent::CallReleasedWithData { call, user_data } => {
                 self.call_released(now, call, Some(user_data), out)
             }
             TelephonyEvent::CallAbandoned { call } => self.call_abandoned(now, call, out),
         }
-        self.pace_all(now, out);
+        if !quiet || self.became_ready {
+            self.pace_all(now, out);
+        }
     }
 
     /// Is the place `dn` (agent `agent_id`) a member of `agent_group`?
@@ -873,6 +936,7 @@ impl Server {
             self.places[p].ready_since = now;
         }
         let is_ready = state == PlaceState::Ready && self.places[p].logout == Logout::None;
+        self.became_ready |= is_ready && !was_ready;
         let since = self.places[p].ready_since;
         for &(g, idx) in &self.places[p].memberships {
             let group = &mut self.groups[g];
@@ -947,11 +1011,16 @@ impl Server {
                 break;
             }
             self.stale_queue.pop_first();
-            let Some(held) = self.held.get(&h) else { continue };
-            let timeout = self.groups[held.group].config.options.stale_clean_timeout;
-            if held.place.is_none() || held.since + timeout != deadline || held.call.is_some() {
+            let Some(held) = self.held.get_mut(&h) else { continue };
+            if held.call.is_some() {
+                // Still in conversation: not stale; the clock starts again.
+                let timeout = self.groups[held.group].config.options.stale_clean_timeout;
+                held.since = now;
+                self.stale_queue.insert((now + timeout, h));
                 continue;
             }
+            // `finish` looks for the entry just taken; put it back for it to remove.
+            self.stale_queue.insert((deadline, h));
             self.finish(now, h, Finish::Stale, out);
         }
     }
@@ -985,6 +1054,7 @@ impl Server {
     // ----- admin -----
 
     fn on_admin(&mut self, now: Time, command: AdminCommand, out: &mut Vec<Output>) {
+        let name = admin_name(&command);
         let result = match command {
             AdminCommand::Load { group } => self.lifecycle(now, &group, LifecycleAction::Load, out),
             AdminCommand::Start { group } => self.lifecycle(now, &group, LifecycleAction::Start, out),
@@ -1042,7 +1112,7 @@ impl Server {
             }
         };
         if let Err(reason) = result {
-            out.push(Output::AdminRejected(AdminRejected { command: reason.clone(), reason }));
+            out.push(Output::AdminRejected(AdminRejected { command: name, reason }));
         }
         self.pace_all(now, out);
         self.schedule_tick(now);
@@ -1093,8 +1163,10 @@ impl Server {
                         .ok_or_else(|| format!("load {name:?}: calling list {list:?} is not in the store"))?;
                     lists.push(id);
                 }
+                let meta = lists.iter().map(|&l| self.list_meta(g, l)).collect();
                 let group = &mut self.groups[g];
                 group.lists = lists;
+                group.list_meta = meta;
                 // ivr_group is read once here; later configuration changes wait for a reload.
                 group.ivr = group.config.ivr_group;
                 group.mode = group.config.dial_mode;
@@ -1309,20 +1381,25 @@ impl Server {
     /// Puts a held record on the desktop of place `p`.
     fn give_to(&mut self, now: Time, h: i64, p: PlaceId) {
         let Some(held) = self.held.get_mut(&h) else { return };
+        let timeout = self.groups[held.group].config.options.stale_clean_timeout;
         if let Some(old) = held.place {
             self.places[old].records.retain(|r| *r != h);
+            self.stale_queue.remove(&(held.since + timeout, h));
         }
         held.place = Some(p);
         held.since = now;
-        let deadline = now + self.groups[held.group].config.options.stale_clean_timeout;
         self.places[p].records.push(h);
-        self.stale_queue.insert((deadline, h));
+        self.stale_queue.insert((now + timeout, h));
     }
 
     /// Sends a held record back to its list, with the fields `finish` says, and stops
     /// holding it.
     fn finish(&mut self, now: Time, h: i64, finish: Finish, out: &mut Vec<Output>) {
         let Some(held) = self.unhold(h) else { return };
+        if held.place.is_some() {
+            let timeout = self.groups[held.group].config.options.stale_clean_timeout;
+            self.stale_queue.remove(&(held.since + timeout, h));
+        }
         // A call still up for the record (a record rejected or cancelled mid-call) carries on
         // without it: its later events must not touch the record, which may be retrieved
         // again meanwhile.
@@ -1419,11 +1496,21 @@ impl Server {
     fn allowed_after_logout(kind: RequestKind) -> bool {
         !matches!(kind, RequestKind::PreviewRecordRequest | RequestKind::PreviewDialingModeStart)
     }
+}
 
-    /// The group's duration after which a record on a desktop is stale.
-    #[allow(dead_code)]
-    fn stale_timeout(&self, g: GroupId) -> Duration {
-        self.groups[g].config.options.stale_clean_timeout
+/// An admin command as its name and object, for refusals.
+fn admin_name(command: &AdminCommand) -> String {
+    match command {
+        AdminCommand::Load { group } => format!("load {group}"),
+        AdminCommand::Start { group } => format!("start {group}"),
+        AdminCommand::Stop { group } => format!("stop {group}"),
+        AdminCommand::Unload { group } => format!("unload {group}"),
+        AdminCommand::SetMode { group, mode } => format!("set mode of {group} to {}", mode.as_str()),
+        AdminCommand::SetGoal { group, .. } => format!("set goal of {group}"),
+        AdminCommand::AddList { list } => format!("add list {}", list.name()),
+        AdminCommand::TakeOver { application_id } => format!("take over as {application_id}"),
+        AdminCommand::JoinAgentGroup { agent_group, dn } => format!("join {dn} to {agent_group}"),
+        AdminCommand::LeaveAgentGroup { agent_group, dn } => format!("remove {dn} from {agent_group}"),
     }
 }
 

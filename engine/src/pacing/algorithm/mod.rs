@@ -84,7 +84,8 @@ const TABLE_SPAN_MEANS: f64 = 10.0;
 ///   agent only wrap-up.
 /// - `talk`, `acw`: with log-normal holding times conditioned on the elapsed time in state
 ///   (the advanced rule), tabulated at `TABLE_POINTS` elapsed times from 0 to
-///   `TABLE_SPAN_MEANS` means and interpolated linearly.
+///   `TABLE_SPAN_MEANS` means, evenly spaced in the square root of the elapsed time, and
+///   interpolated linearly in that square root.
 ///
 /// Each value is written atomically and is a valid probability on its own; a decision racing
 /// a refresh may mix old and new points, which moves it by less than one refresh's change.
@@ -92,22 +93,52 @@ const TABLE_SPAN_MEANS: f64 = 10.0;
 pub(crate) struct FreeTables {
     p_talk: AtomicF64,
     p_acw: AtomicF64,
-    talk_step_s: AtomicF64,
+    talk_per_span_s: AtomicF64,
     talk: [AtomicF64; TABLE_POINTS],
-    acw_step_s: AtomicF64,
+    acw_per_span_s: AtomicF64,
     acw: [AtomicF64; TABLE_POINTS],
+    /// The standard normal distribution function at `NORMAL_POINTS` points evenly spaced
+    /// over `[-NORMAL_SPAN, NORMAL_SPAN]`; fixed at construction.
+    normal: Box<[f64; NORMAL_POINTS]>,
 }
+
+const NORMAL_POINTS: usize = 257;
+const NORMAL_SPAN: f64 = 8.0;
 
 impl FreeTables {
     pub(crate) fn new() -> FreeTables {
         FreeTables {
             p_talk: AtomicF64::new(0.0),
             p_acw: AtomicF64::new(0.0),
-            talk_step_s: AtomicF64::new(1.0),
+            talk_per_span_s: AtomicF64::new(1.0),
             talk: std::array::from_fn(|_| AtomicF64::new(0.0)),
-            acw_step_s: AtomicF64::new(1.0),
+            acw_per_span_s: AtomicF64::new(1.0),
             acw: std::array::from_fn(|_| AtomicF64::new(0.0)),
+            normal: Box::new(std::array::from_fn(|i| {
+                let z = -NORMAL_SPAN + 2.0 * NORMAL_SPAN * i as f64 / (NORMAL_POINTS - 1) as f64;
+                advanced_small_group::normal_cdf(z)
+            })),
         }
+    }
+
+    /// The standard normal distribution function by table (points 1/16 apart, linear
+    /// interpolation: error below 2e-4, far inside the error of a human ReadyTime estimate).
+    #[inline]
+    pub(crate) fn normal_cdf(&self, z: f64) -> f64 {
+        let last = (NORMAL_POINTS - 1) as f64;
+        let x = (z + NORMAL_SPAN) * (last / (2.0 * NORMAL_SPAN));
+        if x.is_nan() {
+            return 0.5;
+        }
+        if x <= 0.0 {
+            return 0.0;
+        }
+        if x >= last {
+            return 1.0;
+        }
+        let i = x as usize;
+        let (a, b) = (self.normal[i], self.normal[i + 1]);
+        a + (b - a) * (x - i as f64)
     }
 
     /// Recomputes every probability for these estimates and this horizon.
@@ -115,22 +146,26 @@ impl FreeTables {
         use advanced_small_group::LogNormal;
         self.p_talk.store(predictive::p_hypoexponential(horizon_s, est.talk_s, est.acw_s));
         self.p_acw.store(predictive::p_hypoexponential(horizon_s, est.acw_s, 0.0));
+        // Points are spaced evenly in the square root of the elapsed time: dense at the start
+        // of a call, where the conditional probability bends most, sparse in the tail.
         let fill_one = |table: &[AtomicF64; TABLE_POINTS],
-                        step: &AtomicF64,
+                        per_span: &AtomicF64,
                         dist: LogNormal,
                         mean_s: f64,
                         within_s: f64| {
-            let step_s = (TABLE_SPAN_MEANS * mean_s.max(0.1)) / (TABLE_POINTS - 1) as f64;
-            step.store(step_s);
+            let span_s = TABLE_SPAN_MEANS * mean_s.max(0.1);
+            per_span.store(1.0 / span_s);
+            let last = (TABLE_POINTS - 1) as f64;
             for (i, point) in table.iter().enumerate() {
-                point.store(dist.p_done_within(i as f64 * step_s, within_s));
+                let u = i as f64 / last;
+                point.store(dist.p_done_within(u * u * span_s, within_s));
             }
         };
         let talk = LogNormal::from_mean_cv(est.talk_s, est.talk_cv);
         let acw = LogNormal::from_mean_cv(est.acw_s, est.acw_cv);
         // A talking agent must also get through the mean wrap-up inside the horizon.
-        fill_one(&self.talk, &self.talk_step_s, talk, est.talk_s, horizon_s - est.acw_s);
-        fill_one(&self.acw, &self.acw_step_s, acw, est.acw_s, horizon_s);
+        fill_one(&self.talk, &self.talk_per_span_s, talk, est.talk_s, horizon_s - est.acw_s);
+        fill_one(&self.acw, &self.acw_per_span_s, acw, est.acw_s, horizon_s);
     }
 
     /// P(a talking agent is free within the horizon), exponential model.
@@ -145,8 +180,10 @@ impl FreeTables {
         self.p_acw.load()
     }
 
-    fn lookup(table: &[AtomicF64; TABLE_POINTS], step: &AtomicF64, elapsed_s: f64) -> f64 {
-        let x = (elapsed_s.max(0.0) / step.load()).min((TABLE_POINTS - 1) as f64);
+    #[inline]
+    fn lookup(table: &[AtomicF64; TABLE_POINTS], per_span_s: &AtomicF64, elapsed_s: f64) -> f64 {
+        let last = (TABLE_POINTS - 1) as f64;
+        let x = ((elapsed_s.max(0.0) * per_span_s.load()).sqrt() * last).min(last);
         let i = x as usize;
         if i >= TABLE_POINTS - 1 {
             return table[TABLE_POINTS - 1].load();
@@ -158,13 +195,13 @@ impl FreeTables {
     /// P(a talking agent `elapsed_s` into the call is free within the horizon), log-normal.
     #[inline]
     pub(crate) fn talk_given_elapsed(&self, elapsed_s: f64) -> f64 {
-        Self::lookup(&self.talk, &self.talk_step_s, elapsed_s)
+        Self::lookup(&self.talk, &self.talk_per_span_s, elapsed_s)
     }
 
     /// P(an agent `elapsed_s` into wrap-up is free within the horizon), log-normal.
     #[inline]
     pub(crate) fn acw_given_elapsed(&self, elapsed_s: f64) -> f64 {
-        Self::lookup(&self.acw, &self.acw_step_s, elapsed_s)
+        Self::lookup(&self.acw, &self.acw_per_span_s, elapsed_s)
     }
 }
 
@@ -189,7 +226,9 @@ pub(crate) fn horizon_s(view: &View<'_>) -> f64 {
 
 /// Integer-valued dials are decided by rounding the algorithm's target half up.
 pub(crate) fn round_dials(target: f64) -> u32 {
-    if target.is_nan() || target <= 0.0 { 0 } else { (target + 0.5).floor().min(f64::from(u32::MAX)) as u32 }
+    // For a positive value truncation is the floor, and `as` saturates at `u32::MAX`
+    // (`f64::floor` is a library call on baseline x86-64, too slow for the hot path).
+    if target > 0.0 { (target + 0.5) as u32 } else { 0 }
 }
 
 #[cfg(all(test, not(pacer_loom)))]
@@ -252,13 +291,21 @@ pub(crate) mod tests {
         tables.fill(&est, 30.0);
         let talk = advanced_small_group::LogNormal::from_mean_cv(100.0, 0.8);
         let acw = advanced_small_group::LogNormal::from_mean_cv(10.0, 0.5);
-        for elapsed in [0.0, 3.3, 47.0, 150.0, 600.0] {
+        for elapsed in [0.0, 0.4, 3.3, 47.0, 150.0, 600.0] {
             let want = talk.p_done_within(elapsed, 20.0);
-            assert!((tables.talk_given_elapsed(elapsed) - want).abs() < 0.01, "{elapsed}");
+            assert!(
+                (tables.talk_given_elapsed(elapsed) - want).abs() < 0.01,
+                "{elapsed} {} {want}",
+                tables.talk_given_elapsed(elapsed)
+            );
         }
-        for elapsed in [0.0, 1.7, 8.0, 30.0] {
+        for elapsed in [0.0, 0.2, 1.7, 8.0, 30.0] {
             let want = acw.p_done_within(elapsed, 30.0);
             assert!((tables.acw_given_elapsed(elapsed) - want).abs() < 0.01, "{elapsed}");
+        }
+        for z in [-9.0, -3.3, -1.0, -0.01, 0.0, 0.7, 2.5, 8.5, f64::NAN] {
+            let want = if z.is_nan() { 0.5 } else { advanced_small_group::normal_cdf(z) };
+            assert!((tables.normal_cdf(z) - want).abs() < 2e-4, "{z}");
         }
         // Past the table: the last point.
         assert_eq!(tables.acw_given_elapsed(1e6), tables.acw_given_elapsed(100.0));
