@@ -113,7 +113,14 @@ fn a_list_loaded_from_csv_is_dialed() {
 fn every_algorithm_runs_and_keeps_the_invariants() {
     for algorithm in scenario::ALGORITHMS {
         let set = format!("pacing.algorithm={algorithm}");
-        let s = scaled("small-20", &[set.as_str()]);
+        // Progressive pacing runs in the Progressive dialing mode (the engine paces a
+        // Predictive group predictively whatever is configured).
+        let mode = if *algorithm == "progressive" {
+            "group.dial_mode=Progressive"
+        } else {
+            "group.dial_mode=Predictive"
+        };
+        let s = scaled("small-20", &[set.as_str(), mode]);
         let outcome = run(&s, &RunOptions { seed: 5, ..RunOptions::default() }).unwrap();
         assert!(outcome.violation.is_none(), "{algorithm}: {:?}", outcome.violation);
         assert_eq!(outcome.report.algorithm, *algorithm);

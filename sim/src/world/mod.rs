@@ -297,6 +297,8 @@ pub struct World<'s> {
     setup_wall: Duration,
     /// (calls, records) the engine still had open when the group was unloaded.
     open_at_unload: (u64, u64),
+    /// The pacing algorithm the engine runs.
+    algorithm_in_force: String,
 }
 
 impl<'s> World<'s> {
@@ -362,6 +364,7 @@ impl<'s> World<'s> {
             initial_records,
             setup_wall: Duration::ZERO,
             open_at_unload: (0, 0),
+            algorithm_in_force: scenario.pacing.algorithm.clone(),
         };
         world.set_up();
         world.setup_wall = setup_started.elapsed();
@@ -372,7 +375,12 @@ impl<'s> World<'s> {
         let s = self.scenario;
         let group = self.group_name.clone();
         self.admin(AdminCommand::Load { group: group.clone() });
-        self.admin(AdminCommand::Start { group });
+        self.admin(AdminCommand::Start { group: group.clone() });
+        // The dialing mode can override the configured algorithm (Progressive mode paces
+        // progressively whatever is configured): the report names the one in force.
+        if let Some(pacer) = self.server.pacer(&group) {
+            self.algorithm_in_force = pacer.algorithm().name().to_string();
+        }
         let shift = Duration::from_secs_f64(s.agents.shift_s.unwrap_or(s.duration_s).max(0.0));
         let agents_log_in = !self.mode.is_gvp();
         for i in 0..s.agents.count {
@@ -1361,7 +1369,7 @@ impl<'s> World<'s> {
         let header = ReportHeader {
             scenario: self.scenario.name.clone(),
             seed: self.seed,
-            algorithm: self.scenario.pacing.algorithm.clone(),
+            algorithm: self.algorithm_in_force.clone(),
             goal: self.scenario.pacing.goal.to_string(),
             agents: self.scenario.agents.count,
             records: self.initial_records,
