@@ -168,8 +168,9 @@ fn run_scenario(
         std::fs::write(&file, text + "\n").with_context(|| format!("writing {}", file.display()))?;
     }
     if let Some(v) = outcome.violation {
+        let sets: String = sets.iter().map(|set| format!(" --set '{set}'")).collect();
         bail!(
-            "invariant violated (seed {seed}, event {}): {}\nreplay: pacer run {name} --seed {seed} --until-event {}",
+            "invariant violated (seed {seed}, event {}): {}\nreplay: pacer run {name} --seed {seed}{sets} --until-event {}",
             v.event_index,
             v,
             v.event_index
