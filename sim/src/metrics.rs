@@ -487,7 +487,7 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "agent wait mean {:.1} s, p95 {:.1} s  customer wait p99 {:.0} ms",
+            "agent wait mean {:.1} s, p95 {:.1} s  customer wait p99 {:.1} ms",
             self.agent_wait_s_mean, self.agent_wait_s_p95, self.customer_wait_ms_p99
         );
         let _ = writeln!(
