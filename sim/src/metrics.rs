@@ -181,10 +181,15 @@ impl Metrics {
 
     /// An agent spent `[from_us, to_us)` on `activity`.
     pub fn agent_time(&mut self, activity: AgentActivity, from_us: u64, to_us: u64) {
-        if to_us <= from_us {
+        self.agents_time(activity, from_us, to_us, 1);
+    }
+
+    /// `n` agents (or IVR ports) spent `[from_us, to_us)` on `activity`.
+    pub fn agents_time(&mut self, activity: AgentActivity, from_us: u64, to_us: u64, n: u64) {
+        if to_us <= from_us || n == 0 {
             return;
         }
-        let span = to_us - from_us;
+        let span = (to_us - from_us) * n;
         match activity {
             AgentActivity::Waiting => self.waiting_us += span,
             AgentActivity::Talking => self.talk_us += span,
@@ -198,9 +203,9 @@ impl Metrics {
             let offset = at.saturating_sub(self.start_us);
             let end = (self.start_us + (offset / INTERVAL_US + 1) * INTERVAL_US).min(to_us);
             let slot = self.interval(at);
-            slot.logged_in_us += end - at;
+            slot.logged_in_us += (end - at) * n;
             if busy {
-                slot.busy_us += end - at;
+                slot.busy_us += (end - at) * n;
             }
             at = end;
         }
@@ -540,6 +545,27 @@ mod tests {
         assert!((r.series[1].busy_factor - 1.0 / 3.0).abs() < 1e-12);
         assert!((r.busy_factor - 0.5).abs() < 1e-12);
         assert_eq!(r.contacts_per_agent_hour, 0.0);
+    }
+
+    #[test]
+    fn several_ports_count_as_several_agents() {
+        let mut m = Metrics::new(0);
+        m.agents_time(AgentActivity::Talking, 0, 1_000_000, 3);
+        m.agents_time(AgentActivity::Waiting, 0, 1_000_000, 1);
+        assert_eq!((m.talk_us, m.waiting_us, m.logged_in_us()), (3_000_000, 1_000_000, 4_000_000));
+        let r = m.report(
+            ReportHeader {
+                scenario: "t".into(),
+                seed: 1,
+                algorithm: "a".into(),
+                goal: "g".into(),
+                agents: 4,
+                records: 0,
+            },
+            RunFigures::default(),
+        );
+        assert_eq!(r.busy_factor, 0.75);
+        assert_eq!(r.series[0].busy_factor, 0.75);
     }
 
     #[test]

@@ -299,6 +299,9 @@ pub struct World<'s> {
     open_at_unload: (u64, u64),
     /// The pacing algorithm the engine runs.
     algorithm_in_force: String,
+    /// IVR ports on a call (GVP modes), and since when.
+    ports_busy: u32,
+    ports_since: Time,
 }
 
 impl<'s> World<'s> {
@@ -365,6 +368,8 @@ impl<'s> World<'s> {
             setup_wall: Duration::ZERO,
             open_at_unload: (0, 0),
             algorithm_in_force: scenario.pacing.algorithm.clone(),
+            ports_busy: 0,
+            ports_since: start,
         };
         world.set_up();
         world.setup_wall = setup_started.elapsed();
@@ -632,6 +637,8 @@ impl<'s> World<'s> {
         let party = c.plan.party;
         if self.mode.is_gvp() {
             // An IVR port plays the message.
+            self.account_ports();
+            self.ports_busy += 1;
             let c = self.calls.get_mut(&call.0).expect("present");
             c.state = CallState::Talking;
             self.metrics.connected(self.now.saturating_duration_since(answered_at), self.now.as_micros());
@@ -1269,6 +1276,8 @@ impl<'s> World<'s> {
                     && c.state == CallState::Talking
                 {
                     c.state = CallState::Done;
+                    self.account_ports();
+                    self.ports_busy = self.ports_busy.saturating_sub(1);
                     self.free_line();
                     self.telephony(TelephonyEvent::CallReleased { call: CallId(call) });
                 }
@@ -1387,7 +1396,22 @@ impl<'s> World<'s> {
         RunOutcome { report, violation: self.violation }
     }
 
+    /// IVR ports (GVP modes): the time since the last change, busy and idle, counted as
+    /// agent time so the busy factor reads as port occupancy.
+    fn account_ports(&mut self) {
+        if !self.mode.is_gvp() {
+            return;
+        }
+        let (from, to) = (self.ports_since.as_micros(), self.now.as_micros());
+        let ports = u64::from(self.scenario.agents.count);
+        let busy = u64::from(self.ports_busy).min(ports);
+        self.metrics.agents_time(AgentActivity::Talking, from, to, busy);
+        self.metrics.agents_time(AgentActivity::Waiting, from, to, ports - busy);
+        self.ports_since = self.now;
+    }
+
     fn close_agent_time(&mut self) {
+        self.account_ports();
         let now = self.now;
         for a in &mut self.agents {
             if let Some(activity) = a.phase.activity() {
