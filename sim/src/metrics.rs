@@ -319,6 +319,7 @@ impl Metrics {
             faults: self.faults.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             outputs: self.outputs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             ledger: run.ledger,
+            queue_events: run.queue_events,
             series,
         }
     }
@@ -358,6 +359,8 @@ pub struct RunFigures {
     pub peak_rss_mib: f64,
     /// Final state of the record ledger.
     pub ledger: BTreeMap<String, u64>,
+    /// Events taken from the queue, by kind.
+    pub queue_events: BTreeMap<String, u64>,
 }
 
 /// The run's report; serialised as the `--json` file.
@@ -383,7 +386,7 @@ pub struct Report {
     /// Wall-clock seconds of the set-up: list generation, record store, engine (differs
     /// between identical runs).
     pub setup_wall_seconds: f64,
-    /// Items taken from the event queue.
+    /// Items taken from the event queue (`queue_events` breaks them down by kind).
     pub events: u64,
     /// events / wall_seconds (differs between identical runs).
     pub events_per_second: f64,
@@ -440,8 +443,10 @@ pub struct Report {
     pub faults: BTreeMap<String, u64>,
     /// Engine outputs by kind.
     pub outputs: BTreeMap<String, u64>,
-    /// Records at the end, by final status.
+    /// Records at the end, by final status, and the ledger's counters.
     pub ledger: BTreeMap<String, u64>,
+    /// Events taken from the queue, by kind.
+    pub queue_events: BTreeMap<String, u64>,
     /// One entry per 15 simulated minutes.
     pub series: Vec<Interval>,
 }
@@ -513,6 +518,7 @@ impl Report {
         if !self.faults.is_empty() {
             let _ = writeln!(s, "faults: {}", join(&self.faults));
         }
+        let _ = writeln!(s, "events by kind: {}", join(&self.queue_events));
         let _ = writeln!(s, "records at the end: {}", join(&self.ledger));
         s
     }

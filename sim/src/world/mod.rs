@@ -248,6 +248,59 @@ enum Ev {
     Unload,
 }
 
+impl Ev {
+    /// Names of the kinds, indexed by [`Ev::index`].
+    const NAMES: [&'static str; 21] = [
+        "Login",
+        "Timer",
+        "DialReport",
+        "LineFree",
+        "Patience",
+        "TalkEnd",
+        "UpdateStats",
+        "ReadyHint",
+        "AcwEnd",
+        "LeaveWish",
+        "LogoutRetry",
+        "PreviewRequest",
+        "PreviewDial",
+        "PreviewOutcome",
+        "ProcessHeld",
+        "Crash",
+        "TelephonyLogout",
+        "IvrRelease",
+        "Stop",
+        "SendHome",
+        "Unload",
+    ];
+
+    fn index(self) -> usize {
+        match self {
+            Ev::Login(..) => 0,
+            Ev::Timer => 1,
+            Ev::DialReport(..) => 2,
+            Ev::LineFree => 3,
+            Ev::Patience(..) => 4,
+            Ev::TalkEnd(..) => 5,
+            Ev::UpdateStats(..) => 6,
+            Ev::ReadyHint(..) => 7,
+            Ev::AcwEnd(..) => 8,
+            Ev::LeaveWish(..) => 9,
+            Ev::LogoutRetry(..) => 10,
+            Ev::PreviewRequest(..) => 11,
+            Ev::PreviewDial(..) => 12,
+            Ev::PreviewOutcome(..) => 13,
+            Ev::ProcessHeld(..) => 14,
+            Ev::Crash(..) => 15,
+            Ev::TelephonyLogout(..) => 16,
+            Ev::IvrRelease(..) => 17,
+            Ev::Stop => 18,
+            Ev::SendHome => 19,
+            Ev::Unload => 20,
+        }
+    }
+}
+
 /// What came back for one request.
 #[derive(Clone, Copy, Debug, Default)]
 struct Answer {
@@ -302,6 +355,8 @@ pub struct World<'s> {
     /// IVR ports on a call (GVP modes), and since when.
     ports_busy: u32,
     ports_since: Time,
+    /// Events taken from the queue, by kind (indexed like [`Ev::NAMES`]).
+    event_kinds: [u64; 21],
 }
 
 impl<'s> World<'s> {
@@ -370,6 +425,7 @@ impl<'s> World<'s> {
             algorithm_in_force: scenario.pacing.algorithm.clone(),
             ports_busy: 0,
             ports_since: start,
+            event_kinds: [0; 21],
         };
         world.set_up();
         world.setup_wall = setup_started.elapsed();
@@ -600,16 +656,19 @@ impl<'s> World<'s> {
             let c = self.calls.get_mut(&call).expect("present");
             c.state = CallState::Waiting;
             c.answered_at = self.now;
-            // A person hangs up when patience runs out; a machine or ring tone holds the line
-            // until the dialer gives up on a call nobody takes.
-            let patience =
-                self.population.patience(plan.party, &mut self.rng).unwrap_or(WAIT_LIMIT).min(WAIT_LIMIT);
-            self.queue.push(self.now + patience, Ev::Patience(call));
         } else {
             self.calls.get_mut(&call).expect("present").state = CallState::Done;
             self.free_line();
         }
         self.telephony(TelephonyEvent::CallResult { call: CallId(call), result: plan.reported });
+        // Most answered calls reach an agent at once; only one left waiting needs its
+        // customer's patience. A person hangs up when it runs out; a machine or ring tone
+        // holds the line until the dialer gives up on a call nobody takes.
+        if live && self.calls.get(&call).is_some_and(|c| c.state == CallState::Waiting) {
+            let patience =
+                self.population.patience(plan.party, &mut self.rng).unwrap_or(WAIT_LIMIT).min(WAIT_LIMIT);
+            self.queue.push(self.now + patience, Ev::Patience(call));
+        }
     }
 
     fn patience_over(&mut self, call: u64) {
@@ -1345,6 +1404,7 @@ impl<'s> World<'s> {
             }
             self.now = at;
             self.events += 1;
+            self.event_kinds[ev.index()] += 1;
             self.handle_event(ev);
             if self.violation.is_some() {
                 break;
@@ -1391,6 +1451,12 @@ impl<'s> World<'s> {
             events: self.events,
             peak_rss_mib: peak_rss_mib(),
             ledger,
+            queue_events: Ev::NAMES
+                .iter()
+                .zip(self.event_kinds)
+                .filter(|(_, n)| *n > 0)
+                .map(|(name, n)| (name.to_string(), n))
+                .collect(),
         };
         let report = self.metrics.report(header, figures);
         RunOutcome { report, violation: self.violation }
