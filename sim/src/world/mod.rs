@@ -943,6 +943,10 @@ impl<'s> World<'s> {
                 if self.mode.is_preview() {
                     // The agent reads the record, then dials (or rejects) it.
                     self.queue.push(self.now + Duration::from_secs(3), Ev::PreviewDial(agent, epoch));
+                    if chance(&mut self.rng, self.scenario.faults.desktop_crash.0) {
+                        let at = self.now + Duration::from_secs_f64(self.rng.gen_range(0.0..30.0));
+                        self.queue.push(at, Ev::Crash(agent, epoch));
+                    }
                 } else if self.agents[agent as usize].phase == Phase::Ready {
                     self.queue.push(self.now + Duration::from_secs(1), Ev::ProcessHeld(agent, epoch));
                 }
