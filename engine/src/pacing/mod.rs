@@ -1,0 +1,702 @@
+//! The lock-free pacing core: how many calls a campaign group should place now.
+//!
+//! A [`GroupPacer`] holds one campaign group's state in atomics: agents by state, per-agent
+//! state with the time it was entered and the desktop's ReadyTime estimate, dials in flight,
+//! answered calls waiting for an agent, online estimates (hit ratio, dial-to-answer, talk,
+//! after-call work and agent wait times over a sliding window), overdial counts over several
+//! horizons, and the closed-loop correction. Every method takes `&self`: any thread may
+//! report events while another decides, without locks.
+//!
+//! A decision ([`GroupPacer::decide`]) reads the aggregate counters (never a per-agent scan,
+//! except in the small-group algorithms, which run on at most `small_group_max_agents`
+//! agents), asks the configured [`Algorithm`] for a number of dials, and bounds it by the
+//! per-agent cap and by the compliance governor ([`governor`]), which no goal overrides.
+//!
+//! ```
+//! use pacer_engine::pacing::{AgentIdx, AgentState, DialOutcome, GroupPacer, PacingConfig};
+//! use pacer_engine::time::Time;
+//! use std::time::Duration;
+//!
+//! let t0 = Time::from_unix_s(1_790_000_000);
+//! let pacer = GroupPacer::new(PacingConfig::default(), 10, t0);
+//! for i in 0..3 {
+//!     pacer.agent_state(AgentIdx(i), AgentState::Ready, t0);
+//! }
+//! // Nothing answered yet: the governor allows one dial per ready agent.
+//! let decision = pacer.decide(t0);
+//! assert_eq!(decision.dials, 3);
+//! let counted_on = pacer.dial_placed(t0);
+//! pacer.call_progress(counted_on, DialOutcome::AnsweredLive, t0, t0 + Duration::from_secs(12));
+//! pacer.connected(counted_on, t0 + Duration::from_secs(12), t0 + Duration::from_secs(12));
+//! assert_eq!(pacer.overdial(t0 + Duration::from_secs(12)).campaign.answered, 1);
+//! ```
+
+use std::time::Duration;
+
+pub(crate) mod algorithm;
+pub(crate) mod atomic;
+mod config;
+pub mod governor;
+mod overdial;
+mod state;
+mod window;
+
+pub use config::{
+    Algorithm, Goal, PacingConfig, PacingConfigError, UnknownAlgorithm, VicidialConfig, VicidialDropMode,
+    parse_duration,
+};
+pub use overdial::{OverdialCount, OverdialStats};
+pub use state::{AgentCounts, AgentState, CallCounts, MAX_AGENTS};
+
+use algorithm::advanced_small_group::AdvancedSmallGroup;
+use algorithm::fixed_ratio::FixedRatio;
+use algorithm::predictive::Predictive;
+use algorithm::progressive::Progressive;
+use algorithm::small_group::SmallGroup;
+use algorithm::time_optimized::{TimeOptimized, effective_rate};
+use algorithm::vicidial_adapt::{DropCounts, VicidialAdapt};
+use algorithm::{Estimates, FreeTables, Pacer, View, round_dials};
+use atomic::{AtomicF64, AtomicU32, AtomicU64, CachePadded, Ordering};
+use overdial::{OverdialTracker, WINDOW_BUCKETS};
+use state::{AgentCountWord, AgentSlot, CallCountWord};
+use window::{Window, WindowedMean};
+
+use crate::time::Time;
+
+/// Dense index of an agent place inside one group (`0..max_agents`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AgentIdx(pub u32);
+
+/// What call progress detection made of a dial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DialOutcome {
+    /// A person answered.
+    AnsweredLive,
+    /// An answering machine answered.
+    AnsweringMachine,
+    /// Nobody answered.
+    NoAnswer,
+    /// The line was busy.
+    Busy,
+    /// Anything else (invalid number, network failure, fax, ...).
+    Other,
+}
+
+/// The answer to a smart-logout request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogoutStatus {
+    /// The agent may go now.
+    Ack,
+    /// Dials counted on the agent are still in progress; ask again after this long.
+    Wait(Duration),
+}
+
+/// A pacing decision: how many dials to place now, and why.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Decision {
+    /// New dials to place now.
+    pub dials: u32,
+    /// The algorithm that decided (after the small-group switch).
+    pub algorithm: Algorithm,
+    /// The algorithm's own answer before rounding and limits.
+    pub target: f64,
+    /// The compliance governor's limit on new dials (`None` when the cap is off).
+    pub governor_limit: Option<u32>,
+    /// Whether the governor lowered the decision.
+    pub governed: bool,
+    /// The hit ratio used.
+    pub hit_ratio: f64,
+    /// The closed-loop correction used (1 = none).
+    pub correction: f64,
+    /// The overdial rate the model-based algorithms aimed at.
+    pub overdial_target: f64,
+    /// Calls in progress after these dials, per available agent.
+    pub dial_level: f64,
+}
+
+/// The group's state at one instant, for status displays and reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PacerSnapshot {
+    /// Agents by state.
+    pub agents: AgentCounts,
+    /// Dials in flight and answered calls waiting.
+    pub calls: CallCounts,
+    /// Calls in progress per available agent after the last decision.
+    pub dial_level: f64,
+    /// The configured algorithm.
+    pub algorithm: Algorithm,
+    /// The current goal.
+    pub goal: Goal,
+    /// Estimated answered-live share of dials.
+    pub hit_ratio: f64,
+    /// Estimated seconds from dial to live answer.
+    pub dial_to_answer_s: f64,
+    /// Estimated mean talk time, seconds.
+    pub talk_s: f64,
+    /// Estimated mean after-call work time, seconds.
+    pub after_call_work_s: f64,
+    /// Estimated mean agent wait between calls, seconds.
+    pub agent_wait_s: f64,
+    /// The closed-loop correction (1 = none).
+    pub correction: f64,
+    /// Events that did not match the state (a result for a dial never placed, an unknown
+    /// agent index, ...): ignored, so the counters stay exact, and counted here.
+    pub rejected_events: u64,
+}
+
+/// How often (engine time) the derived estimates are recomputed from the windows.
+const REFRESH_EVERY: Duration = Duration::from_millis(100);
+/// How often the closed-loop correction takes a step.
+const CONTROL_EVERY: Duration = Duration::from_secs(5);
+/// Weights of the priors, in samples, when blending them with the first measurements.
+const HIT_PRIOR_DIALS: f64 = 10.0;
+const MEAN_PRIOR_SAMPLES: f64 = 3.0;
+/// Samples needed before a measured coefficient of variation replaces the prior.
+const CV_MIN_SAMPLES: u64 = 10;
+/// Answers in the control window needed before the overdial controller acts.
+const CONTROL_MIN_ANSWERED: u64 = 20;
+/// Bounds of the correction factor.
+const CORRECTION_MIN: f64 = 0.25;
+const CORRECTION_MAX: f64 = 4.0;
+
+/// The online estimators' raw windows.
+#[derive(Debug)]
+struct Estimators {
+    /// `a` = live answers, `b` = dials with a result.
+    hits: Window,
+    dial_to_answer: WindowedMean,
+    talk: WindowedMean,
+    after_call_work: WindowedMean,
+    agent_wait: WindowedMean,
+    /// Answered calls over the last minute (for `vicidial_adapt`).
+    minute: Window,
+}
+
+/// Values derived from the windows at the last refresh, each a valid estimate on its own.
+#[derive(Debug)]
+struct Derived {
+    next_refresh_us: AtomicU64,
+    next_control_us: AtomicU64,
+    hit_ratio: AtomicF64,
+    dial_to_answer_s: AtomicF64,
+    talk_s: AtomicF64,
+    talk_cv: AtomicF64,
+    acw_s: AtomicF64,
+    acw_cv: AtomicF64,
+    wait_s: AtomicF64,
+    correction: AtomicF64,
+    /// The rate `time_optimized` aims at for the next horizon.
+    time_optimized_rate: AtomicF64,
+    /// Probabilities of busy agents becoming free within the horizon.
+    tables: FreeTables,
+}
+
+/// One campaign group's pacing state and decision. `Send + Sync`; every method takes
+/// `&self` and is lock-free.
+#[derive(Debug)]
+pub struct GroupPacer {
+    config: PacingConfig,
+    goal: CachePadded<AtomicU64>,
+    algorithm: CachePadded<AtomicU32>,
+    agents: CachePadded<AgentCountWord>,
+    calls: CachePadded<CallCountWord>,
+    slots: Box<[AgentSlot]>,
+    /// Round-robin position for counting dials on agents.
+    cursor: CachePadded<AtomicU32>,
+    est: Estimators,
+    derived: CachePadded<Derived>,
+    tracker: OverdialTracker,
+    vicidial: VicidialAdapt,
+    rejected: CachePadded<AtomicU64>,
+    last_dial_level: CachePadded<AtomicF64>,
+}
+
+impl GroupPacer {
+    /// A pacer for a group of at most `max_agents` agent places (clamped to
+    /// `1..=`[`MAX_AGENTS`]), all logged out, created at `now`.
+    pub fn new(config: PacingConfig, max_agents: u32, now: Time) -> GroupPacer {
+        let n = max_agents.clamp(1, MAX_AGENTS);
+        let window = config.estimator_window.max(Duration::from_secs(1));
+        let prior = Estimates::PRIOR;
+        let goal = config.goal.sanitized();
+        GroupPacer {
+            goal: CachePadded::new(AtomicU64::new(goal.pack())),
+            algorithm: CachePadded::new(AtomicU32::new(config.algorithm.code())),
+            agents: CachePadded::new(AgentCountWord::new()),
+            calls: CachePadded::new(CallCountWord::new()),
+            slots: (0..n).map(|_| AgentSlot::new()).collect(),
+            cursor: CachePadded::new(AtomicU32::new(0)),
+            est: Estimators {
+                hits: Window::new(window, WINDOW_BUCKETS, 24),
+                dial_to_answer: WindowedMean::new(window, WINDOW_BUCKETS),
+                talk: WindowedMean::new(window, WINDOW_BUCKETS),
+                after_call_work: WindowedMean::new(window, WINDOW_BUCKETS),
+                agent_wait: WindowedMean::new(window, WINDOW_BUCKETS),
+                minute: Window::new(Duration::from_secs(60), 12, 24),
+            },
+            derived: CachePadded::new(Derived {
+                next_refresh_us: AtomicU64::new(now.as_micros()),
+                // The first control step comes one period after creation.
+                next_control_us: AtomicU64::new((now + CONTROL_EVERY).as_micros()),
+                hit_ratio: AtomicF64::new(prior.hit_ratio),
+                dial_to_answer_s: AtomicF64::new(prior.dial_to_answer_s),
+                talk_s: AtomicF64::new(prior.talk_s),
+                talk_cv: AtomicF64::new(prior.talk_cv),
+                acw_s: AtomicF64::new(prior.acw_s),
+                acw_cv: AtomicF64::new(prior.acw_cv),
+                wait_s: AtomicF64::new(prior.wait_s),
+                correction: AtomicF64::new(1.0),
+                time_optimized_rate: AtomicF64::new(goal.value()),
+                tables: {
+                    let tables = FreeTables::new();
+                    tables.fill(&prior, prior.dial_to_answer_s + config.compliance_time.as_secs_f64());
+                    tables
+                },
+            }),
+            tracker: OverdialTracker::new(
+                config.overdial_last_n,
+                config.overdial_last_t,
+                window,
+                config.compliance_window.max(Duration::from_secs(1)),
+                config.day_utc_offset_s,
+            ),
+            vicidial: VicidialAdapt::new(config.vicidial.initial_level),
+            rejected: CachePadded::new(AtomicU64::new(0)),
+            last_dial_level: CachePadded::new(AtomicF64::new(0.0)),
+            config,
+        }
+    }
+
+    /// The settings this pacer was created with (goal and algorithm may have changed since:
+    /// see [`GroupPacer::goal`] and [`GroupPacer::algorithm`]).
+    pub fn config(&self) -> &PacingConfig {
+        &self.config
+    }
+
+    /// The number of agent places.
+    pub fn max_agents(&self) -> u32 {
+        self.slots.len() as u32
+    }
+
+    /// The current goal.
+    pub fn goal(&self) -> Goal {
+        // `Acquire` pairs with the `Release` store of `set_goal`.
+        Goal::unpack(self.goal.load(Ordering::Acquire))
+    }
+
+    /// The configured algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        Algorithm::from_code(self.algorithm.load(Ordering::Acquire))
+    }
+
+    /// Changes the goal (kind and value in one atomic store).
+    pub fn set_goal(&self, goal: Goal) {
+        self.goal.store(goal.pack(), Ordering::Release);
+    }
+
+    /// Changes the algorithm.
+    pub fn set_algorithm(&self, algorithm: Algorithm) {
+        self.algorithm.store(algorithm.code(), Ordering::Release);
+    }
+
+    fn reject(&self) {
+        // `Relaxed`: a diagnostic count, ordered with nothing.
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn slot(&self, agent: AgentIdx) -> Option<&AgentSlot> {
+        let slot = self.slots.get(agent.0 as usize);
+        if slot.is_none() {
+            self.reject();
+        }
+        slot
+    }
+
+    /// The agent at `agent` is now in `state`. While a smart logout is pending, any state
+    /// but `LoggedOut` keeps the agent `Leaving` (excluded from capacity).
+    pub fn agent_state(&self, agent: AgentIdx, state: AgentState, now: Time) {
+        let Some(slot) = self.slot(agent) else { return };
+        let t = slot.set_state(&self.agents, state, now);
+        if !matches!(t.new, AgentState::Talking | AgentState::AfterCallWork) {
+            slot.set_ready_at(None);
+        }
+        let spent = now.saturating_duration_since(t.entered);
+        if t.old == AgentState::Ready && t.new == AgentState::Talking {
+            self.est.agent_wait.record(now, spent);
+        }
+        if t.old == AgentState::AfterCallWork && t.new != AgentState::AfterCallWork {
+            self.est.after_call_work.record(now, spent);
+        }
+    }
+
+    /// The desktop of `agent` expects its agent to be ready `in_` from `now` (ReadyTime).
+    /// Ignored unless the agent is talking or in after-call work.
+    pub fn ready_time(&self, agent: AgentIdx, in_: Duration, now: Time) {
+        let Some(slot) = self.slot(agent) else { return };
+        if matches!(slot.state(), AgentState::Talking | AgentState::AfterCallWork) {
+            slot.set_ready_at(Some(now + in_));
+        }
+    }
+
+    /// A dial was placed. Returns the agent it is counted on (for smart logout), chosen
+    /// round-robin among available agents not logging out; `None` if there is none.
+    pub fn dial_placed(&self, now: Time) -> Option<AgentIdx> {
+        if !self.calls.apply(1, 0) {
+            self.reject();
+        }
+        let n = self.slots.len() as u32;
+        // `Relaxed`: the cursor only spreads the load; any value is correct.
+        let start = self.cursor.fetch_add(1, Ordering::Relaxed) % n;
+        for i in 0..n {
+            let idx = (start + i) % n;
+            let slot = &self.slots[idx as usize];
+            if slot.try_count_dial(now) {
+                self.cursor.store(idx.wrapping_add(1), Ordering::Relaxed);
+                return Some(AgentIdx(idx));
+            }
+        }
+        None
+    }
+
+    fn settle(&self, counted_on: Option<AgentIdx>) {
+        if let Some(agent) = counted_on
+            && let Some(slot) = self.slot(agent)
+            && !slot.settle_dial()
+        {
+            self.reject();
+        }
+    }
+
+    /// Call progress detection's result for a dial placed at `placed_at`. A live answer
+    /// moves the call from in flight to waiting for an agent; anything else ends it.
+    pub fn call_progress(
+        &self,
+        counted_on: Option<AgentIdx>,
+        outcome: DialOutcome,
+        placed_at: Time,
+        now: Time,
+    ) {
+        let live = outcome == DialOutcome::AnsweredLive;
+        if !self.calls.apply(-1, i64::from(live)) {
+            self.reject();
+            return;
+        }
+        self.est.hits.add(now, u64::from(live), 1);
+        if live {
+            self.est.dial_to_answer.record(now, now.saturating_duration_since(placed_at));
+        } else {
+            self.settle(counted_on);
+        }
+    }
+
+    /// An answered call reached an agent.
+    pub fn connected(&self, counted_on: Option<AgentIdx>, answered_at: Time, now: Time) {
+        self.resolve(counted_on, answered_at, now, false);
+    }
+
+    /// An answered call reached no agent in time (dropped or hung up): an overdial.
+    pub fn abandoned(&self, counted_on: Option<AgentIdx>, answered_at: Time, now: Time) {
+        self.resolve(counted_on, answered_at, now, true);
+    }
+
+    fn resolve(&self, counted_on: Option<AgentIdx>, answered_at: Time, now: Time, abandoned: bool) {
+        let _ = answered_at;
+        if !self.calls.apply(0, -1) {
+            // Still recorded below: an overdial must never go uncounted.
+            self.reject();
+        }
+        self.settle(counted_on);
+        self.tracker.record(abandoned, now);
+        self.est.minute.add(now, u64::from(abandoned), 1);
+    }
+
+    /// A conversation of `agent` ended after `talk` (the agent goes to after-call work
+    /// through [`GroupPacer::agent_state`]).
+    pub fn call_ended(&self, agent: AgentIdx, talk: Duration, now: Time) {
+        if self.slot(agent).is_some() {
+            self.est.talk.record(now, talk);
+        }
+    }
+
+    /// Smart logout: the agent is excluded from capacity at once. `Ack` if no dial counted on
+    /// the agent is still in progress or `call_wait_connected_timeout` has passed since the
+    /// first request (the agent is then logged out here); otherwise `Wait` for the
+    /// estimated time until those dials settle, recomputed at each request.
+    pub fn logout_requested(&self, agent: AgentIdx, now: Time) -> LogoutStatus {
+        let Some(slot) = self.slot(agent) else { return LogoutStatus::Ack };
+        let (_, first, pending) = slot.begin_logout(&self.agents, now);
+        let deadline = first + self.config.call_wait_connected_timeout;
+        if pending == 0 || now >= deadline {
+            slot.set_ready_at(None);
+            slot.set_state(&self.agents, AgentState::LoggedOut, now);
+            return LogoutStatus::Ack;
+        }
+        // The latest dial counted on the agent is expected to be answered after the
+        // dial-to-answer time and then to wait at most the compliance time for an agent.
+        let last = slot.last_placed();
+        let settle = last
+            + Duration::from_secs_f64(self.derived.dial_to_answer_s.load().clamp(0.0, 3600.0))
+            + self.config.compliance_time;
+        let wait = settle.saturating_duration_since(now).max(Duration::from_secs(1));
+        LogoutStatus::Wait(wait.min(deadline.saturating_duration_since(now)))
+    }
+
+    /// Overdial counts and rates over every horizon, at `now`.
+    pub fn overdial(&self, now: Time) -> OverdialStats {
+        self.tracker.stats(now)
+    }
+
+    /// The group's counters and estimates now.
+    pub fn snapshot(&self) -> PacerSnapshot {
+        let d = &self.derived;
+        PacerSnapshot {
+            agents: self.agents.load(),
+            calls: self.calls.load(),
+            dial_level: self.last_dial_level.load(),
+            algorithm: self.algorithm(),
+            goal: self.goal(),
+            hit_ratio: d.hit_ratio.load(),
+            dial_to_answer_s: d.dial_to_answer_s.load(),
+            talk_s: d.talk_s.load(),
+            after_call_work_s: d.acw_s.load(),
+            agent_wait_s: d.wait_s.load(),
+            correction: d.correction.load(),
+            rejected_events: self.rejected.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Recomputes the derived estimates and steps the controller, if due. One caller wins
+    /// each due time (a CAS), so concurrent deciders do not repeat the work.
+    fn refresh_if_due(&self, now: Time) {
+        let d = &self.derived;
+        let due = d.next_refresh_us.load(Ordering::Acquire);
+        if now.as_micros() < due {
+            return;
+        }
+        let next = (now + REFRESH_EVERY).as_micros();
+        // `AcqRel` pairs with the `Acquire` load above in other deciders.
+        if d.next_refresh_us.compare_exchange(due, next, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            return;
+        }
+        self.refresh(now);
+    }
+
+    fn refresh(&self, now: Time) {
+        let d = &self.derived;
+        let prior = Estimates::PRIOR;
+        let (hits, dials) = self.est.hits.sum(now);
+        d.hit_ratio
+            .store((hits as f64 + prior.hit_ratio * HIT_PRIOR_DIALS) / (dials as f64 + HIT_PRIOR_DIALS));
+        let blend = |m: window::Moments, prior_mean: f64| {
+            (m.count as f64 * m.mean_s + prior_mean * MEAN_PRIOR_SAMPLES)
+                / (m.count as f64 + MEAN_PRIOR_SAMPLES)
+        };
+        let cv = |m: window::Moments, prior_cv: f64| if m.count >= CV_MIN_SAMPLES { m.cv } else { prior_cv };
+        let dta = self.est.dial_to_answer.moments(now);
+        d.dial_to_answer_s.store(blend(dta, prior.dial_to_answer_s));
+        let talk = self.est.talk.moments(now);
+        d.talk_s.store(blend(talk, prior.talk_s));
+        d.talk_cv.store(cv(talk, prior.talk_cv));
+        let acw = self.est.after_call_work.moments(now);
+        d.acw_s.store(blend(acw, prior.acw_s));
+        d.acw_cv.store(cv(acw, prior.acw_cv));
+        let wait = self.est.agent_wait.moments(now);
+        d.wait_s.store(blend(wait, prior.wait_s));
+        d.tables
+            .fill(&self.estimates(), d.dial_to_answer_s.load() + self.config.compliance_time.as_secs_f64());
+
+        let goal = self.goal();
+        if let Goal::OverdialRate(r) = goal {
+            // The answers of the last estimator window predict those of the next one.
+            let expected_next = self.tracker.control(now).answered as f64;
+            let rate = effective_rate(
+                r,
+                self.tracker.campaign(),
+                expected_next,
+                self.config.compliance_max_abandon_rate,
+            );
+            d.time_optimized_rate.store(rate);
+        }
+
+        let due = d.next_control_us.load(Ordering::Acquire);
+        if now.as_micros() >= due
+            && d.next_control_us
+                .compare_exchange(due, (now + CONTROL_EVERY).as_micros(), Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            // The previous step was at `due - CONTROL_EVERY`.
+            let last = Time::from_micros(due).saturating_sub(CONTROL_EVERY);
+            self.control_step(now, goal, now.saturating_duration_since(last));
+        }
+    }
+
+    /// One step of the closed-loop correction: an integral controller on the log of the
+    /// correction factor, driven by the relative error between the goal and its measure over
+    /// the estimator window (the classic integral action that removes steady-state model
+    /// error; see Åström and Murray, *Feedback Systems* (2008), §10.3). The gain makes a
+    /// persistent relative error of 1 change the factor by e^0.5 per window length, slow
+    /// enough for the window's own lag; steps are weighted by the time since the previous one.
+    fn control_step(&self, now: Time, goal: Goal, elapsed: Duration) {
+        let d = &self.derived;
+        let error = match goal {
+            Goal::OverdialRate(r) => {
+                let measured = self.tracker.control(now);
+                if measured.answered < CONTROL_MIN_ANSWERED {
+                    return;
+                }
+                let target = if self.algorithm() == Algorithm::TimeOptimized {
+                    d.time_optimized_rate.load()
+                } else {
+                    r
+                };
+                ((target - measured.rate()) / target.max(0.005)).clamp(-2.0, 1.0)
+            }
+            Goal::BusyFactor(b) => {
+                let wait = self.est.agent_wait.moments(now);
+                if wait.count < CV_MIN_SAMPLES {
+                    return;
+                }
+                let busy_s = d.talk_s.load() + d.acw_s.load();
+                let busy = busy_s / (busy_s + wait.mean_s).max(1e-9);
+                ((b - busy) / b.max(0.05)).clamp(-1.0, 1.0)
+            }
+            Goal::AgentWaitS(w) => {
+                let wait = self.est.agent_wait.moments(now);
+                if wait.count < CV_MIN_SAMPLES {
+                    return;
+                }
+                ((wait.mean_s - w) / w.max(1.0)).clamp(-1.0, 1.0)
+            }
+        };
+        let window_s = self.config.estimator_window.as_secs_f64().max(1.0);
+        let gain = 0.5 * elapsed.as_secs_f64().min(window_s) / window_s;
+        let c = d.correction.load();
+        d.correction.store((c * (gain * error).exp()).clamp(CORRECTION_MIN, CORRECTION_MAX));
+    }
+
+    /// The algorithm that paces now: with an overdial-rate goal, the classic and small-group
+    /// algorithms switch on the number of available agents at `small_group_max_agents`.
+    fn effective_algorithm(&self, configured: Algorithm, goal: Goal, available: u32) -> Algorithm {
+        let small = available <= self.config.small_group_max_agents;
+        match configured {
+            Algorithm::Predictive | Algorithm::SmallGroup | Algorithm::AdvancedSmallGroup => {
+                match (goal, small, configured) {
+                    (Goal::OverdialRate(_), true, Algorithm::AdvancedSmallGroup) => {
+                        Algorithm::AdvancedSmallGroup
+                    }
+                    (Goal::OverdialRate(_), true, _) => Algorithm::SmallGroup,
+                    _ => Algorithm::Predictive,
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// How many dials to place now. Lock-free; reads the counters once each.
+    pub fn decide(&self, now: Time) -> Decision {
+        self.refresh_if_due(now);
+        let agents = self.agents.load();
+        let calls = self.calls.load();
+        let goal = self.goal();
+        let configured = self.algorithm();
+        let algorithm = self.effective_algorithm(configured, goal, agents.available());
+        let d = &self.derived;
+        let correction = d.correction.load();
+        let cap = self.config.compliance_max_abandon_rate;
+        let base_rate = match goal {
+            Goal::OverdialRate(r) if algorithm == Algorithm::TimeOptimized => {
+                d.time_optimized_rate.load().min(r * 2.0)
+            }
+            Goal::OverdialRate(r) => r,
+            _ => cap.min(1.0),
+        };
+        let view = View {
+            now,
+            agents,
+            calls,
+            est: self.estimates(),
+            goal,
+            correction,
+            overdial_target: (base_rate * correction).clamp(0.0, cap.max(0.0)),
+            config: &self.config,
+            tables: &d.tables,
+            slots: &self.slots,
+        };
+        let target = match algorithm {
+            Algorithm::Progressive => Progressive.target_dials(&view),
+            Algorithm::Predictive => Predictive.target_dials(&view),
+            Algorithm::SmallGroup => SmallGroup.target_dials(&view),
+            Algorithm::AdvancedSmallGroup => AdvancedSmallGroup.target_dials(&view),
+            Algorithm::TimeOptimized => TimeOptimized.target_dials(&view),
+            Algorithm::FixedRatio => FixedRatio.target_dials(&view),
+            Algorithm::VicidialAdapt => {
+                self.vicidial.tick(&view, || self.drop_counts(now));
+                self.vicidial.target_dials(&view)
+            }
+        };
+        let mut dials = round_dials(target);
+        // The per-agent cap on calls in progress.
+        // Truncation is the floor here (non-negative), and `as` saturates.
+        let cap_calls = (self.config.max_dials_per_agent.max(0.0) * f64::from(agents.available())) as u32;
+        dials = dials.min(cap_calls.saturating_sub(calls.outstanding()));
+        let allowance = self.tracker.uncovered_allowance(now, cap);
+        let governor_limit = governor::dial_limit(allowance, agents.ready, calls.outstanding());
+        let governed = governor_limit.is_some_and(|limit| dials > limit);
+        if let Some(limit) = governor_limit {
+            dials = dials.min(limit);
+        }
+        let dial_level = if agents.available() == 0 {
+            0.0
+        } else {
+            f64::from(calls.outstanding() + dials) / f64::from(agents.available())
+        };
+        self.last_dial_level.store(dial_level);
+        Decision {
+            dials,
+            algorithm,
+            target,
+            governor_limit,
+            governed,
+            hit_ratio: view.est.hit_ratio,
+            correction,
+            overdial_target: view.overdial_target,
+            dial_level,
+        }
+    }
+
+    fn estimates(&self) -> Estimates {
+        let d = &self.derived;
+        Estimates {
+            hit_ratio: d.hit_ratio.load(),
+            dial_to_answer_s: d.dial_to_answer_s.load(),
+            talk_s: d.talk_s.load(),
+            talk_cv: d.talk_cv.load(),
+            acw_s: d.acw_s.load(),
+            acw_cv: d.acw_cv.load(),
+            wait_s: d.wait_s.load(),
+        }
+    }
+
+    fn drop_counts(&self, now: Time) -> DropCounts {
+        let (abandoned, answered) = self.est.minute.sum(now);
+        let day_us = 86_400_000_000i64;
+        let local = now.as_micros() as i64 + i64::from(self.config.day_utc_offset_s) * 1_000_000;
+        DropCounts {
+            day: self.tracker.stats(now).day,
+            last_minute: OverdialCount { abandoned, answered },
+            day_fraction: local.rem_euclid(day_us) as f64 / day_us as f64,
+        }
+    }
+}
+
+// A pacer is shared between threads; keep that a compile-time fact.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<GroupPacer>();
+};
+
+#[cfg(all(test, not(pacer_loom)))]
+mod tests;
+
+#[cfg(all(test, pacer_loom))]
+mod loom_models;

@@ -1,0 +1,573 @@
+//! Dialing: pacing the running groups, placing dials, following each call from the dialer's
+//! result to the agent and back, callbacks and Push Preview deliveries.
+
+use smallvec::SmallVec;
+
+use super::{
+    Call, CallId, CallState, DialCommand, Finish, GroupId, HeldKind, Output, PlaceId, PlaceState, Server,
+};
+use crate::campaign::GroupState;
+use crate::kv::{KnownKey, KvList, Value};
+use crate::pacing::DialOutcome;
+use crate::protocol::{
+    CallResult, CallbackType, DialMode, EventBody, LocalDateTime, RecordType, ScheduledCall,
+};
+use crate::records::{RecordHandle, RecordStore};
+use crate::server::InvariantViolation;
+use crate::time::Time;
+
+/// At most this many dials are placed for one group by one input: a bound on the work one
+/// input can cause, far above any real decision.
+const MAX_DIALS_PER_INPUT: u32 = 1024;
+
+/// At most this many records of busy chains are passed over by one retrieval.
+const MAX_CHAIN_SKIPS: usize = 64;
+
+/// How a call progress result counts for the pacer.
+fn outcome(result: CallResult) -> DialOutcome {
+    match result {
+        CallResult::Answer => DialOutcome::AnsweredLive,
+        CallResult::AnsweringMachineDetected => DialOutcome::AnsweringMachine,
+        CallResult::NoAnswer | CallResult::DroppedOnNoAnswer => DialOutcome::NoAnswer,
+        CallResult::Busy | CallResult::AllTrunksBusy => DialOutcome::Busy,
+        _ => DialOutcome::Other,
+    }
+}
+
+impl Server {
+    /// The next dialable record of group `g`'s lists, checked against the dialing rules.
+    ///
+    /// A record whose chain already has a member out (on a desktop or in a call) is passed
+    /// over: a chain is worked by one agent at a time, and that agent may ask for the rest
+    /// with ChainedRecordRequest. Passed-over records go back to the list afterwards.
+    pub(super) fn retrieve(&mut self, now: Time, g: GroupId) -> Option<i64> {
+        let mut passed_over: SmallVec<[RecordHandle; 4]> = SmallVec::new();
+        let mut found = None;
+        for _ in 0..MAX_CHAIN_SKIPS {
+            let Some(h) = self.store.retrieve(&self.groups[g].lists, now, &self.dnc) else { break };
+            if self.chain_busy(h.0) {
+                passed_over.push(h);
+                continue;
+            }
+            found = Some(h.0);
+            break;
+        }
+        for h in passed_over {
+            self.store.return_to_list(h, crate::protocol::RecordStatus::Ready);
+        }
+        found
+    }
+
+    /// Runs every running group's pacing: routes waiting calls to ready agents, pushes
+    /// preview records, places the dials the pacer asks for.
+    pub(super) fn pace_all(&mut self, now: Time, out: &mut Vec<Output>) {
+        for g in 0..self.groups.len() {
+            self.route_waiting(now, g, out);
+            if self.groups[g].state != GroupState::Running {
+                continue;
+            }
+            match self.groups[g].mode {
+                DialMode::Preview => {}
+                DialMode::PushPreview => self.push_preview(now, g, out),
+                DialMode::ProgressiveGvp | DialMode::PowerGvp => self.pace_gvp(now, g, out),
+                DialMode::Progressive
+                | DialMode::Predictive
+                | DialMode::ProgressiveWithSeizing
+                | DialMode::PredictiveWithSeizing => self.pace_auto(now, g, out),
+            }
+        }
+        self.schedule_tick(now);
+    }
+
+    /// Push Preview groups only: after a desktop request, which changes no pacer input.
+    pub(super) fn push_previews(&mut self, now: Time, out: &mut Vec<Output>) {
+        for g in 0..self.groups.len() {
+            if self.groups[g].state == GroupState::Running && self.groups[g].mode == DialMode::PushPreview {
+                self.push_preview(now, g, out);
+            }
+        }
+    }
+
+    fn pace_auto(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
+        let Some(pacer) = &self.groups[g].pacer else { return };
+        let mut dials = pacer.decide(now).dials.min(MAX_DIALS_PER_INPUT);
+        let seizing = self.groups[g].mode.is_seizing();
+        while dials > 0 {
+            // Seizing modes engage the longest-idle ready agent before dialing.
+            let engaged = if seizing {
+                match self.groups[g].ready.first() {
+                    Some(&(_, p)) => Some(p),
+                    None => break,
+                }
+            } else {
+                None
+            };
+            let Some(h) = self.retrieve(now, g) else { break };
+            self.dial(now, g, h, engaged, out);
+            dials -= 1;
+        }
+    }
+
+    /// GVP modes: no agents; Progressive GVP keeps one call per free port, Power GVP
+    /// `power_gvp_ratio` calls per free port.
+    fn pace_gvp(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
+        let group = &self.groups[g];
+        let free_ports = group.config.options.gvp_ports.saturating_sub(group.ports_busy);
+        let target = match group.mode {
+            DialMode::PowerGvp => {
+                (f64::from(free_ports) * group.config.options.power_gvp_ratio).ceil() as u32
+            }
+            _ => free_ports,
+        };
+        let mut dials = target.saturating_sub(group.dials_in_flight).min(MAX_DIALS_PER_INPUT);
+        while dials > 0 {
+            let Some(h) = self.retrieve(now, g) else { break };
+            self.dial(now, g, h, None, out);
+            dials -= 1;
+        }
+    }
+
+    /// Push Preview: every ready member with an empty desktop gets a record.
+    fn push_preview(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
+        let ready: SmallVec<[PlaceId; 16]> = self.groups[g]
+            .ready
+            .iter()
+            .map(|&(_, p)| p)
+            .filter(|&p| self.places[p].records.is_empty())
+            .take(MAX_DIALS_PER_INPUT as usize)
+            .collect();
+        for p in ready {
+            let Some(h) = self.retrieve(now, g) else { break };
+            self.hold(now, h, g, HeldKind::Preview);
+            self.give_to(now, h, p);
+            let data = self.record_data(g, h, true);
+            self.notify(out, p, EventBody::PreviewRecord(data));
+        }
+    }
+
+    /// Places one dial for record `h` of group `g`.
+    fn dial(&mut self, now: Time, g: GroupId, h: i64, engaged: Option<PlaceId>, out: &mut Vec<Output>) {
+        let Some(record) = self.store.get(RecordHandle(h)) else { return };
+        // The store's retrieval already applies these rules; a record that breaks one is a
+        // bug upstream, refused here and reported by check_invariants.
+        if self.dnc.is_blocked(&record.phone, record.customer_id.as_deref(), now) {
+            self.violations.push(InvariantViolation {
+                what: format!("record {h} retrieved for dialing is do-not-call"),
+            });
+            self.hold(now, h, g, HeldKind::Dialed);
+            let mut scratch = Vec::new();
+            self.finish(now, h, Finish::NoCall, &mut scratch);
+            out.extend(scratch);
+            return;
+        }
+        if !RecordStore::in_window(record, now) {
+            self.violations
+                .push(InvariantViolation { what: format!("record {h} retrieved outside its daily window") });
+            self.hold(now, h, g, HeldKind::Dialed);
+            self.finish(now, h, Finish::Return, out);
+            return;
+        }
+        let phone = record.phone.clone();
+        let counted_on = self.groups[g].pacer.as_ref().and_then(|pacer| pacer.dial_placed(now));
+        let call = CallId(self.next_call);
+        self.next_call += 1;
+        // The attempt (attempts, call time) is written to the record when it goes back to
+        // its list, in the same store update as its status.
+        self.hold(now, h, g, HeldKind::Dialed);
+        if let Some(held) = self.held.get_mut(&h) {
+            held.call = Some(call);
+            held.dialed = true;
+            held.dialed_at = now;
+        }
+        let mut kv = self.call_kv(g, h);
+        if let Some(p) = engaged {
+            kv.push_known(KnownKey::AssuredHandle, Value::Int(h));
+            self.set_place_state(now, p, PlaceState::Engaged(call));
+        }
+        let group = &mut self.groups[g];
+        group.dials_in_flight += 1;
+        group.dials_total += 1;
+        out.push(Output::Dial(DialCommand {
+            call,
+            phone,
+            record_handle: h,
+            group: group.config.name.as_str().into(),
+            cpn_digits: group.cpn_digits.clone(),
+            cpn_presentation: group.cpn_presentation.clone(),
+            engaged_dn: engaged.map(|p| self.places[p].dn.clone()),
+            kv,
+        }));
+        self.calls.insert(
+            call,
+            Call { group: g, handle: h, counted_on, placed_at: now, state: CallState::Dialing, engaged },
+        );
+    }
+
+    /// Answered calls waiting in group `g` go to ready agents, longest idle first.
+    fn route_waiting(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
+        while !self.groups[g].waiting.is_empty() {
+            let Some(&(_, p)) = self.groups[g].ready.first() else { break };
+            let call = self.groups[g].waiting.pop_front().expect("not empty");
+            let Some(c) = self.calls.get(&call) else { continue };
+            let CallState::Waiting { answered_at, .. } = c.state else { continue };
+            self.route(now, call, p, answered_at, out);
+        }
+    }
+
+    /// Sends answered call `call` to place `p`, with the record.
+    fn route(&mut self, now: Time, call: CallId, p: PlaceId, answered_at: Time, out: &mut Vec<Output>) {
+        let Some(c) = self.calls.get_mut(&call) else { return };
+        c.state = CallState::Routed { answered_at, place: p };
+        let (g, h, counted_on) = (c.group, c.handle, c.counted_on);
+        // The user data is built again rather than kept from the dial: most dials never
+        // answer, and the record may have changed (attempts, call result) since.
+        let kv = self.call_kv(g, h);
+        if let Some(pacer) = &self.groups[g].pacer {
+            pacer.connected(counted_on, answered_at, now);
+        }
+        self.set_place_state(now, p, PlaceState::Engaged(call));
+        self.give_to(now, h, p);
+        out.push(Output::Route { call, dn: self.places[p].dn.clone(), kv });
+    }
+
+    pub(super) fn call_result(&mut self, now: Time, call: CallId, result: CallResult, out: &mut Vec<Output>) {
+        let Some(c) = self.calls.get(&call) else { return };
+        if c.state != CallState::Dialing {
+            return;
+        }
+        let (g, h, counted_on, placed_at, engaged) =
+            (c.group, c.handle, c.counted_on, c.placed_at, c.engaged);
+        let group = &mut self.groups[g];
+        group.dials_in_flight = group.dials_in_flight.saturating_sub(1);
+        if let Some(pacer) = &group.pacer {
+            pacer.call_progress(counted_on, outcome(result), placed_at, now);
+        }
+        self.detected(h, result);
+        if !result.is_live_answer() {
+            if let Some(p) = engaged {
+                self.set_place_state(now, p, PlaceState::Ready);
+            }
+            self.calls.remove(&call);
+            self.end_attempt(now, h, out);
+            return;
+        }
+        self.groups[g].answered_total += 1;
+        if self.groups[g].mode.is_gvp() {
+            let group = &mut self.groups[g];
+            if group.ports_busy < group.config.options.gvp_ports {
+                group.ports_busy += 1;
+                let dn = super::Dn(group.config.name.as_str().into());
+                let c = self.calls.get_mut(&call).expect("present");
+                c.state = CallState::Connected { answered_at: now, connected_at: now, place: None };
+                let handle = c.handle;
+                let kv = self.call_kv(g, handle);
+                if let Some(pacer) = &self.groups[g].pacer {
+                    pacer.connected(counted_on, now, now);
+                }
+                out.push(Output::Route { call, dn, kv });
+            } else {
+                self.drop_call(now, call, out);
+            }
+            return;
+        }
+        if let Some(p) = engaged.filter(|&p| self.places[p].logged_in) {
+            self.route(now, call, p, now, out);
+            return;
+        }
+        match self.groups[g].ready.first() {
+            Some(&(_, p)) => self.route(now, call, p, now, out),
+            None => {
+                let compliance = self.groups[g].config.pacing.compliance_time;
+                let c = self.calls.get_mut(&call).expect("present");
+                c.state = CallState::Waiting { answered_at: now, deadline: now + compliance };
+                self.groups[g].waiting.push_back(call);
+            }
+        }
+    }
+
+    /// Notes the call result of record `h`'s attempt; it is written to the record when the
+    /// record goes back to its list (one store update instead of two).
+    fn detected(&mut self, h: i64, result: CallResult) {
+        if let Some(held) = self.held.get_mut(&h) {
+            held.call_result = Some(result);
+        }
+    }
+
+    /// The dial attempt of a record not on a desktop is over: back to its list.
+    fn end_attempt(&mut self, now: Time, h: i64, out: &mut Vec<Output>) {
+        let Some(held) = self.held.get_mut(&h) else { return };
+        held.call = None;
+        if held.place.is_some() {
+            return;
+        }
+        let finish = held.cancelled.unwrap_or(Finish::Updated);
+        self.finish(now, h, finish, out);
+    }
+
+    /// An answered call that found no agent in time: released, counted as overdial.
+    pub(super) fn drop_call(&mut self, now: Time, call: CallId, out: &mut Vec<Output>) {
+        let Some(c) = self.calls.remove(&call) else { return };
+        let answered_at = match c.state {
+            CallState::Waiting { answered_at, .. } | CallState::Routed { answered_at, .. } => answered_at,
+            _ => now,
+        };
+        let group = &mut self.groups[c.group];
+        group.overdials_total += 1;
+        if let Some(pacer) = &group.pacer {
+            pacer.abandoned(c.counted_on, answered_at, now);
+        }
+        self.detected(c.handle, CallResult::Dropped);
+        out.push(Output::Drop { call });
+        self.end_attempt(now, c.handle, out);
+    }
+
+    /// Forgets a call (its group is unloading); frees the place it engaged.
+    pub(super) fn forget_call(&mut self, now: Time, call: CallId) {
+        let Some(c) = self.calls.remove(&call) else { return };
+        let place = match c.state {
+            CallState::Routed { place, .. } => Some(place),
+            CallState::Connected { place, .. } => place,
+            _ => c.engaged,
+        };
+        if let Some(p) = place
+            && matches!(self.places[p].state, PlaceState::Engaged(x) | PlaceState::Talking(x) if x == call)
+        {
+            self.set_place_state(now, p, PlaceState::AfterCallWork);
+        }
+        if let Some(held) = self.held.get_mut(&c.handle) {
+            held.call = None;
+        }
+    }
+
+    pub(super) fn call_connected(&mut self, now: Time, call: CallId, dn: super::Dn) {
+        let Some(p) = self.place_of(&dn) else { return };
+        let Some(c) = self.calls.get(&call) else { return };
+        let (g, h) = (c.group, c.handle);
+        let (answered_at, previous) = match c.state {
+            CallState::Dialing => return,
+            CallState::Waiting { answered_at, .. } => {
+                // The switch delivered it itself: it reached an agent after all.
+                self.groups[g].waiting.retain(|w| *w != call);
+                if let Some(pacer) = &self.groups[g].pacer {
+                    pacer.connected(c.counted_on, answered_at, now);
+                }
+                (answered_at, None)
+            }
+            CallState::Routed { answered_at, place } => (answered_at, Some(place)),
+            CallState::Connected { answered_at, place, .. } => (answered_at, place),
+        };
+        if let Some(q) = previous
+            && q != p
+        {
+            // A transfer (an IVR place handing over to an agent, or one agent to another):
+            // the record follows the call; the place left is free (IVR) or in after-call work.
+            let next = if self.places[q].ivr { PlaceState::Ready } else { PlaceState::AfterCallWork };
+            self.set_place_state(now, q, next);
+        }
+        if previous.is_none() && self.groups[g].mode.is_gvp() {
+            self.groups[g].ports_busy = self.groups[g].ports_busy.saturating_sub(1);
+        }
+        if self.held.get(&h).is_some_and(|held| held.place != Some(p)) {
+            self.give_to(now, h, p);
+        }
+        let c = self.calls.get_mut(&call).expect("present");
+        c.state = CallState::Connected { answered_at, connected_at: now, place: Some(p) };
+        self.set_place_state(now, p, PlaceState::Talking(call));
+    }
+
+    pub(super) fn call_released(
+        &mut self,
+        now: Time,
+        call: CallId,
+        user_data: Option<KvList>,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(c) = self.calls.get(&call) else { return };
+        match c.state {
+            CallState::Dialing => {
+                // Released before any result: a failed attempt.
+                self.call_result(now, call, CallResult::GeneralError, out);
+                return;
+            }
+            CallState::Waiting { .. } => {
+                self.call_abandoned(now, call, out);
+                return;
+            }
+            _ => {}
+        }
+        let c = self.calls.remove(&call).expect("present");
+        let (place, connected_at) = match c.state {
+            CallState::Routed { place, answered_at } => (Some(place), answered_at),
+            CallState::Connected { place, connected_at, .. } => (place, connected_at),
+            _ => (None, now),
+        };
+        let g = c.group;
+        let Some(p) = place else {
+            // GVP port or an agent gone: the attempt is over.
+            if self.groups[g].mode.is_gvp() {
+                self.groups[g].ports_busy = self.groups[g].ports_busy.saturating_sub(1);
+            }
+            self.end_attempt(now, c.handle, out);
+            return;
+        };
+        if let Some(idx) = self.groups[g].slot_of(p)
+            && let Some(pacer) = &self.groups[g].pacer
+        {
+            pacer.call_ended(idx, now.saturating_duration_since(connected_at), now);
+        }
+        if self.places[p].ivr {
+            // IVR places: the record is final at release, updated from the call's data when
+            // the group asks for it; the place is free again.
+            if let Some(data) = user_data.filter(|_| self.groups[g].config.options.ivr_update_on_release) {
+                let changes = crate::protocol::FieldChanges {
+                    call_result: data.get_int(KnownKey::CallResult).and_then(CallResult::from_code),
+                    phone: data.get_str(KnownKey::Phone).map(Into::into),
+                    ..Default::default()
+                };
+                let mut custom = KvList::new();
+                for (key, value) in data.iter().filter(|(k, _)| k.known().is_none()) {
+                    custom.push_unique(key.clone(), value.clone());
+                }
+                // User data that does not fit its column is left out; the record is
+                // finalised all the same.
+                let _ = self.apply_changes(c.handle, &changes, &custom);
+            }
+            if let Some(held) = self.held.get_mut(&c.handle) {
+                held.call = None;
+            }
+            let finish = self.held.get(&c.handle).and_then(|h| h.cancelled).unwrap_or(Finish::Updated);
+            self.finish(now, c.handle, finish, out);
+            self.set_place_state(now, p, PlaceState::Ready);
+            return;
+        }
+        if let Some(held) = self.held.get_mut(&c.handle) {
+            held.call = None;
+            if let Some(finish) = held.cancelled {
+                self.finish(now, c.handle, finish, out);
+            }
+        }
+        if matches!(self.places[p].state, PlaceState::Engaged(x) | PlaceState::Talking(x) if x == call) {
+            self.set_place_state(now, p, PlaceState::AfterCallWork);
+        }
+    }
+
+    pub(super) fn call_abandoned(&mut self, now: Time, call: CallId, out: &mut Vec<Output>) {
+        let Some(c) = self.calls.get(&call) else { return };
+        let (g, answered_at, place) = match c.state {
+            CallState::Waiting { answered_at, .. } => (c.group, answered_at, None),
+            CallState::Routed { answered_at, place } => (c.group, answered_at, Some(place)),
+            // Hung up in conversation, or before an answer: an ordinary release.
+            CallState::Connected { .. } | CallState::Dialing => {
+                return self.call_released(now, call, None, out);
+            }
+        };
+        let c = self.calls.remove(&call).expect("present");
+        self.groups[g].waiting.retain(|w| *w != call);
+        self.groups[g].overdials_total += 1;
+        if let Some(pacer) = &self.groups[g].pacer {
+            pacer.abandoned(c.counted_on, answered_at, now);
+        }
+        self.detected(c.handle, CallResult::Abandoned);
+        if let Some(p) = place {
+            if let Some(held) = self.held.get_mut(&c.handle) {
+                held.call = None;
+            }
+            self.finish(now, c.handle, Finish::Updated, out);
+            self.set_place_state(now, p, PlaceState::Ready);
+        } else {
+            self.end_attempt(now, c.handle, out);
+        }
+    }
+
+    /// Callbacks that came due: to the personal agent, a group member, or the dialer.
+    pub(super) fn deliver_callbacks(&mut self, now: Time, out: &mut Vec<Output>) {
+        for g in 0..self.groups.len() {
+            if self.groups[g].state != GroupState::Running {
+                continue;
+            }
+            let due = self.store.due_scheduled(&self.groups[g].lists, now);
+            for h in due {
+                // The store leaves the window and the do-not-call list to the caller for
+                // callbacks: a number blocked since is marked, a callback due while its window
+                // is closed waits for the next opening.
+                let record = self.store.get(h).expect("due from the store");
+                if self.dnc.is_blocked(&record.phone, record.customer_id.as_deref(), now) {
+                    self.hold(now, h.0, g, HeldKind::Callback);
+                    self.finish(now, h.0, Finish::NoCall, out);
+                    continue;
+                }
+                if !RecordStore::in_window(record, now) {
+                    let next = RecordStore::next_in_window(record, now).map(|t| t.as_unix_s());
+                    if let Some(mut record) = self.store.get_mut(h) {
+                        // An empty window never opens: the callback is put off a day at a time.
+                        record.dial_sched_time =
+                            Some(next.unwrap_or(now.as_unix_s() + 86_400).max(now.as_unix_s() + 1));
+                        record.record_status = crate::protocol::RecordStatus::Ready;
+                    }
+                    continue;
+                }
+                self.hold(now, h.0, g, HeldKind::Callback);
+                self.groups[g].pending_callbacks.push_back(h.0);
+            }
+            if self.groups[g].pending_callbacks.is_empty() {
+                continue;
+            }
+            let pending: Vec<i64> = self.groups[g].pending_callbacks.drain(..).collect();
+            for h in pending {
+                if !self.held.contains_key(&h) {
+                    continue;
+                }
+                if !self.deliver_callback(now, g, h, out) {
+                    self.groups[g].pending_callbacks.push_back(h);
+                }
+            }
+        }
+    }
+
+    /// Tries to hand out due callback `h`; false when nobody can take it yet.
+    fn deliver_callback(&mut self, now: Time, g: GroupId, h: i64, out: &mut Vec<Output>) -> bool {
+        let Some(record) = self.store.get(RecordHandle(h)) else { return true };
+        let personal =
+            matches!(record.record_type, RecordType::PersonalCallBack | RecordType::PersonalRescheduled);
+        let agent = record.agent_id.clone();
+        let when = record.dial_sched_time.unwrap_or(now.as_unix_s());
+        let tz = record.tz_offset_s;
+        let mode = self.groups[g].mode;
+        if !personal && mode.is_auto() && self.groups[g].config.options.predictive_callback {
+            // Dialed like any record (the hold becomes a dial).
+            self.unhold(h);
+            self.dial(now, g, h, None, out);
+            return true;
+        }
+        let eligible = |s: &Server, p: PlaceId| {
+            s.places[p].logged_in
+                && s.places[p].logout == super::Logout::None
+                && s.preview_allowed(p, g)
+                && !s.places[p].ivr
+        };
+        let target = if personal {
+            let Some(agent) = agent else { return false };
+            self.groups[g].members().find(|&p| self.places[p].agent_id == agent && eligible(self, p))
+        } else {
+            self.groups[g]
+                .ready
+                .iter()
+                .map(|&(_, p)| p)
+                .find(|&p| eligible(self, p))
+                .or_else(|| self.groups[g].members().find(|&p| eligible(self, p)))
+        };
+        let Some(p) = target else { return false };
+        self.give_to(now, h, p);
+        let data = self.record_data(g, h, false);
+        let callback_type = if personal { CallbackType::Personal } else { CallbackType::Campaign };
+        let date_time = LocalDateTime::from_unix(when, i64::from(tz))
+            .or_else(|| LocalDateTime::from_unix(now.as_unix_s(), 0))
+            .expect("a time after the epoch has a calendar date");
+        self.notify(
+            out,
+            p,
+            EventBody::ScheduledCall(ScheduledCall { record: data, callback_type, date_time }),
+        );
+        true
+    }
+}

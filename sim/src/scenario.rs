@@ -1,0 +1,856 @@
+//! Scenario files: TOML describing the contact centre to simulate, validated with errors that
+//! name the file, the line and the field.
+//!
+//! Every table refuses unknown keys (`deny_unknown_fields`), so a misspelt key is an error
+//! naming it rather than a silent default. Values are checked while they are read (a
+//! probability outside [0, 1], a negative mean), so the TOML reader's span points at the
+//! offending value. `--set key.path=value` overrides are applied to the TOML document before
+//! it is read; an override that names no field is an error naming the override.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::dist::{Dist, DistSpec};
+
+/// A scenario as read from its file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name (the file stem by convention).
+    pub name: String,
+    /// One line saying what it simulates (shown by `pacer scenarios`).
+    pub description: String,
+    /// Simulated span, seconds.
+    pub duration_s: f64,
+    /// Start of the simulated day, Unix seconds (default 2026-03-02 13:00 UTC, 08:00 US
+    /// Eastern).
+    #[serde(default = "default_start_unix_s")]
+    pub start_unix_s: i64,
+    /// Application id of the simulated server.
+    #[serde(default = "default_application_id")]
+    pub application_id: i64,
+    /// The campaign group.
+    pub group: GroupSpec,
+    /// Pacing configuration (algorithm and goal at least), read by the engine's pacing
+    /// module.
+    pub pacing: PacingSpec,
+    /// Agents and their shifts.
+    pub agents: AgentsSpec,
+    /// What desktops do with the records they get.
+    #[serde(default)]
+    pub behaviour: BehaviourSpec,
+    /// The calling list.
+    pub records: RecordsSpec,
+    /// How customers answer.
+    pub customers: CustomersSpec,
+    /// The dialer and its call progress detection.
+    #[serde(default)]
+    pub dialer: DialerSpec,
+    /// The switch.
+    #[serde(default)]
+    pub switch: SwitchSpec,
+    /// Injected faults.
+    #[serde(default)]
+    pub faults: FaultsSpec,
+}
+
+fn default_start_unix_s() -> i64 {
+    1_772_456_400
+}
+fn default_application_id() -> i64 {
+    101
+}
+
+/// The campaign group the scenario runs.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    /// Campaign name.
+    pub campaign: String,
+    /// Agent group name.
+    pub agent_group: String,
+    /// Dialing mode, as the protocol names it (`Predictive`, `Progressive`, `Preview`,
+    /// `Power GVP`, ... or the short `Predict`, `Progress`, ...).
+    #[serde(deserialize_with = "dial_mode_name")]
+    pub dial_mode: String,
+    /// Caller id presented on every call.
+    #[serde(default)]
+    pub cpn_digits: Option<String>,
+    /// The group's agents are virtual (an IVR group: no after-call work, no desktop
+    /// behaviour beyond RecordProcessed).
+    #[serde(default)]
+    pub ivr: bool,
+}
+
+impl GroupSpec {
+    /// The group's name, `campaign@agent_group`.
+    pub fn group_name(&self) -> String {
+        format!("{}@{}", self.campaign, self.agent_group)
+    }
+}
+
+/// The `[pacing]` table: algorithm, goal and the engine's other pacing settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PacingSpec {
+    /// Algorithm name (`progressive`, `predictive`, `small_group`, ...).
+    #[serde(deserialize_with = "algorithm_name")]
+    pub algorithm: String,
+    /// Goal: exactly one of `overdial_rate`, `busy_factor`, `agent_wait_s`.
+    pub goal: GoalSpec,
+    /// Other settings, passed to the engine's pacing configuration as they are.
+    #[serde(default)]
+    pub settings: toml::Table,
+}
+
+/// The pacing algorithms' names, as `[pacing] algorithm` takes them.
+pub const ALGORITHMS: &[&str] = &[
+    "progressive",
+    "predictive",
+    "small_group",
+    "advanced_small_group",
+    "time_optimized",
+    "fixed_ratio",
+    "vicidial_adapt",
+];
+
+fn algorithm_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let name = String::deserialize(d)?;
+    if ALGORITHMS.contains(&name.as_str()) {
+        Ok(name)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "unknown algorithm `{name}`, expected one of {}",
+            ALGORITHMS.join(", ")
+        )))
+    }
+}
+
+fn dial_mode_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let name = String::deserialize(d)?;
+    match pacer_engine::protocol::DialMode::from_wire(&name) {
+        Some(_) => Ok(name),
+        None => {
+            Err(serde::de::Error::custom(format!("`{name}` is not a dialing mode (e.g. \"Predictive\")")))
+        }
+    }
+}
+
+/// A pacing goal as written in a scenario.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum GoalSpec {
+    /// Keep abandoned / answered below this.
+    OverdialRate(f64),
+    /// Keep agents busy this share of their time.
+    BusyFactor(f64),
+    /// Keep the mean agent wait near this many seconds.
+    AgentWaitS(f64),
+}
+
+impl fmt::Display for GoalSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GoalSpec::OverdialRate(v) => write!(f, "overdial_rate={v}"),
+            GoalSpec::BusyFactor(v) => write!(f, "busy_factor={v}"),
+            GoalSpec::AgentWaitS(v) => write!(f, "agent_wait_s={v}"),
+        }
+    }
+}
+
+/// A probability: a number in [0, 1], checked when read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd, Deserialize)]
+#[serde(try_from = "f64")]
+pub struct Probability(pub f64);
+
+impl TryFrom<f64> for Probability {
+    type Error = String;
+    fn try_from(p: f64) -> Result<Probability, String> {
+        if (0.0..=1.0).contains(&p) {
+            Ok(Probability(p))
+        } else {
+            Err(format!("a probability must be in [0, 1], got {p}"))
+        }
+    }
+}
+
+/// A distribution, checked and built when read.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "DistSpec")]
+pub struct Distribution {
+    /// As written.
+    pub spec: DistSpec,
+    /// Ready to sample.
+    pub dist: Dist,
+}
+
+impl TryFrom<DistSpec> for Distribution {
+    type Error = String;
+    fn try_from(spec: DistSpec) -> Result<Distribution, String> {
+        let dist = spec.build()?;
+        Ok(Distribution { spec, dist })
+    }
+}
+
+impl Distribution {
+    fn exponential(mean_s: f64) -> Distribution {
+        Distribution::try_from(DistSpec::Exponential { mean_s }).expect("a positive mean")
+    }
+    fn constant(value_s: f64) -> Distribution {
+        Distribution::try_from(DistSpec::Constant { value_s }).expect("a non-negative constant")
+    }
+}
+
+/// Agents: how many, their shifts and their handling times.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentsSpec {
+    /// Number of agents (places).
+    pub count: u32,
+    /// Logins are spread uniformly over this many seconds from the start.
+    #[serde(default)]
+    pub login_spread_s: f64,
+    /// Length of a shift, seconds (default: the whole run).
+    #[serde(default)]
+    pub shift_s: Option<f64>,
+    /// Talk time.
+    pub talk: Distribution,
+    /// After-call work time.
+    pub acw: Distribution,
+    /// Probability that a desktop sends a ReadyTime estimate during after-call work.
+    #[serde(default)]
+    pub ready_time_hint: Probability,
+    /// Relative standard deviation of the agent's estimate of remaining work.
+    #[serde(default)]
+    pub ready_time_error: f64,
+    /// Breaks per shift (each through the smart-logout exchange).
+    #[serde(default)]
+    pub breaks: u32,
+    /// Length of a break.
+    #[serde(default = "default_break")]
+    pub break_length: Distribution,
+}
+
+fn default_break() -> Distribution {
+    Distribution::constant(900.0)
+}
+
+/// Desktop behaviour: probabilities per record handled.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BehaviourSpec {
+    /// Sends UpdateCallCompletionStats during the call.
+    #[serde(default)]
+    pub update_stats: Probability,
+    /// Rejects a preview record (RecordReject).
+    #[serde(default)]
+    pub reject: Probability,
+    /// Cancels the record's chain (RequestRecordCancel).
+    #[serde(default)]
+    pub cancel: Probability,
+    /// Marks the customer do-not-call (DoNotCall).
+    #[serde(default)]
+    pub do_not_call: Probability,
+    /// Reschedules as a personal callback.
+    #[serde(default)]
+    pub reschedule_personal: Probability,
+    /// Reschedules as a campaign callback.
+    #[serde(default)]
+    pub reschedule_campaign: Probability,
+    /// Asks for the rest of the chain (ChainedRecordRequest).
+    #[serde(default)]
+    pub chained_request: Probability,
+    /// Adds a new record (AddRecord), e.g. a referral.
+    #[serde(default)]
+    pub add_record: Probability,
+    /// Sends a treatment with RecordProcessed.
+    #[serde(default)]
+    pub treatment: Probability,
+    /// Seconds before a desktop retries after NoRecordsAvailable.
+    #[serde(default = "default_retry_s")]
+    pub no_records_retry_s: f64,
+}
+
+fn default_retry_s() -> f64 {
+    5.0
+}
+
+/// A time zone of the calling list.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeZoneSpec {
+    /// Name as the list stores it (`EST`, `CST`, ...; see the engine's zone table).
+    pub name: String,
+    /// Standard offset from UTC, seconds east; taken from the zone table when absent.
+    #[serde(default)]
+    pub offset_s: Option<i32>,
+    /// Share of records in this zone.
+    pub weight: f64,
+}
+
+/// Weights of phone types in the generated list.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneMix {
+    /// Home phones.
+    #[serde(default)]
+    pub home: f64,
+    /// Direct business phones.
+    #[serde(default)]
+    pub business: f64,
+    /// Mobiles.
+    #[serde(default)]
+    pub mobile: f64,
+}
+
+impl Default for PhoneMix {
+    fn default() -> PhoneMix {
+        PhoneMix { home: 0.5, business: 0.2, mobile: 0.3 }
+    }
+}
+
+/// The calling list, generated.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordsSpec {
+    /// Records (phone numbers) to generate.
+    pub count: u64,
+    /// List name.
+    #[serde(default = "default_list")]
+    pub list: String,
+    /// Longest chain (numbers per customer); chain lengths are uniform in 1..=chain_max.
+    #[serde(default = "one")]
+    pub chain_max: u32,
+    /// Phone type mix.
+    #[serde(default)]
+    pub phone_types: PhoneMix,
+    /// Time zones; default one zone at UTC-5.
+    #[serde(default)]
+    pub time_zones: Vec<TimeZoneSpec>,
+    /// Daily window start, seconds from local midnight.
+    #[serde(default = "default_from")]
+    pub daily_from_s: i32,
+    /// Daily window end, seconds from local midnight.
+    #[serde(default = "default_till")]
+    pub daily_till_s: i32,
+    /// Share of numbers preloaded on the do-not-call list.
+    #[serde(default)]
+    pub dnc_share: Probability,
+    /// Give every chain a customer id (`C<chain id>`); off saves the engine's customer-id
+    /// index on very large lists.
+    #[serde(default = "yes")]
+    pub customer_ids: bool,
+    /// Load the list from this CSV file (header = field names, the engine's list format)
+    /// instead of generating it; a relative path is read from the scenario file's folder.
+    /// `count` and the generation settings are then unused.
+    #[serde(default)]
+    pub csv: Option<PathBuf>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_list() -> String {
+    "Leads".into()
+}
+fn one() -> u32 {
+    1
+}
+fn default_from() -> i32 {
+    8 * 3600
+}
+fn default_till() -> i32 {
+    21 * 3600
+}
+
+/// Outcome probabilities of one phone type (the rest of 1 is no answer).
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeSpec {
+    /// A person answers.
+    pub answer: Probability,
+    /// Busy.
+    #[serde(default)]
+    pub busy: Probability,
+    /// An answering machine answers.
+    #[serde(default)]
+    pub machine: Probability,
+    /// A fax answers.
+    #[serde(default)]
+    pub fax: Probability,
+    /// Special information tone (number not in service).
+    #[serde(default)]
+    pub sit: Probability,
+}
+
+/// Outcome probabilities per phone type.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomesSpec {
+    /// Home phones.
+    pub home: OutcomeSpec,
+    /// Business phones.
+    pub business: OutcomeSpec,
+    /// Mobiles.
+    pub mobile: OutcomeSpec,
+}
+
+/// Customers: how they answer and how long they wait.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomersSpec {
+    /// Outcome probabilities per phone type.
+    pub outcomes: OutcomesSpec,
+    /// Ring time before a person or machine answers.
+    pub ring: Distribution,
+    /// How long an unanswered call rings before the dialer gives up, seconds.
+    #[serde(default = "default_no_answer_s")]
+    pub no_answer_s: f64,
+    /// How long an answered person waits for an agent before hanging up (absent: forever).
+    #[serde(default)]
+    pub patience: Option<Distribution>,
+    /// Share of numbers with a personalised ring tone (music instead of ring-back).
+    #[serde(default)]
+    pub personalised_ringtone: Probability,
+}
+
+fn default_no_answer_s() -> f64 {
+    25.0
+}
+
+/// The dialer.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialerSpec {
+    /// Lines (simultaneous calls); 0 means unlimited.
+    #[serde(default)]
+    pub lines: u32,
+    /// Delay from dial to a busy / SIT result.
+    #[serde(default = "default_result_delay")]
+    pub result_delay: Distribution,
+    /// Answering-machine detection: a person classified as a machine.
+    #[serde(default)]
+    pub amd_false_positive: Probability,
+    /// Answering-machine detection: a machine classified as a person.
+    #[serde(default)]
+    pub amd_false_negative: Probability,
+    /// A personalised ring tone misread as a live answer by call progress detection.
+    #[serde(default)]
+    pub ringtone_misread: Probability,
+    /// Time call progress detection takes after an answer, seconds.
+    #[serde(default = "default_cpd_s")]
+    pub cpd_s: f64,
+}
+
+fn default_result_delay() -> Distribution {
+    Distribution::exponential(3.0)
+}
+fn default_cpd_s() -> f64 {
+    0.5
+}
+
+impl Default for DialerSpec {
+    fn default() -> DialerSpec {
+        DialerSpec {
+            lines: 0,
+            result_delay: default_result_delay(),
+            amd_false_positive: Probability(0.0),
+            amd_false_negative: Probability(0.0),
+            ringtone_misread: Probability(0.0),
+            cpd_s: default_cpd_s(),
+        }
+    }
+}
+
+/// The switch.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchSpec {
+    /// An answered call with no agent after this many seconds is dropped (an overdial).
+    #[serde(default = "default_compliance_s")]
+    pub compliance_time_s: f64,
+}
+
+fn default_compliance_s() -> f64 {
+    2.0
+}
+
+impl Default for SwitchSpec {
+    fn default() -> SwitchSpec {
+        SwitchSpec { compliance_time_s: default_compliance_s() }
+    }
+}
+
+/// Injected faults, each a probability per opportunity.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsSpec {
+    /// A desktop crashes while it holds a record (per record delivered).
+    #[serde(default)]
+    pub desktop_crash: Probability,
+    /// A crashed desktop comes back (logs in again) after `crash_downtime_s`.
+    #[serde(default)]
+    pub crash_return: Probability,
+    /// Seconds a crashed desktop stays away before it comes back.
+    #[serde(default = "default_downtime_s")]
+    pub crash_downtime_s: f64,
+    /// A telephony event is lost on its way to the engine.
+    #[serde(default)]
+    pub telephony_lost: Probability,
+    /// A telephony event reaches the engine twice.
+    #[serde(default)]
+    pub telephony_duplicate: Probability,
+    /// A dial's result never arrives.
+    #[serde(default)]
+    pub dial_result_lost: Probability,
+    /// Telephony logs the agent out in the middle of a call.
+    #[serde(default)]
+    pub telephony_logout_mid_call: Probability,
+    /// A request is sent with a malformed value (wrong type).
+    #[serde(default)]
+    pub malformed_request: Probability,
+    /// A request carries an unknown reserved field.
+    #[serde(default)]
+    pub unknown_field: Probability,
+    /// A request carries another server's application id.
+    #[serde(default)]
+    pub other_application_id: Probability,
+}
+
+fn default_downtime_s() -> f64 {
+    60.0
+}
+
+impl FaultsSpec {
+    /// True when any fault is switched on.
+    pub fn any(&self) -> bool {
+        [
+            self.desktop_crash,
+            self.telephony_lost,
+            self.telephony_duplicate,
+            self.dial_result_lost,
+            self.telephony_logout_mid_call,
+            self.malformed_request,
+            self.unknown_field,
+            self.other_application_id,
+        ]
+        .iter()
+        .any(|p| p.0 > 0.0)
+    }
+}
+
+/// A scenario that could not be read: where and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// The file (or `--set k=v` for an override).
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// Dotted path of the field, when known.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// Reads a scenario file and applies `overrides` (each `key.path=value`).
+pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        line: None,
+        column: None,
+        field: None,
+        message: format!("cannot read: {e}"),
+    })?;
+    let mut scenario = parse(&text, &file, overrides)?;
+    if let Some(csv) = &scenario.records.csv
+        && csv.is_relative()
+        && let Some(dir) = path.parent()
+    {
+        scenario.records.csv = Some(dir.join(csv));
+    }
+    Ok(scenario)
+}
+
+/// Reads a scenario from `text` (named `file` in errors) and applies `overrides`.
+pub fn parse(text: &str, file: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+    // The file alone first: its errors point at its own lines.
+    let base = read(text, file)?;
+    if overrides.is_empty() {
+        return Ok(base);
+    }
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| ScenarioError {
+        file: file.into(),
+        line: None,
+        column: None,
+        field: None,
+        message: e.message().to_string(),
+    })?;
+    // Overrides one at a time, so an error is blamed on the override that caused it.
+    for set in overrides {
+        let blame = format!("--set {set}");
+        let (path, value) = apply_override(&mut doc, set).map_err(|message| ScenarioError {
+            file: blame.clone(),
+            line: None,
+            column: None,
+            field: None,
+            message,
+        })?;
+        read(&doc.to_string(), &blame).map_err(|mut e| {
+            e.line = None;
+            e.column = None;
+            e.field = Some(e.field.unwrap_or_else(|| path.clone()));
+            e.message = format!("{} (value {value})", e.message);
+            e
+        })?;
+    }
+    read(&doc.to_string(), "--set")
+}
+
+/// Applies one `a.b.c=value` to the document; returns the path and the value's text.
+fn apply_override(doc: &mut toml_edit::DocumentMut, set: &str) -> Result<(String, String), String> {
+    let (path, raw) = set.split_once('=').ok_or_else(|| "expected key.path=value".to_string())?;
+    let path = path.trim();
+    let keys: Vec<&str> = path.split('.').map(str::trim).collect();
+    if keys.iter().any(|k| k.is_empty()) {
+        return Err(format!("bad key path `{path}`"));
+    }
+    // A value that is not TOML (`predictive`) is taken as a string.
+    let value: toml_edit::Value = raw.trim().parse().unwrap_or_else(|_| toml_edit::Value::from(raw.trim()));
+    let mut item = doc.as_item_mut();
+    for (i, key) in keys.iter().enumerate() {
+        let last = i + 1 == keys.len();
+        let table =
+            item.as_table_like_mut().ok_or_else(|| format!("`{}` is not a table", keys[..i].join(".")))?;
+        if last {
+            table.insert(key, toml_edit::Item::Value(value.clone()));
+            break;
+        }
+        if table.get(key).is_none() {
+            table.insert(key, toml_edit::Item::Table(toml_edit::Table::new()));
+        }
+        item = table.get_mut(key).expect("just inserted");
+    }
+    Ok((path.to_string(), raw.trim().to_string()))
+}
+
+fn read(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    toml::from_str::<Scenario>(text).map_err(|e| {
+        let (line, column) = e.span().map(|span| line_column(text, span.start)).unzip();
+        let field = field_of(e.message()).or_else(|| e.span().and_then(|span| key_path_at(text, span)));
+        ScenarioError { file: file.into(), line, column, field, message: e.message().trim().to_string() }
+    })
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+/// The field a serde message names (`unknown field `x``, `missing field `x``).
+fn field_of(message: &str) -> Option<String> {
+    let start = message.find("field `")? + "field `".len();
+    let len = message[start..].find('`')?;
+    Some(message[start..start + len].to_string())
+}
+
+/// The dotted key at `span`: the last `[table]` header above it and the key on its line.
+fn key_path_at(text: &str, span: Range<usize>) -> Option<String> {
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let key = line.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_string())?;
+    let header = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_start_matches('[').trim_end_matches(']').trim().to_string());
+    Some(match header {
+        Some(h) if !key.is_empty() => format!("{h}.{key}"),
+        _ => key,
+    })
+}
+
+/// Where scenario files are looked for: `./scenarios`, then the repository's.
+pub fn scenario_dirs() -> Vec<PathBuf> {
+    vec![PathBuf::from("scenarios"), Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")]
+}
+
+/// Resolves `name` to a file: a path as given, or `NAME` / `NAME.toml` in a scenario directory.
+pub fn resolve(name: &str) -> Option<PathBuf> {
+    let direct = PathBuf::from(name);
+    if direct.is_file() {
+        return Some(direct);
+    }
+    for dir in scenario_dirs() {
+        for candidate in [dir.join(name), dir.join(format!("{name}.toml"))] {
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    None
+}
+
+/// Every scenario file of the first scenario directory that exists, sorted by name.
+pub fn list() -> Vec<PathBuf> {
+    for dir in scenario_dirs() {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            let mut files: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            files.sort();
+            return files;
+        }
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = r#"
+name = "t"
+description = "test"
+duration_s = 600
+
+[group]
+campaign = "Sales"
+agent_group = "Team A"
+dial_mode = "Predict"
+
+[pacing]
+algorithm = "predictive"
+goal = { overdial_rate = 0.03 }
+
+[agents]
+count = 3
+talk = { kind = "exponential", mean_s = 60 }
+acw = { kind = "constant", value_s = 5 }
+
+[records]
+count = 100
+
+[customers]
+ring = { kind = "gamma", mean_s = 8, shape = 4 }
+[customers.outcomes]
+home = { answer = 0.4, busy = 0.1 }
+business = { answer = 0.3 }
+mobile = { answer = 0.5, machine = 0.2 }
+"#;
+
+    #[test]
+    fn reads_a_minimal_scenario_with_defaults() {
+        let s = parse(SMALL, "t.toml", &[]).unwrap();
+        assert_eq!(s.agents.count, 3);
+        assert_eq!(s.pacing.goal, GoalSpec::OverdialRate(0.03));
+        assert_eq!(s.switch.compliance_time_s, 2.0);
+        assert_eq!(s.records.list, "Leads");
+        assert!(!s.faults.any());
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let text = SMALL.replace("count = 3", "count = 3\ncuont = 4");
+        let e = parse(&text, "t.toml", &[]).unwrap_err();
+        assert_eq!(e.file, "t.toml");
+        assert_eq!(e.line, Some(17));
+        assert_eq!(e.field.as_deref(), Some("cuont"));
+        assert!(e.to_string().starts_with("t.toml:17:1: field `cuont`: unknown field `cuont`"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_point_at_the_value() {
+        let text = SMALL.replace("busy = 0.1", "busy = 1.5");
+        let e = parse(&text, "t.toml", &[]).unwrap_err();
+        assert_eq!(e.line, Some(26));
+        assert!(e.message.contains("probability must be in [0, 1], got 1.5"), "{e}");
+        let text = SMALL.replace("mean_s = 60", "mean_s = -60");
+        let e = parse(&text, "t.toml", &[]).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(17), Some("agents.talk")), "{e}");
+        assert!(e.message.contains("mean_s must be > 0"), "{e}");
+    }
+
+    #[test]
+    fn missing_field_is_named() {
+        let text = SMALL.replace("duration_s = 600\n", "");
+        let e = parse(&text, "t.toml", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("duration_s"), "{e}");
+    }
+
+    #[test]
+    fn overrides_apply_before_reading() {
+        let sets = [
+            "agents.count=7".to_string(),
+            "pacing.algorithm=progressive".to_string(),
+            "pacing.goal={busy_factor=0.9}".to_string(),
+            "faults.telephony_lost=0.01".to_string(),
+        ];
+        let s = parse(SMALL, "t.toml", &sets).unwrap();
+        assert_eq!(s.agents.count, 7);
+        assert_eq!(s.pacing.algorithm, "progressive");
+        assert_eq!(s.pacing.goal, GoalSpec::BusyFactor(0.9));
+        assert!(s.faults.any());
+    }
+
+    #[test]
+    fn unknown_override_path_is_named() {
+        let e = parse(SMALL, "t.toml", &["agents.cuont=7".to_string()]).unwrap_err();
+        assert_eq!(e.file, "--set agents.cuont=7");
+        assert_eq!(e.field.as_deref(), Some("cuont"));
+        let e = parse(SMALL, "t.toml", &["agents.count.x=7".to_string()]).unwrap_err();
+        assert!(e.message.contains("`agents.count` is not a table"), "{e}");
+        let e = parse(SMALL, "t.toml", &["faults.desktop_crash=2".to_string()]).unwrap_err();
+        assert!(e.message.contains("probability"), "{e}");
+        let e = parse(SMALL, "t.toml", &["pacing.algorithm=nope".to_string()]).unwrap_err();
+        assert!(e.message.contains("unknown algorithm `nope`"), "{e}");
+        assert_eq!(e.field.as_deref(), Some("pacing.algorithm"));
+    }
+
+    #[test]
+    fn bad_names_point_at_their_line() {
+        let e = parse(&SMALL.replace("\"predictive\"", "\"psychic\""), "t.toml", &[]).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(12), Some("pacing.algorithm")), "{e}");
+        let e = parse(&SMALL.replace("\"Predict\"", "\"Telepathic\""), "t.toml", &[]).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(9), Some("group.dial_mode")), "{e}");
+    }
+
+    #[test]
+    fn shipped_scenarios_all_read() {
+        let files = list();
+        assert!(files.len() >= 8, "{files:?}");
+        for file in files {
+            let s = load(&file, &[]).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(Some(s.name.as_str()), file.file_stem().and_then(|s| s.to_str()));
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Whole runs of the simulator around the real engine: determinism, and every scenario with
+//! faults injected on several seeds (scaled down so the suite stays fast).
+
+use pacer_sim::scenario::{self, Scenario};
+use pacer_sim::world::{RunOptions, run};
+
+fn load(name: &str, sets: &[&str]) -> Scenario {
+    let path = scenario::resolve(name).unwrap_or_else(|| panic!("scenario {name}"));
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    scenario::load(&path, &sets).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The shipped scenario, cut to a few agents, a small list and ten simulated minutes.
+fn scaled(name: &str, extra: &[&str]) -> Scenario {
+    let full = load(name, &[]);
+    let agents = format!("agents.count={}", full.agents.count.min(12));
+    let records = format!("records.count={}", full.records.count.min(3000));
+    let mut sets = vec!["duration_s=600", "agents.login_spread_s=30", agents.as_str(), records.as_str()];
+    if full.agents.shift_s.is_some() {
+        sets.push("agents.shift_s=500");
+    }
+    sets.extend_from_slice(extra);
+    load(name, &sets)
+}
+
+const FAULTS: &[&str] = &[
+    "faults.desktop_crash=0.05",
+    "faults.crash_return=0.5",
+    "faults.crash_downtime_s=30",
+    "faults.telephony_lost=0.01",
+    "faults.telephony_duplicate=0.02",
+    "faults.dial_result_lost=0.02",
+    "faults.telephony_logout_mid_call=0.03",
+    "faults.malformed_request=0.02",
+    "faults.unknown_field=0.02",
+    "faults.other_application_id=0.02",
+];
+
+#[test]
+fn same_scenario_and_seed_give_the_same_report() {
+    let s = scaled("small-20", &[]);
+    let a = run(&s, &RunOptions { seed: 7, ..RunOptions::default() }).unwrap();
+    let b = run(&s, &RunOptions { seed: 7, ..RunOptions::default() }).unwrap();
+    assert!(a.violation.is_none(), "{:?}", a.violation);
+    assert!(a.report.dials > 0 && a.report.connected > 0);
+    assert_eq!(a.report.deterministic_json(), b.report.deterministic_json());
+    // And the seed matters: another one gives another run.
+    let c = run(&s, &RunOptions { seed: 8, ..RunOptions::default() }).unwrap();
+    assert_ne!(a.report.deterministic_json(), c.report.deterministic_json());
+}
+
+#[test]
+fn same_seed_with_faults_gives_the_same_report() {
+    let s = scaled("callbacks-dnc", FAULTS);
+    let a = run(&s, &RunOptions { seed: 3, ..RunOptions::default() }).unwrap();
+    let b = run(&s, &RunOptions { seed: 3, ..RunOptions::default() }).unwrap();
+    assert_eq!(a.report.deterministic_json(), b.report.deterministic_json());
+    assert!(!a.report.faults.is_empty());
+}
+
+#[test]
+fn every_scenario_with_faults_keeps_the_invariants() {
+    for path in scenario::list() {
+        let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let s = scaled(&name, FAULTS);
+        for seed in [1, 2, 3] {
+            let outcome = run(&s, &RunOptions { seed, ..RunOptions::default() }).unwrap();
+            let r = &outcome.report;
+            assert!(
+                outcome.violation.is_none(),
+                "{name} seed {seed}: {} (replay: pacer run {name} --seed {seed} --until-event N)",
+                outcome.violation.as_ref().unwrap()
+            );
+            assert!(r.dials > 0, "{name} seed {seed}: no dials");
+            assert_eq!(r.ledger.get("dials_do_not_call"), Some(&0), "{name}");
+            assert_eq!(r.ledger.get("dials_outside_window"), Some(&0), "{name}");
+            assert!(!r.ledger.contains_key("Retrieved"), "{name} seed {seed}: {:?}", r.ledger);
+        }
+    }
+}
+
+#[test]
+fn until_event_stops_early() {
+    let s = scaled("small-5", &[]);
+    let full = run(&s, &RunOptions { seed: 1, ..RunOptions::default() }).unwrap();
+    let part = run(&s, &RunOptions { seed: 1, until_event: Some(500), ..RunOptions::default() }).unwrap();
+    assert_eq!(part.report.events, 500);
+    assert!(full.report.events > 500);
+}
+
+#[test]
+fn a_list_loaded_from_csv_is_dialed() {
+    use pacer_sim::world::customers::Population;
+    let base = scaled("small-5", &["records.count=300"]);
+    let population = Population::new(9, &base.records, &base.customers, &base.dialer);
+    let dir = std::env::temp_dir().join(format!("pacer-sim-csv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    population.calling_list().save_csv(&dir.join("leads.csv")).unwrap();
+    let shipped = std::fs::read_to_string(scenario::resolve("small-5").unwrap()).unwrap();
+    let text = shipped.replace("[records]\n", "[records]\ncsv = \"leads.csv\"\n");
+    assert_ne!(text, shipped);
+    std::fs::write(dir.join("from-csv.toml"), text).unwrap();
+    let s = scenario::load(&dir.join("from-csv.toml"), &["duration_s=600".to_string()]).unwrap();
+    assert_eq!(s.records.csv.as_deref(), Some(dir.join("leads.csv").as_path()));
+    let outcome = run(&s, &RunOptions { seed: 2, ..RunOptions::default() }).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(outcome.violation.is_none(), "{:?}", outcome.violation);
+    assert_eq!(outcome.report.records, 300);
+    assert!(outcome.report.dials > 0);
+}
+
+#[test]
+fn every_algorithm_runs_and_keeps_the_invariants() {
+    for algorithm in scenario::ALGORITHMS {
+        let set = format!("pacing.algorithm={algorithm}");
+        // Progressive pacing runs in the Progressive dialing mode (the engine paces a
+        // Predictive group predictively whatever is configured).
+        let mode = if *algorithm == "progressive" {
+            "group.dial_mode=Progressive"
+        } else {
+            "group.dial_mode=Predictive"
+        };
+        let s = scaled("small-20", &[set.as_str(), mode]);
+        let outcome = run(&s, &RunOptions { seed: 5, ..RunOptions::default() }).unwrap();
+        assert!(outcome.violation.is_none(), "{algorithm}: {:?}", outcome.violation);
+        assert_eq!(outcome.report.algorithm, *algorithm);
+        assert!(outcome.report.connected > 0, "{algorithm}: nobody reached");
+        // Without faults the engine learns the end of every call and gets every record back.
+        assert_eq!(outcome.report.ledger["engine_calls_open_at_unload"], 0, "{algorithm}");
+        assert_eq!(outcome.report.ledger["engine_records_held_at_unload"], 0, "{algorithm}");
+    }
+}
