@@ -209,6 +209,8 @@ pub struct GroupPacer {
     vicidial: VicidialAdapt,
     rejected: CachePadded<AtomicU64>,
     last_dial_level: CachePadded<AtomicF64>,
+    /// Where the next small-group search starts (see `View::warm_start`).
+    warm_start: CachePadded<AtomicU32>,
 }
 
 impl GroupPacer {
@@ -263,6 +265,7 @@ impl GroupPacer {
             vicidial: VicidialAdapt::new(config.vicidial.initial_level),
             rejected: CachePadded::new(AtomicU64::new(0)),
             last_dial_level: CachePadded::new(AtomicF64::new(0.0)),
+            warm_start: CachePadded::new(AtomicU32::new(u32::MAX)),
             config,
         }
     }
@@ -620,6 +623,7 @@ impl GroupPacer {
             overdial_target: (base_rate * correction).clamp(0.0, cap.max(0.0)),
             config: &self.config,
             tables: &d.tables,
+            warm_start: &self.warm_start,
             slots: &self.slots,
         };
         let target = match algorithm {
