@@ -10,7 +10,29 @@
 //! A decision ([`GroupPacer::decide`]) reads the aggregate counters (never a per-agent scan,
 //! except in the small-group algorithms, which run on at most `small_group_max_agents`
 //! agents), asks the configured [`Algorithm`] for a number of dials, and bounds it by the
-//! per-agent cap and by the compliance governor ([`governor`]), which no goal overrides.
+//! per-agent cap (`max_dials_per_agent`) and by the compliance governor (`governor.rs`),
+//! which no goal overrides: the abandon rate over the regulatory window stays under the cap
+//! even if every call beyond the agents ready now were abandoned.
+//!
+//! How the pieces fit:
+//!
+//! - **Switch.** With an overdial-rate goal, `predictive`, `small_group` and
+//!   `advanced_small_group` pace groups of at most `small_group_max_agents` available agents
+//!   (default 50) with the small-group rule (the advanced one if configured) and larger
+//!   groups with the classic rule; other goals always use the classic rule.
+//! - **Closed loop.** Every 5 s of engine time an integral controller moves a correction
+//!   factor from the goal's measured error over the estimator window (overdial rate, busy
+//!   factor or agent wait). The classic rule multiplies the agents expected free by it; the
+//!   small-group rules multiply the overdial rate they aim at by it.
+//! - **Estimates** (hit ratio, times) are windowed sums updated by events; every 100 ms of
+//!   engine time one decision (whichever wins a compare-and-swap) turns them into the
+//!   means, variations and free-agent probability tables that decisions read.
+//! - **No torn decision.** What one event changes together lives in one word: an agent's
+//!   state with its logout flag and entry time; the agent counts by state; the calls in flight
+//!   with those waiting; a window bucket's two counters. A decision reads each word once.
+//! - **Atomics** all come from `atomic.rs`, which is loom's under `--cfg pacer_loom`; the
+//!   models in `loom_models.rs` run with
+//!   `RUSTFLAGS="--cfg pacer_loom" cargo test -p pacer-engine --release --lib pacing::loom`.
 //!
 //! ```
 //! use pacer_engine::pacing::{AgentIdx, AgentState, DialOutcome, GroupPacer, PacingConfig};
@@ -36,7 +58,7 @@ use std::time::Duration;
 pub(crate) mod algorithm;
 pub(crate) mod atomic;
 mod config;
-pub mod governor;
+mod governor;
 mod overdial;
 mod state;
 mod window;
@@ -596,6 +618,10 @@ impl GroupPacer {
     }
 
     /// How many dials to place now. Lock-free; reads the counters once each.
+    ///
+    /// A decision places nothing: the caller places the dials and reports each with
+    /// [`GroupPacer::dial_placed`]. Until it does, another decision sees the same state and
+    /// returns the same dials again (decisions are not additive).
     pub fn decide(&self, now: Time) -> Decision {
         self.refresh_if_due(now);
         let agents = self.agents.load();
