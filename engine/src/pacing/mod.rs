@@ -460,7 +460,8 @@ impl GroupPacer {
         // dial-to-answer time and then to wait at most the compliance time for an agent.
         let last = slot.last_placed();
         let settle = last
-            + Duration::from_secs_f64(self.derived.dial_to_answer_s.load().clamp(0.0, 3600.0))
+            // (`try_`: a NaN estimate, which the blending never produces, must not panic.)
+            + Duration::try_from_secs_f64(self.derived.dial_to_answer_s.load().clamp(0.0, 3600.0)).unwrap_or_default()
             + self.config.compliance_time;
         let wait = settle.saturating_duration_since(now).max(Duration::from_secs(1));
         LogoutStatus::Wait(wait.min(deadline.saturating_duration_since(now)))
