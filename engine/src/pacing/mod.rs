@@ -425,6 +425,8 @@ impl GroupPacer {
     }
 
     fn resolve(&self, counted_on: Option<AgentIdx>, answered_at: Time, now: Time, abandoned: bool) {
+        // The overdial horizons count a call when it is resolved (`now`), so that every count
+        // is final when made; when it was answered does not change what is counted.
         let _ = answered_at;
         if !self.calls.apply(0, -1) {
             // Still recorded below: an overdial must never go uncounted.
