@@ -178,6 +178,15 @@ proptest! {
         prop_assert_eq!(s.calls.in_flight as usize, world.in_flight.len());
         prop_assert_eq!(s.calls.waiting as usize, world.waiting.len());
         prop_assert_eq!(s.rejected_events, 0);
+        let count = |state| world.states.iter().filter(|&&x| x == state).count() as u32;
+        prop_assert_eq!(s.agents.ready, count(AgentState::Ready));
+        prop_assert_eq!(s.agents.talking, count(AgentState::Talking));
+        prop_assert_eq!(s.agents.after_call_work, count(AgentState::AfterCallWork));
+        prop_assert_eq!(s.agents.not_ready, count(AgentState::NotReady));
+        prop_assert_eq!(s.agents.leaving, 0);
+        // Answered calls were all either connected or abandoned, or are still waiting.
+        let o = world.pacer.overdial(world.now);
+        prop_assert_eq!(o.campaign.answered, o.compliance.answered);
     }
 }
 

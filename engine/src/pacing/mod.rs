@@ -10,7 +10,29 @@
 //! A decision ([`GroupPacer::decide`]) reads the aggregate counters (never a per-agent scan,
 //! except in the small-group algorithms, which run on at most `small_group_max_agents`
 //! agents), asks the configured [`Algorithm`] for a number of dials, and bounds it by the
-//! per-agent cap and by the compliance governor ([`governor`]), which no goal overrides.
+//! per-agent cap (`max_dials_per_agent`) and by the compliance governor (`governor.rs`),
+//! which no goal overrides: the abandon rate over the regulatory window stays under the cap
+//! even if every call beyond the agents ready now were abandoned.
+//!
+//! How the pieces fit:
+//!
+//! - **Switch.** With an overdial-rate goal, `predictive`, `small_group` and
+//!   `advanced_small_group` pace groups of at most `small_group_max_agents` available agents
+//!   (default 50) with the small-group rule (the advanced one if configured) and larger
+//!   groups with the classic rule; other goals always use the classic rule.
+//! - **Closed loop.** Every 5 s of engine time an integral controller moves a correction
+//!   factor from the goal's measured error over the estimator window (overdial rate, busy
+//!   factor or agent wait). The classic rule multiplies the agents expected free by it; the
+//!   small-group rules multiply the overdial rate they aim at by it.
+//! - **Estimates** (hit ratio, times) are windowed sums updated by events; every 100 ms of
+//!   engine time one decision (whichever wins a compare-and-swap) turns them into the
+//!   means, variations and free-agent probability tables that decisions read.
+//! - **No torn decision.** What one event changes together lives in one word: an agent's
+//!   state with its logout flag and entry time; the agent counts by state; the calls in flight
+//!   with those waiting; a window bucket's two counters. A decision reads each word once.
+//! - **Atomics** all come from `atomic.rs`, which is loom's under `--cfg pacer_loom`; the
+//!   models in `loom_models.rs` run with
+//!   `RUSTFLAGS="--cfg pacer_loom" cargo test -p pacer-engine --release --lib pacing::loom`.
 //!
 //! ```
 //! use pacer_engine::pacing::{AgentIdx, AgentState, DialOutcome, GroupPacer, PacingConfig};
@@ -36,7 +58,7 @@ use std::time::Duration;
 pub(crate) mod algorithm;
 pub(crate) mod atomic;
 mod config;
-pub mod governor;
+mod governor;
 mod overdial;
 mod state;
 mod window;
@@ -209,6 +231,8 @@ pub struct GroupPacer {
     vicidial: VicidialAdapt,
     rejected: CachePadded<AtomicU64>,
     last_dial_level: CachePadded<AtomicF64>,
+    /// Where the next small-group search starts (see `View::warm_start`).
+    warm_start: CachePadded<AtomicU32>,
 }
 
 impl GroupPacer {
@@ -263,6 +287,7 @@ impl GroupPacer {
             vicidial: VicidialAdapt::new(config.vicidial.initial_level),
             rejected: CachePadded::new(AtomicU64::new(0)),
             last_dial_level: CachePadded::new(AtomicF64::new(0.0)),
+            warm_start: CachePadded::new(AtomicU32::new(u32::MAX)),
             config,
         }
     }
@@ -400,6 +425,8 @@ impl GroupPacer {
     }
 
     fn resolve(&self, counted_on: Option<AgentIdx>, answered_at: Time, now: Time, abandoned: bool) {
+        // The overdial horizons count a call when it is resolved (`now`), so that every count
+        // is final when made; when it was answered does not change what is counted.
         let _ = answered_at;
         if !self.calls.apply(0, -1) {
             // Still recorded below: an overdial must never go uncounted.
@@ -435,7 +462,8 @@ impl GroupPacer {
         // dial-to-answer time and then to wait at most the compliance time for an agent.
         let last = slot.last_placed();
         let settle = last
-            + Duration::from_secs_f64(self.derived.dial_to_answer_s.load().clamp(0.0, 3600.0))
+            // (`try_`: a NaN estimate, which the blending never produces, must not panic.)
+            + Duration::try_from_secs_f64(self.derived.dial_to_answer_s.load().clamp(0.0, 3600.0)).unwrap_or_default()
             + self.config.compliance_time;
         let wait = settle.saturating_duration_since(now).max(Duration::from_secs(1));
         LogoutStatus::Wait(wait.min(deadline.saturating_duration_since(now)))
@@ -593,6 +621,10 @@ impl GroupPacer {
     }
 
     /// How many dials to place now. Lock-free; reads the counters once each.
+    ///
+    /// A decision places nothing: the caller places the dials and reports each with
+    /// [`GroupPacer::dial_placed`]. Until it does, another decision sees the same state and
+    /// returns the same dials again (decisions are not additive).
     pub fn decide(&self, now: Time) -> Decision {
         self.refresh_if_due(now);
         let agents = self.agents.load();
@@ -620,6 +652,7 @@ impl GroupPacer {
             overdial_target: (base_rate * correction).clamp(0.0, cap.max(0.0)),
             config: &self.config,
             tables: &d.tables,
+            warm_start: &self.warm_start,
             slots: &self.slots,
         };
         let target = match algorithm {

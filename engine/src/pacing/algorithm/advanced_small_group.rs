@@ -23,7 +23,7 @@
 //! `small_group`. The rule scans the group's agents, so it is meant for small groups.
 
 use super::predictive::Predictive;
-use super::small_group::{Dist, Search, dials_for_rate, shortfall_table};
+use super::small_group::{Dist, Search, dials_for_rate_warm, shortfall_table};
 use super::{FreeTables, Pacer, View, horizon_s};
 use crate::pacing::Goal;
 use crate::pacing::state::{AgentState, AgentView};
@@ -187,7 +187,7 @@ impl Pacer for AdvancedSmallGroup {
             target: view.overdial_target,
             k_max: cap.saturating_sub(view.calls.outstanding()),
         };
-        f64::from(dials_for_rate(&table, search))
+        f64::from(dials_for_rate_warm(&table, search, view.warm_start))
     }
 }
 

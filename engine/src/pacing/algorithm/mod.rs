@@ -6,7 +6,7 @@
 //! compliance governor, which no algorithm can override.
 
 use super::Goal;
-use super::atomic::AtomicF64;
+use super::atomic::{AtomicF64, AtomicU32};
 use super::config::PacingConfig;
 use super::state::{AgentCounts, AgentSlot, CallCounts};
 use crate::time::Time;
@@ -65,6 +65,9 @@ pub(crate) struct View<'a> {
     pub(crate) config: &'a PacingConfig,
     /// Probabilities of busy agents becoming free, precomputed from the estimates.
     pub(crate) tables: &'a FreeTables,
+    /// The calls out the last small-group search settled on (`u32::MAX`: none yet), where
+    /// the next search starts.
+    pub(crate) warm_start: &'a AtomicU32,
     /// Per-agent places, for the small-group algorithms (which scan at most
     /// `small_group_max_agents` available agents).
     pub(crate) slots: &'a [AgentSlot],
@@ -247,6 +250,7 @@ pub(crate) mod tests {
         pub(crate) config: PacingConfig,
         pub(crate) slots: Vec<AgentSlot>,
         pub(crate) tables: FreeTables,
+        pub(crate) warm_start: AtomicU32,
     }
 
     impl TestView {
@@ -261,6 +265,7 @@ pub(crate) mod tests {
                 overdial_target: self.overdial_target,
                 config: &self.config,
                 tables: &self.tables,
+                warm_start: &self.warm_start,
                 slots: &self.slots,
             };
             self.tables.fill(&self.est, horizon_s(&view));
@@ -281,6 +286,7 @@ pub(crate) mod tests {
             config: PacingConfig::default(),
             slots: Vec::new(),
             tables: FreeTables::new(),
+            warm_start: AtomicU32::new(u32::MAX),
         }
     }
 
