@@ -102,25 +102,6 @@ pub fn init_logging() {
 /// Runs `pacer serve` until end of input (stdio) or SIGINT / SIGTERM.
 pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     init_logging();
-    let scenario =
-        config::load(&args.scenario, &args.sets, args.lists.as_deref()).map_err(anyhow::Error::msg)?;
-    let lists_dir = scenario.lists_dir.clone();
-    let mut store = config::load_lists(&scenario.config, &lists_dir).map_err(anyhow::Error::msg)?;
-    let journal_path =
-        args.journal.clone().unwrap_or_else(|| lists_dir.join(format!("{}.journal", scenario.scenario.name)));
-    // A restart: what the last run journaled goes back into the lists, then the lists are
-    // written back and the journal emptied, so it only ever holds one run's updates.
-    let replayed = journal::replay(&journal_path, &mut store).map_err(anyhow::Error::msg)?;
-    let released = journal::release_retrieved(&mut store);
-    if replayed > 0 || released > 0 {
-        tracing::info!(replayed, released, journal = %journal_path.display(), "resumed from the journal");
-    }
-    journal::write_back(&store, &lists_dir)
-        .with_context(|| format!("writing lists to {}", lists_dir.display()))?;
-    let mut journal = Journal::open(&journal_path, args.fsync)
-        .with_context(|| format!("opening the journal {}", journal_path.display()))?;
-    journal.reset().with_context(|| format!("emptying the journal {}", journal_path.display()))?;
-
     let token = match &args.token_file {
         None => None,
         Some(path) => {
@@ -139,6 +120,25 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     {
         bail!("--listen {addr}: a non-loopback address needs --token-file");
     }
+
+    let scenario =
+        config::load(&args.scenario, &args.sets, args.lists.as_deref()).map_err(anyhow::Error::msg)?;
+    let lists_dir = scenario.lists_dir.clone();
+    let mut store = config::load_lists(&scenario.config, &lists_dir).map_err(anyhow::Error::msg)?;
+    let journal_path =
+        args.journal.clone().unwrap_or_else(|| lists_dir.join(format!("{}.journal", scenario.scenario.name)));
+    // A restart: what the last run journaled goes back into the lists, then the lists are
+    // written back and the journal emptied, so it only ever holds one run's updates.
+    let replayed = journal::replay(&journal_path, &mut store).map_err(anyhow::Error::msg)?;
+    let released = journal::release_retrieved(&mut store);
+    if replayed > 0 || released > 0 {
+        tracing::info!(replayed, released, journal = %journal_path.display(), "resumed from the journal");
+    }
+    journal::write_back(&store, &lists_dir)
+        .with_context(|| format!("writing lists to {}", lists_dir.display()))?;
+    let mut journal = Journal::open(&journal_path, args.fsync)
+        .with_context(|| format!("opening the journal {}", journal_path.display()))?;
+    journal.reset().with_context(|| format!("emptying the journal {}", journal_path.display()))?;
 
     let notifier = match &args.notify_url {
         None => None,
