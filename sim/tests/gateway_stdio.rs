@@ -309,3 +309,48 @@ fn journal_survives_a_killed_process() {
     assert!(records.iter().all(|r| r.1 != 2), "no record left Retrieved");
     assert_eq!(std::fs::read_to_string(dir.path().join("serve-example.journal")).unwrap(), "");
 }
+
+#[test]
+fn wall_clock_fires_timers_on_its_own() {
+    // An answered call that finds no ready agent is dropped once the compliance time is
+    // over: only a timer can do that, since no line arrives after the answer.
+    let dir = lists();
+    // Records callable around the clock, since the wall clock may be at any hour.
+    let path = dir.path().join("serve-example.csv");
+    let all_day = std::fs::read_to_string(&path).unwrap().replace(",28800,75600,", ",0,86400,");
+    std::fs::write(&path, all_day).unwrap();
+    let mut child = Command::new(PACER)
+        .args(["serve", "--stdio", "--clock", "wall", "--set", "switch.compliance_time_s=0.2", "--scenario"])
+        .arg(scenario())
+        .arg("--lists")
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut next = |want: &dyn Fn(&Value) -> bool| loop {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "pacer serve ended early");
+        let v: Value = serde_json::from_str(&line).unwrap();
+        if want(&v) {
+            return v;
+        }
+    };
+    // `t` is ignored on the wall clock.
+    writeln!(stdin, r#"{{"t": 99999, "tel": "AgentLogin", "dn": "7001", "agent": "1001"}}"#).unwrap();
+    writeln!(stdin, r#"{{"tel": "AgentReady", "dn": "7001"}}"#).unwrap();
+    let dial = next(&|v| v.get("dial").is_some());
+    assert!(dial["t"].as_f64().unwrap() > 1.7e9, "wall-clock lines carry Unix seconds: {dial}");
+    writeln!(stdin, r#"{{"tel": "AgentNotReady", "dn": "7001"}}"#).unwrap();
+    let call = dial["dial"]["call"].as_u64().unwrap();
+    writeln!(stdin, r#"{{"tel": "CallResult", "call": {call}, "result": "Answer"}}"#).unwrap();
+    stdin.flush().unwrap();
+    let dropped = next(&|v| v.get("drop").is_some());
+    assert_eq!(dropped["drop"]["call"], call);
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}

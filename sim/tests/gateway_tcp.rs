@@ -106,7 +106,8 @@ fn http_get(addr: &str, path: &str) -> String {
 #[test]
 fn several_clients_with_roles_notifications_and_metrics() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(repo().join("scenarios/lists/serve-example.csv"), dir.path().join("serve-example.csv")).unwrap();
+    std::fs::copy(repo().join("scenarios/lists/serve-example.csv"), dir.path().join("serve-example.csv"))
+        .unwrap();
     let token = dir.path().join("token");
     std::fs::write(&token, "s3cret\n").unwrap();
     let (url, notes) = receiver();

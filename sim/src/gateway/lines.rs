@@ -250,6 +250,19 @@ fn telephony(
     result: Option<ResultName<'_>>,
     user_data: Option<&RawValue>,
 ) -> Result<TelephonyEvent, String> {
+    const EVENTS: [&str; 8] = [
+        "AgentLogin",
+        "AgentLogout",
+        "AgentReady",
+        "AgentNotReady",
+        "CallResult",
+        "CallConnected",
+        "CallReleased",
+        "CallAbandoned",
+    ];
+    if !EVENTS.contains(&tel) {
+        return Err(format!("`tel`: unknown event {tel:?} ({})", EVENTS.join(", ")));
+    }
     let unexpected = |key: &str| format!("{tel} has no `{key}` key");
     let is_agent_event = matches!(tel, "AgentLogin" | "AgentLogout" | "AgentReady" | "AgentNotReady");
     if is_agent_event {
@@ -319,12 +332,7 @@ fn telephony(
             }
         }
         "CallAbandoned" => TelephonyEvent::CallAbandoned { call: need_call(tel, call)? },
-        other => {
-            return Err(format!(
-                "`tel`: unknown event {other:?} (AgentLogin, AgentLogout, AgentReady, AgentNotReady, \
-                 CallResult, CallConnected, CallReleased, CallAbandoned)"
-            ));
-        }
+        other => return Err(format!("`tel`: unknown event {other:?}")),
     })
 }
 
@@ -337,6 +345,11 @@ fn admin_command(
     goal: Option<Goal>,
     application_id: Option<i64>,
 ) -> Result<AdminCommand, String> {
+    const COMMANDS: [&str; 9] =
+        ["load", "start", "stop", "unload", "mode", "goal", "takeover", "join", "leave"];
+    if !COMMANDS.contains(&admin) {
+        return Err(format!("`admin`: unknown command {admin:?} ({})", COMMANDS.join(", ")));
+    }
     let unexpected = |key: &str| Err(format!("admin {admin} has no `{key}` key"));
     let takes_group = matches!(admin, "load" | "start" | "stop" | "unload" | "mode" | "goal");
     if !takes_group && group.is_some() {
@@ -385,11 +398,7 @@ fn admin_command(
                 AdminCommand::LeaveAgentGroup { agent_group, dn }
             }
         }
-        other => {
-            return Err(format!(
-                "`admin`: unknown command {other:?} (load, start, stop, unload, mode, goal, takeover, join, leave)"
-            ));
-        }
+        other => return Err(format!("`admin`: unknown command {other:?}")),
     })
 }
 

@@ -504,4 +504,31 @@ mod tests {
         assert_eq!(read_all(&bytes, 10), ["a", "<too long>", "b", "\u{e9}", "<not utf-8>", "last"]);
         assert_eq!(read_all(b"", 10), Vec::<String>::new());
     }
+
+    fn socket() -> TcpStream {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let _peer = listener.accept().unwrap();
+        stream
+    }
+
+    #[test]
+    fn a_slow_client_is_dropped_and_the_others_still_served() {
+        let mut t = TcpTransport::new(None);
+        let (slow_tx, _slow_rx) = channel::bounded(2);
+        let (fast_tx, fast_rx) = channel::bounded(100);
+        t.connect(1, slow_tx, socket());
+        t.role_changed(1, &Some(Role::Dialer));
+        t.connect(2, fast_tx, socket());
+        t.role_changed(2, &Some(Role::Any));
+        for _ in 0..3 {
+            t.send(To::Dialer, b"{}\n");
+        }
+        t.send(To::Desktop(&pacer_engine::server::Dn::new("7001")), b"{\"dn\":\"7001\"}\n");
+        assert_eq!(t.flush(), vec![1], "the client whose queue filled up is dropped");
+        assert_eq!(fast_rx.len(), 4, "the other client got every line");
+        t.send(To::Dialer, b"{}\n");
+        assert!(t.flush().is_empty());
+        assert_eq!(fast_rx.len(), 5);
+    }
 }
