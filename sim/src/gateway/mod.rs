@@ -8,7 +8,8 @@
 //! - [`journal`]: the crash-safe journal and writing lists back;
 //! - [`notify`]: status notifications over HTTP;
 //! - [`metrics`]: Prometheus metrics;
-//! - [`config`]: the serve scenario.
+//! - [`config`]: the serve scenario;
+//! - [`workload`]: request lines for the throughput bench.
 
 pub mod config;
 pub mod engine;
@@ -17,6 +18,7 @@ pub mod lines;
 pub mod metrics;
 pub mod notify;
 pub mod transport;
+pub mod workload;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
