@@ -3,7 +3,8 @@
 //!
 //! The JSON report's top-level field names are stable (scripts and the README read them);
 //! new fields may be added, none renamed. Wall-clock fields (`wall_seconds`,
-//! `setup_wall_seconds`, `events_per_second`, `peak_rss_mib`) are the only ones that differ between two runs of the
+//! `setup_wall_seconds`, `events_per_second`, `cpu_seconds`, `events_per_cpu_second`,
+//! `peak_rss_mib`) are the only ones that differ between two runs of the
 //! same scenario and seed.
 
 use std::collections::BTreeMap;
@@ -16,6 +17,8 @@ use serde::Serialize;
 /// Width of one time-series interval.
 pub const INTERVAL: Duration = Duration::from_secs(15 * 60);
 const INTERVAL_US: u64 = 15 * 60 * 1_000_000;
+/// Live answers a 15-minute window needs to count for `abandon_rate_max_window`.
+pub const MIN_ANSWERED_PER_WINDOW: u64 = 20;
 
 /// What an agent's time is spent on, for the busy factor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,10 +181,15 @@ impl Metrics {
 
     /// An agent spent `[from_us, to_us)` on `activity`.
     pub fn agent_time(&mut self, activity: AgentActivity, from_us: u64, to_us: u64) {
-        if to_us <= from_us {
+        self.agents_time(activity, from_us, to_us, 1);
+    }
+
+    /// `n` agents (or IVR ports) spent `[from_us, to_us)` on `activity`.
+    pub fn agents_time(&mut self, activity: AgentActivity, from_us: u64, to_us: u64, n: u64) {
+        if to_us <= from_us || n == 0 {
             return;
         }
-        let span = to_us - from_us;
+        let span = (to_us - from_us) * n;
         match activity {
             AgentActivity::Waiting => self.waiting_us += span,
             AgentActivity::Talking => self.talk_us += span,
@@ -195,9 +203,9 @@ impl Metrics {
             let offset = at.saturating_sub(self.start_us);
             let end = (self.start_us + (offset / INTERVAL_US + 1) * INTERVAL_US).min(to_us);
             let slot = self.interval(at);
-            slot.logged_in_us += end - at;
+            slot.logged_in_us += (end - at) * n;
             if busy {
-                slot.busy_us += end - at;
+                slot.busy_us += (end - at) * n;
             }
             at = end;
         }
@@ -253,7 +261,14 @@ impl Metrics {
                 ..slot.clone()
             })
             .collect();
-        let abandon_rate_max_window = series.iter().map(|s| s.abandon_rate).fold(0.0, f64::max);
+        // A window with a handful of answers says nothing about compliance (one abandon in
+        // two answers is 50%): only windows with enough answers count, else the whole run.
+        let abandon_rate_max_window = series
+            .iter()
+            .filter(|s| s.answered_live >= MIN_ANSWERED_PER_WINDOW)
+            .map(|s| s.abandon_rate)
+            .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.max(r))))
+            .unwrap_or(ratio(abandoned, self.answered_live));
         let logged_in_h = self.logged_in_us() as f64 / 3.6e9;
         let protocol_messages = self.requests.values().sum::<u64>() + self.events.values().sum::<u64>();
         let protocol_errors = self.errors.values().sum::<u64>();
@@ -270,6 +285,11 @@ impl Metrics {
             setup_wall_seconds: run.setup_wall.as_secs_f64(),
             events: run.events,
             events_per_second: if wall_s > 0.0 { run.events as f64 / wall_s } else { 0.0 },
+            cpu_seconds: run.cpu.map_or(0.0, |c| c.as_secs_f64()),
+            events_per_cpu_second: match run.cpu {
+                Some(c) if !c.is_zero() => run.events as f64 / c.as_secs_f64(),
+                _ => 0.0,
+            },
             peak_rss_mib: run.peak_rss_mib,
             dials: self.dials,
             answered_live: self.answered_live,
@@ -299,6 +319,7 @@ impl Metrics {
             faults: self.faults.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             outputs: self.outputs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             ledger: run.ledger,
+            queue_events: run.queue_events,
             series,
         }
     }
@@ -328,6 +349,8 @@ pub struct RunFigures {
     pub sim_seconds: f64,
     /// Wall-clock time of the event loop.
     pub wall: Duration,
+    /// CPU time of the event loop, when the platform tells.
+    pub cpu: Option<Duration>,
     /// Wall-clock time of the set-up (list generation, store, engine).
     pub setup_wall: Duration,
     /// Events taken from the event queue.
@@ -336,6 +359,8 @@ pub struct RunFigures {
     pub peak_rss_mib: f64,
     /// Final state of the record ledger.
     pub ledger: BTreeMap<String, u64>,
+    /// Events taken from the queue, by kind.
+    pub queue_events: BTreeMap<String, u64>,
 }
 
 /// The run's report; serialised as the `--json` file.
@@ -353,17 +378,22 @@ pub struct Report {
     pub agents: u32,
     /// Records loaded at the start.
     pub records: u64,
-    /// Simulated seconds.
+    /// Simulated seconds from the start to the unload: the scenario's duration plus the
+    /// end-of-day drain (calls in progress finish, agents leave).
     pub sim_seconds: f64,
     /// Wall-clock seconds of the event loop (differs between identical runs).
     pub wall_seconds: f64,
     /// Wall-clock seconds of the set-up: list generation, record store, engine (differs
     /// between identical runs).
     pub setup_wall_seconds: f64,
-    /// Items taken from the event queue.
+    /// Items taken from the event queue (`queue_events` breaks them down by kind).
     pub events: u64,
     /// events / wall_seconds (differs between identical runs).
     pub events_per_second: f64,
+    /// CPU seconds of the event loop (0 when unknown; differs between identical runs).
+    pub cpu_seconds: f64,
+    /// events / cpu_seconds: the rate on one core, whatever else the machine runs.
+    pub events_per_cpu_second: f64,
     /// Peak resident memory, MiB (differs between identical runs).
     pub peak_rss_mib: f64,
     /// Dials placed.
@@ -380,7 +410,8 @@ pub struct Report {
     pub hung_up: u64,
     /// abandoned / answered_live over the run.
     pub abandon_rate: f64,
-    /// Highest abandon rate of a 15-minute interval.
+    /// Highest abandon rate of a 15-minute interval with at least
+    /// [`MIN_ANSWERED_PER_WINDOW`] live answers (the whole run's rate when none has).
     pub abandon_rate_max_window: f64,
     /// Share of logged-in agent time in talk and after-call work.
     pub busy_factor: f64,
@@ -412,8 +443,10 @@ pub struct Report {
     pub faults: BTreeMap<String, u64>,
     /// Engine outputs by kind.
     pub outputs: BTreeMap<String, u64>,
-    /// Records at the end, by final status.
+    /// Records at the end, by final status, and the ledger's counters.
     pub ledger: BTreeMap<String, u64>,
+    /// Events taken from the queue, by kind.
+    pub queue_events: BTreeMap<String, u64>,
     /// One entry per 15 simulated minutes.
     pub series: Vec<Interval>,
 }
@@ -425,6 +458,8 @@ impl Report {
         copy.wall_seconds = 0.0;
         copy.setup_wall_seconds = 0.0;
         copy.events_per_second = 0.0;
+        copy.cpu_seconds = 0.0;
+        copy.events_per_cpu_second = 0.0;
         copy.peak_rss_mib = 0.0;
         serde_json::to_string_pretty(&copy).expect("a report serialises")
     }
@@ -436,14 +471,16 @@ impl Report {
             writeln!(s, "scenario {}  seed {}  {} / {}", self.scenario, self.seed, self.algorithm, self.goal);
         let _ = writeln!(
             s,
-            "{} agents, {} records (set up in {:.3} s), {:.0} simulated s in {:.3} wall s: {} events ({:.2} M events/s)",
+            "{} agents, {} records (set up in {:.3} s), {:.0} simulated s in {:.3} wall s ({:.3} CPU s): {} events ({:.2} M events/s wall, {:.2} M per CPU s)",
             self.agents,
             self.records,
             self.setup_wall_seconds,
             self.sim_seconds,
             self.wall_seconds,
+            self.cpu_seconds,
             self.events,
-            self.events_per_second / 1e6
+            self.events_per_second / 1e6,
+            self.events_per_cpu_second / 1e6
         );
         let _ = writeln!(
             s,
@@ -460,7 +497,7 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "agent wait mean {:.1} s, p95 {:.1} s  customer wait p99 {:.0} ms",
+            "agent wait mean {:.1} s, p95 {:.1} s  customer wait p99 {:.1} ms",
             self.agent_wait_s_mean, self.agent_wait_s_p95, self.customer_wait_ms_p99
         );
         let _ = writeln!(
@@ -481,6 +518,7 @@ impl Report {
         if !self.faults.is_empty() {
             let _ = writeln!(s, "faults: {}", join(&self.faults));
         }
+        let _ = writeln!(s, "events by kind: {}", join(&self.queue_events));
         let _ = writeln!(s, "records at the end: {}", join(&self.ledger));
         s
     }
@@ -516,12 +554,34 @@ mod tests {
     }
 
     #[test]
+    fn several_ports_count_as_several_agents() {
+        let mut m = Metrics::new(0);
+        m.agents_time(AgentActivity::Talking, 0, 1_000_000, 3);
+        m.agents_time(AgentActivity::Waiting, 0, 1_000_000, 1);
+        assert_eq!((m.talk_us, m.waiting_us, m.logged_in_us()), (3_000_000, 1_000_000, 4_000_000));
+        let r = m.report(
+            ReportHeader {
+                scenario: "t".into(),
+                seed: 1,
+                algorithm: "a".into(),
+                goal: "g".into(),
+                agents: 4,
+                records: 0,
+            },
+            RunFigures::default(),
+        );
+        assert_eq!(r.busy_factor, 0.75);
+        assert_eq!(r.series[0].busy_factor, 0.75);
+    }
+
+    #[test]
     fn abandon_rates_overall_and_worst_window() {
         let mut m = Metrics::new(0);
-        for i in 0..10 {
+        for i in 0..20 {
             m.outcome("Answer", true, i);
         }
         m.abandoned(true, 5);
+        // A second window with one answer, abandoned: too few answers to count.
         m.outcome("Answer", true, INTERVAL_US + 1);
         m.abandoned(false, INTERVAL_US + 2);
         m.connected(Duration::from_millis(300), 3);
@@ -537,8 +597,9 @@ mod tests {
             RunFigures::default(),
         );
         assert_eq!((r.abandoned, r.dropped, r.hung_up), (2, 1, 1));
-        assert!((r.abandon_rate - 2.0 / 11.0).abs() < 1e-12);
-        assert_eq!(r.abandon_rate_max_window, 1.0);
+        assert!((r.abandon_rate - 2.0 / 21.0).abs() < 1e-12);
+        assert_eq!(r.series[1].abandon_rate, 1.0);
+        assert_eq!(r.abandon_rate_max_window, 1.0 / 20.0);
         assert!((r.customer_wait_ms_p99 - 300.0).abs() < 1.0);
     }
 }

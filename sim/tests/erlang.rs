@@ -1,12 +1,14 @@
 //! The simulator's queue and switch against closed-form queueing results.
 //!
 //! The full outbound loop cannot reduce to a textbook queue: the engine decides when to dial,
-//! so arrivals of answered calls are not Poisson. These tests therefore drive the world's
-//! switch model ([`pacer_sim::world::switch::Switch`], the same one the outbound world routes
-//! through) with the event queue ([`pacer_sim::queue::EventQueue`]) in an inbound-like
-//! configuration: Poisson arrivals of customers, exponential talk times, exponential patience,
-//! agents served longest-idle first and calls first come first served. That is the M/M/n+M
-//! (Erlang A) queue, and with infinite patience M/M/n (Erlang C).
+//! so arrivals of answered calls are not Poisson, and in the outbound world the engine itself
+//! picks the agent (the world's switch only checks that the agent it names is ready). These
+//! tests therefore drive the world's switch model directly
+//! ([`pacer_sim::world::switch::Switch`]: its longest-idle agent selection and first-come
+//! first-served call queue) with the event queue ([`pacer_sim::queue::EventQueue`]) and the
+//! scenario distributions ([`pacer_sim::dist`]) in an inbound configuration: Poisson arrivals
+//! of customers, exponential talk times, exponential patience. That is the M/M/n+M (Erlang A)
+//! queue, and with infinite patience M/M/n (Erlang C).
 
 use pacer_engine::time::Time;
 use pacer_sim::dist::{DistSpec, SimRng};
@@ -147,7 +149,7 @@ fn erlang_a_abandon_and_wait_probabilities() {
     for (i, &(n, load, theta)) in [(10u32, 9.0, 0.5), (30, 30.0, 1.0), (5, 5.5, 0.25)].iter().enumerate() {
         let mu = 1.0 / 60.0; // one-minute calls
         let (p_wait, p_abandon) = erlang_a(n, load * mu, mu, theta * mu);
-        let (sim_wait, sim_abandon) = simulate(n, load * mu, mu, theta * mu, 1_500_000, 17 + i as u64);
+        let (sim_wait, sim_abandon) = simulate(n, load * mu, mu, theta * mu, 1_000_000, 17 + i as u64);
         eprintln!(
             "n={n} load={load} θ/μ={theta}: P(wait) {sim_wait:.5} vs {p_wait:.5}, P(abandon) {sim_abandon:.5} vs {p_abandon:.5}"
         );
@@ -163,7 +165,7 @@ fn erlang_c_wait_probability_with_infinite_patience() {
         let exact = erlang_c(n, load);
         // Erlang A tends to Erlang C as θ -> 0: the two closed forms agree.
         assert!((erlang_a(n, load * mu, mu, 1e-12).0 - exact).abs() < 1e-6);
-        let (sim_wait, sim_abandon) = simulate(n, load * mu, mu, 0.0, 1_000_000, 41 + i as u64);
+        let (sim_wait, sim_abandon) = simulate(n, load * mu, mu, 0.0, 800_000, 41 + i as u64);
         eprintln!("n={n} load={load}: P(wait) {sim_wait:.5} vs {exact:.5}");
         assert_eq!(sim_abandon, 0.0);
         assert_close(&format!("P(wait) n={n} load={load}"), sim_wait, exact);

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use compact_str::{CompactString, format_compact};
-use pacer_engine::protocol::{CallResult, PhoneType, RecordType};
+use pacer_engine::protocol::{CallResult, PhoneType, RecordStatus, RecordType};
 use pacer_engine::records::{CallingList, ListFormat, Record, tz};
 
 use crate::dist::{SimRng, chance, weighted};
@@ -36,6 +36,19 @@ const SALT_RINGTONE: u64 = 3;
 const SALT_DNC: u64 = 4;
 const SALT_CHAIN: u64 = 5;
 
+/// Most records one generated calling list holds: a large population is cut into several
+/// lists of the group, so no single list has to grow (and be copied) to millions of records.
+pub const LIST_CHUNK: u64 = 1_000_000;
+
+/// Names of the lists a population is cut into: the scenario's list name, then `NAME-2`,
+/// `NAME-3`, ...
+pub fn list_names(records: &RecordsSpec) -> Vec<String> {
+    let n = records.count.div_ceil(LIST_CHUNK).max(1);
+    (0..n)
+        .map(|i| if i == 0 { records.list.clone() } else { format!("{}-{}", records.list, i + 1) })
+        .collect()
+}
+
 /// The phone number of customer number `index`.
 pub fn phone_of(index: u64) -> CompactString {
     format_compact!("1{index:010}")
@@ -48,6 +61,20 @@ pub fn index_of(phone: &str) -> Option<u64> {
         return None;
     }
     digits.parse().ok()
+}
+
+/// The customer behind a phone number: the generated index for numbers made by
+/// [`phone_of`], else a hash of the number (for lists loaded from CSV), kept apart from
+/// generated indexes by its top bit.
+pub fn customer_index(phone: &str) -> u64 {
+    index_of(phone).unwrap_or_else(|| {
+        // FNV-1a over the bytes, then mixed: stable across platforms and runs.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in phone.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3);
+        }
+        mix64(h) | (1 << 63)
+    })
 }
 
 /// Who picks up an answered call.
@@ -155,14 +182,29 @@ impl Population {
     /// The record for number `index`, in chain `chain_id` at position `chain_n`.
     pub fn record(&self, index: u64, chain_id: i64, chain_n: i32) -> Record {
         let zone = self.zone(index);
-        let mut record = Record::new(index as i64 + 1, &phone_of(index), &self.zone_names[zone]);
-        record.tz_offset_s = self.zone_offsets[zone];
-        record.phone_type = self.phone_type(index);
-        record.daily_from_s = self.records.daily_from_s;
-        record.daily_till_s = self.records.daily_till_s;
-        record.chain_id = chain_id;
-        record.chain_n = chain_n;
-        record.customer_id = Some(format_compact!("C{chain_id}"));
+        // Built field by field (not `Record::new`, which looks the zone up by name): list
+        // generation is the set-up cost of the 10-million-record scenario.
+        let mut record = Record {
+            record_id: index as i64 + 1,
+            phone: phone_of(index),
+            phone_type: self.phone_type(index),
+            record_type: RecordType::General,
+            record_status: RecordStatus::Ready,
+            call_result: CallResult::UnknownCallResult,
+            attempts: 0,
+            dial_sched_time: None,
+            call_time: None,
+            daily_from_s: self.records.daily_from_s,
+            daily_till_s: self.records.daily_till_s,
+            tz_name: self.zone_names[zone].clone(),
+            tz_offset_s: self.zone_offsets[zone],
+            agent_id: None,
+            chain_id,
+            chain_n,
+            customer_id: self.records.customer_ids.then(|| format_compact!("C{chain_id}")),
+            switch_dbid: None,
+            custom: Vec::new(),
+        };
         // A number on the do-not-call list from the start is marked in the list, as a list
         // imported after a do-not-call scrub would be.
         if self.preloaded_dnc(index) {
@@ -172,8 +214,38 @@ impl Population {
         record
     }
 
-    /// The calling list: `count` numbers in chains of 1..=chain_max numbers (one customer
-    /// per chain, sharing the zone of the chain's first number).
+    /// The calling lists: `count` numbers in chains of 1..=chain_max numbers (one customer
+    /// per chain, sharing the zone of the chain's first number), cut into lists of at most
+    /// [`LIST_CHUNK`] records named by [`list_names`].
+    pub fn calling_lists(&self) -> impl Iterator<Item = CallingList> + '_ {
+        let names = list_names(&self.records);
+        let count = self.records.count;
+        let chain_max = u64::from(self.records.chain_max.max(1));
+        let mut index = 0u64;
+        names.into_iter().map(move |name| {
+            // A chunk ends at a chain boundary; the last one takes the rest.
+            let chunk_end = (index + LIST_CHUNK).min(count);
+            let mut list = CallingList::new(&name, ListFormat::default());
+            while index < chunk_end {
+                let len = 1 + (unit(self.seed, index, SALT_CHAIN) * chain_max as f64) as u64;
+                let chain_id = index as i64 + 1;
+                let first_zone = self.zone(index);
+                for n in 0..len.min(count - index) {
+                    let mut record = self.record(index + n, chain_id, n as i32);
+                    record.tz_name = self.zone_names[first_zone].clone();
+                    record.tz_offset_s = self.zone_offsets[first_zone];
+                    list.push(record).expect("generated records are unique and valid");
+                }
+                index += len;
+            }
+            if index >= count {
+                index = count;
+            }
+            list
+        })
+    }
+
+    /// All the numbers in one list (see [`Population::calling_lists`]); for small lists.
     pub fn calling_list(&self) -> CallingList {
         let mut list = CallingList::new(&self.records.list, ListFormat::default());
         let count = self.records.count;
@@ -310,6 +382,9 @@ amd_false_positive = 0.1
         let p = population();
         let list = p.calling_list();
         assert_eq!(list.len(), 1000);
+        let lists: Vec<CallingList> = p.calling_lists().collect();
+        assert_eq!(lists.len(), 1);
+        assert_eq!(lists[0].records(), list.records());
         let records = list.records();
         for (i, r) in records.iter().enumerate() {
             assert_eq!(index_of(&r.phone), Some(i as u64));

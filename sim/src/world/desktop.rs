@@ -29,6 +29,8 @@ pub struct Held {
     pub chain_id: Option<i64>,
     /// The call result the desktop will report.
     pub result: CallResult,
+    /// It came as a ScheduledCall (a callback).
+    pub scheduled: bool,
 }
 
 impl Held {
@@ -41,6 +43,7 @@ impl Held {
             tz_offset_s: kv.get_int(KnownKey::TzOffset).unwrap_or(0),
             chain_id: kv.get_int(KnownKey::ChainId),
             result: CallResult::Answer,
+            scheduled: false,
         })
     }
 }
@@ -176,12 +179,14 @@ impl Requests {
         unix_s: i64,
     ) -> Option<KvList> {
         let date_time = LocalDateTime::from_unix(unix_s, held.tz_offset_s)?;
-        let body = RequestBody::RecordReschedule(Reschedule {
-            record_handle: held.handle,
-            callback_type: callback,
-            date_time,
-            phone: None,
-        });
+        let reschedule =
+            Reschedule { record_handle: held.handle, callback_type: callback, date_time, phone: None };
+        // A callback being worked is moved with ScheduledRecordReschedule.
+        let body = if held.scheduled {
+            RequestBody::ScheduledRecordReschedule(reschedule)
+        } else {
+            RequestBody::RecordReschedule(reschedule)
+        };
         Some(self.request(reference_id, body).encode())
     }
 
@@ -228,6 +233,7 @@ mod tests {
             tz_offset_s: -18_000,
             chain_id: Some(3),
             result: CallResult::Answer,
+            scheduled: false,
         }
     }
 
@@ -249,6 +255,16 @@ mod tests {
             (r.chained(8, &h), RequestKind::ChainedRecordRequest),
             (r.add_record(9, &h, "10000099999".into(), "EST"), RequestKind::AddRecord),
             (r.simple(10, RequestBody::LogOut), RequestKind::LogOut),
+            (
+                r.reschedule(
+                    11,
+                    &Held { scheduled: true, ..h.clone() },
+                    CallbackType::Campaign,
+                    1_772_470_800,
+                )
+                .unwrap(),
+                RequestKind::ScheduledRecordReschedule,
+            ),
         ];
         for (i, (kv, kind)) in lists.iter().enumerate() {
             let decoded = Request::decode(kv).unwrap_or_else(|e| panic!("{kind:?}: {e}"));

@@ -42,6 +42,12 @@ impl<C: Copy> Switch<C> {
             self.ready[a] = true;
             self.n_ready += 1;
             self.idle.push_back((agent, self.epoch[a]));
+            // When agents are only tracked (the engine picks them), stale entries are never
+            // popped: drop them once they outnumber the agents, keeping the order.
+            if self.idle.len() > 2 * self.ready.len() + 16 {
+                let (epoch, ready) = (&self.epoch, &self.ready);
+                self.idle.retain(|&(x, e)| ready[x as usize] && epoch[x as usize] == e);
+            }
         }
     }
 
@@ -116,6 +122,20 @@ mod tests {
         assert_eq!(s.take_longest_idle(), Some(0));
         assert_eq!(s.take_longest_idle(), None);
         assert_eq!(s.n_ready(), 0);
+    }
+
+    #[test]
+    fn stale_entries_are_compacted_in_order() {
+        let mut s: Switch<u32> = Switch::new(2);
+        for _ in 0..1000 {
+            s.agent_ready(0);
+            s.agent_unavailable(0);
+        }
+        s.agent_ready(1);
+        s.agent_ready(0);
+        assert!(s.idle.len() <= 2 * 2 + 16 + 1, "{}", s.idle.len());
+        assert_eq!(s.take_longest_idle(), Some(1));
+        assert_eq!(s.take_longest_idle(), Some(0));
     }
 
     #[test]
