@@ -237,3 +237,59 @@ pub fn write_back(store: &RecordStore, dir: &Path) -> io::Result<usize> {
     }
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CSV: &str = "record_id,contact_info,contact_info_type,record_type,record_status,call_result,\
+attempts,dial_sched_time,call_time,daily_from,daily_till,tz_name,agent_id,chain_id,chain_n,tier:CHAR:tier\n\
+1,5551000,1,2,1,28,0,,,28800,64800,EST,,1,0,gold\n\
+2,5551001,1,2,1,28,0,,,28800,64800,EST,,2,0,silver\n";
+
+    fn store() -> RecordStore {
+        let mut store = RecordStore::new();
+        store.add_list(CallingList::read_csv(CSV.as_bytes(), "t.csv", "Leads", None).unwrap()).unwrap();
+        store
+    }
+
+    #[test]
+    fn replays_updates_and_skips_a_torn_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let mut journal = Journal::open(&path, FsyncPolicy::Always).unwrap();
+        let s = store();
+        let id = s.list_by_name("Leads").unwrap();
+        let mut first = s.list(id).records()[0].clone();
+        first.record_status = RecordStatus::Updated;
+        first.attempts = 1;
+        journal.append("Leads", s.list(id).format(), &first).unwrap();
+        first.attempts = 2;
+        journal.append("Leads", s.list(id).format(), &first).unwrap();
+        let mut second = s.list(id).records()[1].clone();
+        second.record_status = RecordStatus::Retrieved;
+        journal.append("Leads", s.list(id).format(), &second).unwrap();
+        journal.commit().unwrap();
+        assert_eq!(journal.appended(), 3);
+        // A crash in the middle of a write leaves half a line.
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"list\":\"Le").unwrap();
+
+        let mut replayed = store();
+        assert_eq!(replay(&path, &mut replayed).unwrap(), 3);
+        let records = replayed.list(id).records();
+        assert_eq!((records[0].record_status, records[0].attempts), (RecordStatus::Updated, 2));
+        assert_eq!(records[1].record_status, RecordStatus::Ready, "a record out at the crash is Ready again");
+
+        // Written back and read again: the same records.
+        write_back(&replayed, dir.path()).unwrap();
+        let back = CallingList::load_csv(&list_path(dir.path(), "Leads"), "Leads", None).unwrap();
+        assert_eq!(back.records(), replayed.list(id).records());
+
+        // A bad line that is not the last is an error naming it.
+        std::fs::write(&path, "garbage\n{}\n").unwrap();
+        let err = replay(&path, &mut store()).unwrap_err();
+        assert!(err.contains("line 1"), "{err}");
+        journal.reset().unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+    }
+}

@@ -120,6 +120,9 @@ struct RawLine<'a> {
     hello: Option<Hello>,
 }
 
+/// The largest `t` accepted: about a century of seconds.
+pub const MAX_T: f64 = 3.2e9;
+
 /// Keys each kind of line may carry besides its own (anything else is refused).
 fn refuse_extra(kind: &str, extras: &[(&str, bool)]) -> Result<(), String> {
     match extras.iter().find(|(_, present)| *present) {
@@ -135,9 +138,9 @@ pub fn parse(text: &str) -> Result<InLine, String> {
         if e.is_syntax() || e.is_eof() { format!("not a JSON object: {e}") } else { e.to_string() }
     })?;
     if let Some(t) = raw.t
-        && !(t.is_finite() && t >= 0.0)
+        && !(t.is_finite() && (0.0..=MAX_T).contains(&t))
     {
-        return Err(format!("`t` must be a non-negative number of seconds, got {t}"));
+        return Err(format!("`t` must be a number of seconds from 0 to {MAX_T:e}, got {t}"));
     }
     let kinds = [raw.kv.is_some(), raw.tel.is_some(), raw.admin.is_some(), raw.hello.is_some()];
     if kinds.iter().filter(|k| **k).count() > 1 {
@@ -629,7 +632,8 @@ mod tests {
         assert!(err("not json").starts_with("not a JSON object"), "{}", err("not json"));
         assert!(err(r#"{"t": "soon"}"#).contains("invalid type"), "{}", err(r#"{"t": "soon"}"#));
         assert!(err(r#"{"t": 1, "colour": "red"}"#).contains("unknown field `colour`"));
-        assert!(err(r#"{"t": -1}"#).contains("non-negative"));
+        assert!(err(r#"{"t": -1}"#).contains("from 0 to"));
+        assert!(err(r#"{"t": 1e300}"#).contains("from 0 to"));
         assert!(err(r#"{"tel": "AgentLogin", "dn": "7001"}"#).contains("needs `agent`"));
         assert!(err(r#"{"tel": "Dance", "dn": "7001"}"#).contains("unknown event \"Dance\""));
         assert!(err(r#"{"tel": "CallResult", "call": 1, "result": "Maybe"}"#).contains("not a call result"));

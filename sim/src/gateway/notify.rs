@@ -113,3 +113,41 @@ fn run(settings: NotifySettings, rx: Receiver<Vec<u8>>, counters: Arc<NotifyCoun
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_receiver_never_blocks_the_caller() {
+        // A port nobody listens on: every POST fails at once.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let notifier = Notifier::start(NotifySettings {
+            url: format!("http://127.0.0.1:{port}/status"),
+            timeout: Duration::from_millis(200),
+            retries: 1,
+            queue: 2,
+        })
+        .unwrap();
+        for _ in 0..50 {
+            notifier.post(b"{}".to_vec());
+        }
+        let counters = Arc::clone(&notifier.counters);
+        notifier.finish();
+        let sent = counters.sent.load(Ordering::Relaxed);
+        let failed = counters.failed.load(Ordering::Relaxed);
+        let dropped = counters.dropped.load(Ordering::Relaxed);
+        assert_eq!(sent, 0);
+        assert_eq!(failed + dropped, 50, "every notification is accounted for");
+        assert!(dropped > 0, "a full queue drops instead of waiting");
+        assert!(
+            Notifier::start(NotifySettings {
+                url: "https://example.invalid/".into(),
+                timeout: Duration::from_secs(1),
+                retries: 0,
+                queue: 1
+            })
+            .is_err()
+        );
+    }
+}

@@ -304,7 +304,7 @@ pub fn run_loop(
                 None => rx.recv().ok(),
                 Some(wake) => {
                     let wait = wake.saturating_duration_since(wall_now());
-                    match rx.recv_timeout(wait.max(Duration::from_micros(100))) {
+                    match rx.recv_timeout(wait.clamp(Duration::from_micros(100), Duration::from_secs(3600))) {
                         Ok(msg) => Some(msg),
                         Err(RecvTimeoutError::Timeout) => {
                             engine.advance(wall_now(), transport);
