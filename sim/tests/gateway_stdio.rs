@@ -354,3 +354,43 @@ fn wall_clock_fires_timers_on_its_own() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn seizing_modes_seize_the_agent_before_dialing() {
+    for mode in ["Progressive with Seizing", "Predictive with Seizing"] {
+        let dir = lists();
+        let set = format!("group.dial_mode={mode}");
+        let (mut s, _) = Serve::start(dir.path(), &["--set", &set]);
+        let out = s.say(r#"{"t": 0, "tel": "AgentLogin", "dn": "7004", "agent": "1004"}"#);
+        assert_eq!(out[1]["kv"]["GSW_CAMPAIGN_MODE"], mode);
+        let out = s.say(r#"{"t": 1, "tel": "AgentReady", "dn": "7004"}"#);
+        let d = dials(&out);
+        assert_eq!(d.len(), 1, "{mode}: one dial for the one seized agent: {out:?}");
+        assert_eq!(d[0]["dn"], "7004", "{mode}: the dial names the seized place");
+        let (call, handle) = (d[0]["call"].as_u64().unwrap(), d[0]["record_handle"].as_i64().unwrap());
+        let out = s.say(&format!(r#"{{"t": 5, "tel": "CallResult", "call": {call}, "result": "Answer"}}"#));
+        assert!(out.iter().any(|l| l["route"]["dn"] == "7004"), "{mode}: {out:?}");
+        s.say(&format!(r#"{{"t": 6, "tel": "CallConnected", "call": {call}, "dn": "7004"}}"#));
+        s.say(&format!(r#"{{"t": 40, "tel": "CallReleased", "call": {call}}}"#));
+        let out = s.say(&processed("7004", 45.0, handle, 1));
+        assert_eq!(events(&out, "7004"), ["RecordProcessedAcknowledge"], "{mode}");
+        s.finish();
+        assert!(statuses(dir.path()).contains(&(handle, 3, 33)), "{mode}");
+    }
+}
+
+#[test]
+fn push_preview_pushes_records_to_ready_agents() {
+    let dir = lists();
+    let (mut s, _) = Serve::start(dir.path(), &["--set", "group.dial_mode=Push Preview"]);
+    s.say(r#"{"t": 0, "tel": "AgentLogin", "dn": "7005", "agent": "1005"}"#);
+    let out = s.say(r#"{"t": 1, "tel": "AgentReady", "dn": "7005"}"#);
+    assert!(dials(&out).is_empty(), "{out:?}");
+    let pushed = out.iter().find(|l| l["dn"] == "7005").expect("a pushed record");
+    assert_eq!(pushed["kv"]["GSW_USER_EVENT"], "PreviewRecord");
+    let handle = pushed["kv"]["GSW_RECORD_HANDLE"].as_i64().unwrap();
+    let out = s.say(&processed("7005", 20.0, handle, 2));
+    assert_eq!(events(&out, "7005")[0], "RecordProcessedAcknowledge");
+    s.finish();
+    assert!(statuses(dir.path()).contains(&(handle, 3, 33)));
+}
