@@ -207,6 +207,8 @@ fn several_clients_with_roles_notifications_and_metrics() {
         "pacer_routed_total 1",
         "pacer_request_latency_seconds_bucket",
         "pacer_clients 5",
+        "pacer_lines_total{kind=\"hello\"} 5",
+        "pacer_lines_total{kind=\"desktop\"} 1",
     ] {
         assert!(text.contains(name), "{name} missing from\n{text}");
     }
