@@ -47,6 +47,7 @@ fn engine(lists: &Path) -> Engine {
         lists_dir: lists.to_path_buf(),
         notifier: None,
         metrics: None,
+        compact_every: 0,
     });
     let mut sink = Count(0);
     engine.admin(AdminCommand::Load { group: scenario.group.clone() }, &mut sink);

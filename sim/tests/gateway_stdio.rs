@@ -394,3 +394,26 @@ fn push_preview_pushes_records_to_ready_agents() {
     s.finish();
     assert!(statuses(dir.path()).contains(&(handle, 3, 33)));
 }
+
+#[test]
+fn compaction_writes_the_lists_back_while_running() {
+    let dir = lists();
+    let (mut s, _) = Serve::start(dir.path(), &["--journal-compact-every", "1"]);
+    s.say(r#"{"t": 0, "tel": "AgentLogin", "dn": "7002", "agent": "1002"}"#);
+    let out = s.say(r#"{"t": 0, "tel": "AgentLogin", "dn": "7001", "agent": "1001"}"#);
+    assert!(dials(&out).is_empty());
+    let out = s.say(r#"{"t": 1, "tel": "AgentReady", "dn": "7001"}"#);
+    let d = dials(&out);
+    let (call, handle) = (d[0]["call"].as_u64().unwrap(), d[0]["record_handle"].as_i64().unwrap());
+    // Busy: the attempt ends and the record is updated at once.
+    s.say(&format!(r#"{{"t": 5, "tel": "CallResult", "call": {call}, "result": "Busy"}}"#));
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    let records = statuses(dir.path());
+    let after = records.iter().find(|r| r.0 == handle).unwrap();
+    assert_eq!(after.2, 6, "the busy result is in the list file without a shutdown: {after:?}");
+    // Records that were out when it died come back Ready on the restart.
+    let (s, _) = Serve::start(dir.path(), &[]);
+    s.finish();
+    assert!(statuses(dir.path()).iter().all(|r| r.1 != 2));
+}

@@ -85,6 +85,7 @@ pub struct Engine {
     scratch: Vec<u8>,
     last_gauges: Option<Instant>,
     journal_failed: bool,
+    compact_every: u64,
 }
 
 /// The wall clock as engine time.
@@ -115,6 +116,9 @@ pub struct EngineParts {
     pub notifier: Option<Notifier>,
     /// Metrics.
     pub metrics: Option<Metrics>,
+    /// Journal entries after which the lists are written back and the journal emptied
+    /// (0: only at start and shutdown).
+    pub compact_every: u64,
 }
 
 impl Engine {
@@ -140,6 +144,7 @@ impl Engine {
             scratch: Vec::with_capacity(1024),
             last_gauges: None,
             journal_failed: false,
+            compact_every: parts.compact_every,
         }
     }
 
@@ -401,11 +406,22 @@ impl Engine {
 
     /// Ends a batch of lines: makes the journal durable before the batch's replies leave.
     pub fn commit(&mut self) {
-        if let Some(journal) = &mut self.journal
-            && let Err(e) = journal.commit()
-        {
+        let Some(journal) = &mut self.journal else { return };
+        if let Err(e) = journal.commit() {
             self.journal_failed = true;
             tracing::error!(error = %e, "journal: sync failed");
+            return;
+        }
+        // Compaction: the lists as they are now replace the journal's entries. Only once the
+        // entries are on disk, and never after a failed append (the journal is then kept).
+        if self.compact_every > 0 && journal.since_reset() >= self.compact_every && !self.journal_failed {
+            match journal::write_back(self.server.store(), &self.lists_dir) {
+                Ok(records) => match journal.reset() {
+                    Ok(()) => tracing::info!(records, "journal: compacted into the lists"),
+                    Err(e) => tracing::error!(error = %e, "journal: emptying after compaction failed"),
+                },
+                Err(e) => tracing::error!(error = %e, "journal: compaction failed, the journal is kept"),
+            }
         }
     }
 

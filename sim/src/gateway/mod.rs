@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// When the journal is synced to disk.
     #[arg(long, value_enum, default_value_t = FsyncPolicy::Always)]
     pub fsync: FsyncPolicy,
+    /// Journal entries after which the lists are written back and the journal emptied (0:
+    /// only at start and shutdown).
+    #[arg(long, default_value_t = 100_000)]
+    pub journal_compact_every: u64,
     /// File holding the token clients must give in their hello line.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
@@ -178,6 +182,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         lists_dir: lists_dir.clone(),
         notifier,
         metrics,
+        compact_every: args.journal_compact_every,
     });
 
     let (tx, rx) = channel::bounded::<Msg>(1024);
