@@ -8,9 +8,11 @@
 //! - [`queue`]: the time-ordered event queue;
 //! - [`dist`]: duration distributions and the run's generator;
 //! - [`scenario`]: scenario files (TOML) with validation and `--set` overrides;
+//! - [`gateway`]: `pacer serve`, the engine behind a JSON-lines gateway;
 #![deny(missing_docs)]
 
 pub mod dist;
+pub mod gateway;
 pub mod metrics;
 pub mod queue;
 pub mod scenario;

@@ -6,7 +6,8 @@
 //! - `pacer demo` runs a short conversation of desktop requests through the decoder and prints
 //!   what the server would answer for malformed ones;
 //! - `pacer decode` reads JSON lines (one key-value list each) from stdin and prints, per line,
-//!   the typed request or the error event the server would send.
+//!   the typed request or the error event the server would send;
+//! - `pacer serve --scenario FILE` runs the engine as a JSON-lines gateway (docs/gateway.md).
 
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -60,6 +61,8 @@ enum Command {
     },
     /// List the scenario files, one line each.
     Scenarios,
+    /// Run the engine as a JSON-lines gateway for real dialers and desktops.
+    Serve(pacer_sim::gateway::ServeArgs),
 }
 
 const DEMO_LINES: &[&str] = &[
@@ -92,6 +95,7 @@ fn run_cli() -> anyhow::Result<()> {
         Command::Run { scenario, seed, sets, json, until_event } => {
             return run_scenario(&scenario, seed, &sets, json, until_event);
         }
+        Command::Serve(args) => return pacer_sim::gateway::serve(&args),
         Command::Scenarios => {
             for path in scenario::list() {
                 match scenario::load(&path, &[]) {

@@ -55,6 +55,9 @@ pub struct Scenario {
     /// Injected faults.
     #[serde(default)]
     pub faults: FaultsSpec,
+    /// Settings of `pacer serve` (read by the gateway, ignored by the simulator).
+    #[serde(default)]
+    pub serve: Option<toml::Table>,
 }
 
 fn default_start_unix_s() -> i64 {
