@@ -126,6 +126,188 @@ pub fn table(result: &SweepResult) -> String {
     s
 }
 
+/// The algorithms of the pacing benchmark, in column order (`oracle` last: the reference).
+pub const BENCH_ALGORITHMS: [&str; 7] = [
+    "progressive",
+    "predictive",
+    "small_group",
+    "advanced_small_group",
+    "time_optimized",
+    "vicidial_adapt",
+    "oracle",
+];
+
+/// Fixed dial ratios the benchmark tries, as multiples of one answered call per ready agent
+/// (`ratio * hit ratio`): from well under to well over what keeps agents busy.
+const FIXED_RATIO_SPREAD: [f64; 7] = [0.6, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0];
+
+/// One benchmark scenario's figures.
+#[derive(Clone, Debug)]
+pub struct BenchRow {
+    /// Scenario name.
+    pub scenario: String,
+    /// Agents.
+    pub agents: u32,
+    /// Live-answer probability of a dial.
+    pub hit_ratio: f64,
+    /// Mean talk time, seconds.
+    pub talk_s: f64,
+    /// Per algorithm: busy factor and abandon rate estimates.
+    pub algorithms: Vec<(String, Estimate, Estimate)>,
+    /// The best fixed ratio under the cap: ratio, busy factor, abandon rate.
+    pub tuned_fixed: Option<(String, Estimate, Estimate)>,
+}
+
+/// Runs the pacing benchmark on every scenario file of `dir`: each algorithm with the
+/// scenario's goal, and `fixed_ratio` swept to find the best static ratio whose mean abandon
+/// rate stays at or under `cap`.
+pub fn bench(
+    dir: &std::path::Path,
+    sets: &[String],
+    seeds: u32,
+    threads: usize,
+    cap: f64,
+) -> anyhow::Result<Vec<BenchRow>> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let mut rows = Vec::new();
+    for file in files {
+        let name = file.display().to_string();
+        let scenario = crate::scenario::load(&file, sets).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let o = &scenario.customers.outcomes;
+        let mix = &scenario.records.phone_types;
+        let hit = (o.home.answer.0 * mix.home
+            + o.business.answer.0 * mix.business
+            + o.mobile.answer.0 * mix.mobile)
+            / (mix.home + mix.business + mix.mobile).max(1e-9);
+        let algorithms: Vec<String> = BENCH_ALGORITHMS.iter().map(|s| s.to_string()).collect();
+        let result = compare(&name, sets, &algorithms, seeds, threads, false)?;
+        let per_algorithm = result
+            .points
+            .iter()
+            .map(|p| (p.values.join(" "), p.get(Metric::BusyFactor), p.get(Metric::AbandonRate)))
+            .collect();
+        let ratios: Vec<String> = FIXED_RATIO_SPREAD
+            .iter()
+            .map(|k| format!("{:.2}", (k / hit.max(0.01)).max(1.0)))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut fixed_sets = sets.to_vec();
+        fixed_sets.push("pacing.algorithm=fixed_ratio".into());
+        let fixed = sweep(&SweepSpec {
+            scenario: name.clone(),
+            sets: fixed_sets,
+            grid: vec![Axis { key: "pacing.settings.fixed_ratio".into(), values: ratios }],
+            seeds,
+            threads,
+            shard: None,
+            progress: false,
+        })?;
+        let tuned_fixed = fixed
+            .points
+            .iter()
+            .filter(|p| p.get(Metric::AbandonRate).mean <= cap)
+            .max_by(|a, b| a.get(Metric::BusyFactor).mean.total_cmp(&b.get(Metric::BusyFactor).mean))
+            .map(|p| (p.values.join(" "), p.get(Metric::BusyFactor), p.get(Metric::AbandonRate)));
+        rows.push(BenchRow {
+            scenario: scenario.name.clone(),
+            agents: scenario.agents.count,
+            hit_ratio: hit,
+            talk_s: scenario.agents.talk.spec.mean_s(),
+            algorithms: per_algorithm,
+            tuned_fixed,
+        });
+    }
+    Ok(rows)
+}
+
+/// The benchmark as a Markdown table: busy factor (%) per algorithm, a mark where the mean
+/// abandon rate exceeds `cap`, and each algorithm's share of the oracle's busy-factor gain
+/// over progressive.
+pub fn bench_markdown(rows: &[BenchRow], cap: f64, seeds: u32) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Busy factor (%, mean of {seeds} seeds) at an abandon-rate cap of {:.0}%; in brackets the share of the \
+         oracle's busy-factor gain over progressive; `!` marks a mean abandon rate above the cap.\n",
+        cap * 100.0
+    );
+    let _ = write!(s, "| scenario | agents | hit | talk s |");
+    for a in BENCH_ALGORITHMS {
+        let _ = write!(s, " {a} |");
+    }
+    let _ = writeln!(s, " tuned fixed ratio |");
+    let _ = writeln!(s, "|{}", "---|".repeat(5 + BENCH_ALGORITHMS.len()));
+    for r in rows {
+        let find = |n: &str| r.algorithms.iter().find(|(a, _, _)| a == n).map(|(_, b, a)| (*b, *a));
+        let base = find("progressive").map(|(b, _)| b.mean);
+        let top = find("oracle").map(|(b, _)| b.mean);
+        let share = |b: f64| match (base, top) {
+            (Some(p), Some(o)) if (o - p).abs() > 1e-3 => format!(" ({:.0}%)", (b - p) / (o - p) * 100.0),
+            _ => String::new(),
+        };
+        let cell = |b: Estimate, a: Estimate, extra: String| {
+            format!("{:.1}{}{extra}", b.mean * 100.0, if a.mean > cap { "!" } else { "" })
+        };
+        let _ = write!(s, "| {} | {} | {:.1} | {:.0} |", r.scenario, r.agents, r.hit_ratio, r.talk_s);
+        for a in BENCH_ALGORITHMS {
+            match find(a) {
+                Some((b, ab)) if a != "progressive" && a != "oracle" => {
+                    let _ = write!(s, " {} |", cell(b, ab, share(b.mean)));
+                }
+                Some((b, ab)) => {
+                    let _ = write!(s, " {} |", cell(b, ab, String::new()));
+                }
+                None => {
+                    let _ = write!(s, " - |");
+                }
+            }
+        }
+        match &r.tuned_fixed {
+            Some((ratio, b, a)) => {
+                let _ = writeln!(s, " {} @ {ratio} |", cell(*b, *a, share(b.mean)));
+            }
+            None => {
+                let _ = writeln!(s, " none under the cap |");
+            }
+        }
+    }
+    let _ = writeln!(s, "\nMean abandon rate (%):\n");
+    let _ = write!(s, "| scenario |");
+    for a in BENCH_ALGORITHMS {
+        let _ = write!(s, " {a} |");
+    }
+    let _ = writeln!(s, " tuned fixed ratio |");
+    let _ = writeln!(s, "|{}", "---|".repeat(2 + BENCH_ALGORITHMS.len()));
+    for r in rows {
+        let _ = write!(s, "| {} |", r.scenario);
+        for a in BENCH_ALGORITHMS {
+            match r.algorithms.iter().find(|(n, _, _)| n == a) {
+                Some((_, _, ab)) => {
+                    let _ = write!(s, " {:.2} |", ab.mean * 100.0);
+                }
+                None => {
+                    let _ = write!(s, " - |");
+                }
+            }
+        }
+        match &r.tuned_fixed {
+            Some((_, _, a)) => {
+                let _ = writeln!(s, " {:.2} |", a.mean * 100.0);
+            }
+            None => {
+                let _ = writeln!(s, " - |");
+            }
+        }
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 //! - `pacer sweep SCENARIO --grid key=v1,v2` runs a grid of overrides × seeds in parallel
 //!   (`--shard K/N` for batch arrays; `pacer merge` joins the shards' files);
 //! - `pacer compare SCENARIO --algorithms a,b` compares pacing algorithms on the same seeds;
+//! - `pacer bench [DIR]` runs the pacing benchmark suite and prints its Markdown table;
 //! - `pacer demo` runs a short conversation of desktop requests through the decoder and prints
 //!   what the server would answer for malformed ones;
 //! - `pacer decode` reads JSON lines (one key-value list each) from stdin and prints, per line,
@@ -85,6 +86,24 @@ enum Command {
         /// Also write the runs and summaries to FILE.csv|.json.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Run the pacing benchmark suite and print its Markdown table.
+    Bench {
+        /// Directory of benchmark scenarios.
+        #[arg(default_value = "scenarios/bench")]
+        dir: PathBuf,
+        /// Seeds per algorithm and per fixed ratio.
+        #[arg(long, default_value_t = 3)]
+        seeds: u32,
+        /// The abandon-rate cap the table holds the algorithms to (a share).
+        #[arg(long, default_value_t = 0.03)]
+        cap: f64,
+        /// Override a field of every scenario.
+        #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+        sets: Vec<String>,
+        /// Worker threads (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
     },
     /// Combine the result files of a sharded sweep into the unsharded sweep's result.
     Merge {
@@ -170,6 +189,10 @@ fn main() -> anyhow::Result<()> {
             if let Some(file) = file {
                 pacer_sim::sweep::write(&result, &file)?;
             }
+        }
+        Command::Bench { dir, seeds, cap, sets, threads } => {
+            let rows = pacer_sim::compare::bench(&dir, &sets, seeds, threads, cap)?;
+            write!(out, "{}", pacer_sim::compare::bench_markdown(&rows, cap, seeds))?;
         }
         Command::Merge { files, out: file, plot } => {
             let result = pacer_sim::sweep::merge(&files)?;

@@ -377,6 +377,12 @@ pub fn sweep(spec: &SweepSpec) -> anyhow::Result<SweepResult> {
         .map(|values| {
             let mut sets = spec.sets.clone();
             sets.extend(spec.grid.iter().zip(values).map(|(a, v)| format!("{}={v}", a.key)));
+            // The engine paces predictive dialing modes with a predictive algorithm whatever
+            // the configuration names (progressive is a dialing mode there): a point asking
+            // for progressive pacing runs the group in progressive mode.
+            if spec.grid.iter().zip(values).any(|(a, v)| a.key == "pacing.algorithm" && v == "progressive") {
+                sets.push("group.dial_mode=Progress".into());
+            }
             scenario::load(&path, &sets).map_err(|e| anyhow!("{e}"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
