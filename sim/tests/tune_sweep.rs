@@ -7,10 +7,10 @@ use pacer_sim::world::{RunOptions, run};
 
 fn spec(shard: Option<Shard>) -> SweepSpec {
     SweepSpec {
-        scenario: "small-5".into(),
+        scenario: "small-20".into(),
         sets: vec!["duration_s=900".into()],
         grid: vec![
-            Axis::parse("pacing.algorithm=progressive,small_group").unwrap(),
+            Axis::parse("pacing.algorithm=progressive,predictive").unwrap(),
             Axis::parse("pacing.goal.overdial_rate=0.02,0.05").unwrap(),
         ],
         seeds: 2,
