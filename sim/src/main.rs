@@ -267,7 +267,8 @@ fn run_scenario(
         seed,
         until_event,
         progress: show_progress.then_some(progress_after_a_second as fn(f64, f64)),
-        trace_every: plot.as_ref().map(|_| std::time::Duration::from_secs(10)),
+        // Every 2 s: answered calls wait for an agent for at most the compliance time.
+        trace_every: plot.as_ref().map(|_| std::time::Duration::from_secs(2)),
     };
     START.get_or_init(|| started);
     let outcome = run(&scenario, &options).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

@@ -45,6 +45,8 @@ enum Slot {
 pub struct Oracle {
     /// Overdial target of each decision (the goal's rate, or the compliance cap).
     rate: f64,
+    /// The compliance cap: no correction takes the target past it.
+    cap: f64,
     /// How long an answered call may wait for an agent, seconds.
     compliance_s: f64,
     slots: Vec<Slot>,
@@ -54,11 +56,12 @@ pub struct Oracle {
 }
 
 impl Oracle {
-    /// An oracle for `agents` agents, all away, aiming at overdial rate `rate`, with answered
-    /// calls waiting at most `compliance_s` seconds for an agent.
-    pub fn new(agents: u32, rate: f64, compliance_s: f64) -> Oracle {
+    /// An oracle for `agents` agents, all away, aiming at overdial rate `rate` (never past
+    /// `cap`), with answered calls waiting at most `compliance_s` seconds for an agent.
+    pub fn new(agents: u32, rate: f64, cap: f64, compliance_s: f64) -> Oracle {
         Oracle {
             rate: rate.clamp(0.0, 1.0),
+            cap: cap.clamp(0.0, 1.0),
             compliance_s: compliance_s.max(0.0),
             slots: vec![Slot::Away; agents as usize],
             ready: 0,
@@ -116,11 +119,16 @@ impl Oracle {
 
     /// The calls that should be in progress now (in flight plus waiting), given `waiting`
     /// answered calls waiting, the hit ratio `hit` and the mean dial-to-answer time.
-    pub fn level(&self, now: Time, waiting: u32, hit: f64, dial_to_answer_s: f64) -> f64 {
+    /// `correction` is the engine's closed-loop factor on the overdial target (1 = none),
+    /// which every model-based algorithm of the engine also gets; the target never exceeds
+    /// the rate the oracle was made with.
+    pub fn level(&self, now: Time, waiting: u32, hit: f64, dial_to_answer_s: f64, correction: f64) -> f64 {
+        let correction = if correction.is_finite() { correction.max(0.0) } else { 1.0 };
+        let rate = (self.rate * correction).min(self.cap);
         let horizon =
             std::time::Duration::from_secs_f64((dial_to_answer_s.max(0.0) + self.compliance_s).min(3600.0));
         let free = self.free_by(now + horizon);
-        f64::from(waiting) + f64::from(dials_for(free, waiting, hit, self.rate))
+        f64::from(waiting) + f64::from(dials_for(free, waiting, hit, rate))
     }
 }
 
@@ -244,7 +252,7 @@ mod tests {
     fn free_agents_follow_true_free_times() {
         let t0 = Time::from_unix_s(1_790_000_000);
         let s = std::time::Duration::from_secs;
-        let mut o = Oracle::new(4, 0.03, 2.0);
+        let mut o = Oracle::new(4, 0.03, 0.03, 2.0);
         o.ready(0);
         o.busy_until(1, t0 + s(5));
         o.busy_until(2, t0 + s(50));
@@ -258,9 +266,9 @@ mod tests {
         assert_eq!(o.free_by(t0 + s(60)), 1);
         assert!(o.is_busy(2) && !o.is_busy(0));
         // With everyone busy for long, the level is just the waiting calls.
-        let mut o = Oracle::new(2, 0.03, 2.0);
+        let mut o = Oracle::new(2, 0.03, 0.03, 2.0);
         o.busy_until(0, t0 + s(600));
         o.busy_until(1, t0 + s(600));
-        assert_eq!(o.level(t0, 1, 0.3, 10.0), 1.0);
+        assert_eq!(o.level(t0, 1, 0.3, 10.0, 1.0), 1.0);
     }
 }

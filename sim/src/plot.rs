@@ -323,14 +323,8 @@ where
     }))?;
     // Labels only on the frontier: elsewhere they would pile up.
     chart.draw_series(frontier.iter().map(|&i| {
-        Text::new(
-            points[i].label.clone(),
-            (points[i].abandon_rate * 100.0, points[i].busy_factor * 100.0),
-            ("sans-serif", 13).into_font().color(&BLACK).pos(plotters::style::text_anchor::Pos::new(
-                plotters::style::text_anchor::HPos::Left,
-                plotters::style::text_anchor::VPos::Bottom,
-            )),
-        )
+        EmptyElement::at((points[i].abandon_rate * 100.0, points[i].busy_factor * 100.0))
+            + Text::new(points[i].label.clone(), (9, -16), ("sans-serif", 13).into_font().color(&BLACK))
     }))?;
     if let Some(cap) = cap {
         let (lo, hi) = ((y_lo - pad).max(0.0), (y_hi + pad).min(100.0));

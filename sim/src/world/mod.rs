@@ -374,12 +374,13 @@ impl<'s> World<'s> {
         };
         if scenario.pacing.algorithm == ORACLE && !mode.is_gvp() {
             let config = pacing_config(scenario)?;
+            let cap = config.compliance_max_abandon_rate;
             let rate = match config.goal {
-                Goal::OverdialRate(r) => r.min(config.compliance_max_abandon_rate),
-                _ => config.compliance_max_abandon_rate,
+                Goal::OverdialRate(r) => r.min(cap),
+                _ => cap,
             };
-            world.oracle =
-                Some(Oracle::new(scenario.agents.count, rate, config.compliance_time.as_secs_f64()));
+            let compliance_s = config.compliance_time.as_secs_f64();
+            world.oracle = Some(Oracle::new(scenario.agents.count, rate, cap, compliance_s));
         }
         world.set_up();
         world.setup_wall = setup_started.elapsed();
@@ -465,8 +466,13 @@ impl<'s> World<'s> {
         let Some(oracle) = &self.oracle else { return };
         let Some(pacer) = self.server.pacer(&self.group_name) else { return };
         let snapshot = pacer.snapshot();
-        let level =
-            oracle.level(self.now, snapshot.calls.waiting, snapshot.hit_ratio, snapshot.dial_to_answer_s);
+        let level = oracle.level(
+            self.now,
+            snapshot.calls.waiting,
+            snapshot.hit_ratio,
+            snapshot.dial_to_answer_s,
+            snapshot.correction,
+        );
         pacer.set_external_level(Some(level));
     }
 
