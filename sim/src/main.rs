@@ -167,7 +167,17 @@ const DEMO_LINES: &[&str] = &[
     r#"{"GSW_AGENT_REQ_TYPE":"LogOut","GSW_APPLICATION_ID":101,"GSW_CAMPAIGN_NAME":"Sales","GSW_CAMPAIGN_NAME":"Other"}"#,
 ];
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run_cli() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_cli() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let stdout = io::stdout();
     let mut out = stdout.lock();
@@ -286,8 +296,9 @@ fn run_scenario(
         pacer_sim::plot::draw_run(&outcome.trace, &title, &file)?;
     }
     if let Some(v) = outcome.violation {
+        let sets: String = sets.iter().map(|set| format!(" --set '{set}'")).collect();
         bail!(
-            "invariant violated (seed {seed}, event {}): {}\nreplay: pacer run {name} --seed {seed} --until-event {}",
+            "invariant violated (seed {seed}, event {}): {}\nreplay: pacer run {name} --seed {seed}{sets} --until-event {}",
             v.event_index,
             v,
             v.event_index

@@ -181,10 +181,15 @@ impl Metrics {
 
     /// An agent spent `[from_us, to_us)` on `activity`.
     pub fn agent_time(&mut self, activity: AgentActivity, from_us: u64, to_us: u64) {
-        if to_us <= from_us {
+        self.agents_time(activity, from_us, to_us, 1);
+    }
+
+    /// `n` agents (or IVR ports) spent `[from_us, to_us)` on `activity`.
+    pub fn agents_time(&mut self, activity: AgentActivity, from_us: u64, to_us: u64, n: u64) {
+        if to_us <= from_us || n == 0 {
             return;
         }
-        let span = to_us - from_us;
+        let span = (to_us - from_us) * n;
         match activity {
             AgentActivity::Waiting => self.waiting_us += span,
             AgentActivity::Talking => self.talk_us += span,
@@ -198,9 +203,9 @@ impl Metrics {
             let offset = at.saturating_sub(self.start_us);
             let end = (self.start_us + (offset / INTERVAL_US + 1) * INTERVAL_US).min(to_us);
             let slot = self.interval(at);
-            slot.logged_in_us += end - at;
+            slot.logged_in_us += (end - at) * n;
             if busy {
-                slot.busy_us += end - at;
+                slot.busy_us += (end - at) * n;
             }
             at = end;
         }
@@ -314,6 +319,7 @@ impl Metrics {
             faults: self.faults.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             outputs: self.outputs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             ledger: run.ledger,
+            queue_events: run.queue_events,
             series,
         }
     }
@@ -353,6 +359,8 @@ pub struct RunFigures {
     pub peak_rss_mib: f64,
     /// Final state of the record ledger.
     pub ledger: BTreeMap<String, u64>,
+    /// Events taken from the queue, by kind.
+    pub queue_events: BTreeMap<String, u64>,
 }
 
 /// The run's report; serialised as the `--json` file.
@@ -370,14 +378,15 @@ pub struct Report {
     pub agents: u32,
     /// Records loaded at the start.
     pub records: u64,
-    /// Simulated seconds.
+    /// Simulated seconds from the start to the unload: the scenario's duration plus the
+    /// end-of-day drain (calls in progress finish, agents leave).
     pub sim_seconds: f64,
     /// Wall-clock seconds of the event loop (differs between identical runs).
     pub wall_seconds: f64,
     /// Wall-clock seconds of the set-up: list generation, record store, engine (differs
     /// between identical runs).
     pub setup_wall_seconds: f64,
-    /// Items taken from the event queue.
+    /// Items taken from the event queue (`queue_events` breaks them down by kind).
     pub events: u64,
     /// events / wall_seconds (differs between identical runs).
     pub events_per_second: f64,
@@ -434,8 +443,10 @@ pub struct Report {
     pub faults: BTreeMap<String, u64>,
     /// Engine outputs by kind.
     pub outputs: BTreeMap<String, u64>,
-    /// Records at the end, by final status.
+    /// Records at the end, by final status, and the ledger's counters.
     pub ledger: BTreeMap<String, u64>,
+    /// Events taken from the queue, by kind.
+    pub queue_events: BTreeMap<String, u64>,
     /// One entry per 15 simulated minutes.
     pub series: Vec<Interval>,
 }
@@ -486,7 +497,7 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "agent wait mean {:.1} s, p95 {:.1} s  customer wait p99 {:.0} ms",
+            "agent wait mean {:.1} s, p95 {:.1} s  customer wait p99 {:.1} ms",
             self.agent_wait_s_mean, self.agent_wait_s_p95, self.customer_wait_ms_p99
         );
         let _ = writeln!(
@@ -507,6 +518,7 @@ impl Report {
         if !self.faults.is_empty() {
             let _ = writeln!(s, "faults: {}", join(&self.faults));
         }
+        let _ = writeln!(s, "events by kind: {}", join(&self.queue_events));
         let _ = writeln!(s, "records at the end: {}", join(&self.ledger));
         s
     }
@@ -539,6 +551,27 @@ mod tests {
         assert!((r.series[1].busy_factor - 1.0 / 3.0).abs() < 1e-12);
         assert!((r.busy_factor - 0.5).abs() < 1e-12);
         assert_eq!(r.contacts_per_agent_hour, 0.0);
+    }
+
+    #[test]
+    fn several_ports_count_as_several_agents() {
+        let mut m = Metrics::new(0);
+        m.agents_time(AgentActivity::Talking, 0, 1_000_000, 3);
+        m.agents_time(AgentActivity::Waiting, 0, 1_000_000, 1);
+        assert_eq!((m.talk_us, m.waiting_us, m.logged_in_us()), (3_000_000, 1_000_000, 4_000_000));
+        let r = m.report(
+            ReportHeader {
+                scenario: "t".into(),
+                seed: 1,
+                algorithm: "a".into(),
+                goal: "g".into(),
+                agents: 4,
+                records: 0,
+            },
+            RunFigures::default(),
+        );
+        assert_eq!(r.busy_factor, 0.75);
+        assert_eq!(r.series[0].busy_factor, 0.75);
     }
 
     #[test]

@@ -72,7 +72,9 @@ pub struct GroupSpec {
     pub campaign: String,
     /// Agent group name.
     pub agent_group: String,
-    /// Dialing mode, as the protocol names it (`Predict`, `Progress`, `Preview`, ...).
+    /// Dialing mode, as the protocol names it (`Predictive`, `Progressive`, `Preview`,
+    /// `Power GVP`, ... or the short `Predict`, `Progress`, ...).
+    #[serde(deserialize_with = "dial_mode_name")]
     pub dial_mode: String,
     /// Caller id presented on every call.
     #[serde(default)]
@@ -95,12 +97,46 @@ impl GroupSpec {
 #[serde(deny_unknown_fields)]
 pub struct PacingSpec {
     /// Algorithm name (`progressive`, `predictive`, `small_group`, ...).
+    #[serde(deserialize_with = "algorithm_name")]
     pub algorithm: String,
     /// Goal: exactly one of `overdial_rate`, `busy_factor`, `agent_wait_s`.
     pub goal: GoalSpec,
     /// Other settings, passed to the engine's pacing configuration as they are.
     #[serde(default)]
     pub settings: toml::Table,
+}
+
+/// The pacing algorithms' names, as `[pacing] algorithm` takes them.
+pub const ALGORITHMS: &[&str] = &[
+    "progressive",
+    "predictive",
+    "small_group",
+    "advanced_small_group",
+    "time_optimized",
+    "fixed_ratio",
+    "vicidial_adapt",
+];
+
+fn algorithm_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let name = String::deserialize(d)?;
+    if ALGORITHMS.contains(&name.as_str()) {
+        Ok(name)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "unknown algorithm `{name}`, expected one of {}",
+            ALGORITHMS.join(", ")
+        )))
+    }
+}
+
+fn dial_mode_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let name = String::deserialize(d)?;
+    match pacer_engine::protocol::DialMode::from_wire(&name) {
+        Some(_) => Ok(name),
+        None => {
+            Err(serde::de::Error::custom(format!("`{name}` is not a dialing mode (e.g. \"Predictive\")")))
+        }
+    }
 }
 
 /// A pacing goal as written in a scenario.
@@ -307,6 +343,11 @@ pub struct RecordsSpec {
     /// index on very large lists.
     #[serde(default = "yes")]
     pub customer_ids: bool,
+    /// Load the list from this CSV file (header = field names, the engine's list format)
+    /// instead of generating it; a relative path is read from the scenario file's folder.
+    /// `count` and the generation settings are then unused.
+    #[serde(default)]
+    pub csv: Option<PathBuf>,
 }
 
 fn yes() -> bool {
@@ -545,7 +586,14 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError
         field: None,
         message: format!("cannot read: {e}"),
     })?;
-    parse(&text, &file, overrides)
+    let mut scenario = parse(&text, &file, overrides)?;
+    if let Some(csv) = &scenario.records.csv
+        && csv.is_relative()
+        && let Some(dir) = path.parent()
+    {
+        scenario.records.csv = Some(dir.join(csv));
+    }
+    Ok(scenario)
 }
 
 /// Reads a scenario from `text` (named `file` in errors) and applies `overrides`.
@@ -783,6 +831,17 @@ mobile = { answer = 0.5, machine = 0.2 }
         assert!(e.message.contains("`agents.count` is not a table"), "{e}");
         let e = parse(SMALL, "t.toml", &["faults.desktop_crash=2".to_string()]).unwrap_err();
         assert!(e.message.contains("probability"), "{e}");
+        let e = parse(SMALL, "t.toml", &["pacing.algorithm=nope".to_string()]).unwrap_err();
+        assert!(e.message.contains("unknown algorithm `nope`"), "{e}");
+        assert_eq!(e.field.as_deref(), Some("pacing.algorithm"));
+    }
+
+    #[test]
+    fn bad_names_point_at_their_line() {
+        let e = parse(&SMALL.replace("\"predictive\"", "\"psychic\""), "t.toml", &[]).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(12), Some("pacing.algorithm")), "{e}");
+        let e = parse(&SMALL.replace("\"Predict\"", "\"Telepathic\""), "t.toml", &[]).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(9), Some("group.dial_mode")), "{e}");
     }
 
     #[test]

@@ -87,3 +87,46 @@ fn until_event_stops_early() {
     assert_eq!(part.report.events, 500);
     assert!(full.report.events > 500);
 }
+
+#[test]
+fn a_list_loaded_from_csv_is_dialed() {
+    use pacer_sim::world::customers::Population;
+    let base = scaled("small-5", &["records.count=300"]);
+    let population = Population::new(9, &base.records, &base.customers, &base.dialer);
+    let dir = std::env::temp_dir().join(format!("pacer-sim-csv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    population.calling_list().save_csv(&dir.join("leads.csv")).unwrap();
+    let shipped = std::fs::read_to_string(scenario::resolve("small-5").unwrap()).unwrap();
+    let text = shipped.replace("[records]\n", "[records]\ncsv = \"leads.csv\"\n");
+    assert_ne!(text, shipped);
+    std::fs::write(dir.join("from-csv.toml"), text).unwrap();
+    let s = scenario::load(&dir.join("from-csv.toml"), &["duration_s=600".to_string()]).unwrap();
+    assert_eq!(s.records.csv.as_deref(), Some(dir.join("leads.csv").as_path()));
+    let outcome = run(&s, &RunOptions { seed: 2, ..RunOptions::default() }).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(outcome.violation.is_none(), "{:?}", outcome.violation);
+    assert_eq!(outcome.report.records, 300);
+    assert!(outcome.report.dials > 0);
+}
+
+#[test]
+fn every_algorithm_runs_and_keeps_the_invariants() {
+    for algorithm in scenario::ALGORITHMS {
+        let set = format!("pacing.algorithm={algorithm}");
+        // Progressive pacing runs in the Progressive dialing mode (the engine paces a
+        // Predictive group predictively whatever is configured).
+        let mode = if *algorithm == "progressive" {
+            "group.dial_mode=Progressive"
+        } else {
+            "group.dial_mode=Predictive"
+        };
+        let s = scaled("small-20", &[set.as_str(), mode]);
+        let outcome = run(&s, &RunOptions { seed: 5, ..RunOptions::default() }).unwrap();
+        assert!(outcome.violation.is_none(), "{algorithm}: {:?}", outcome.violation);
+        assert_eq!(outcome.report.algorithm, *algorithm);
+        assert!(outcome.report.connected > 0, "{algorithm}: nobody reached");
+        // Without faults the engine learns the end of every call and gets every record back.
+        assert_eq!(outcome.report.ledger["engine_calls_open_at_unload"], 0, "{algorithm}");
+        assert_eq!(outcome.report.ledger["engine_records_held_at_unload"], 0, "{algorithm}");
+    }
+}

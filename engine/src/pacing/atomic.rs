@@ -6,9 +6,9 @@
 //! patterns ([`f64::to_bits`]); there is no atomic float type in std or loom.
 
 #[cfg(pacer_loom)]
-pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 #[cfg(not(pacer_loom))]
-pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 
 pub(crate) use crossbeam_utils::CachePadded;
 

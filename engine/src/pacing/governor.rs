@@ -31,10 +31,10 @@ pub(crate) fn uncovered_allowance(cap: f64, window: OverdialCount) -> Option<u64
     Some(if allowance <= 0.0 { 0 } else { allowance.min(u64::MAX as f64 / 2.0) as u64 })
 }
 
-/// The most new dials the governor allows now, or `None` if the cap is off.
-pub(crate) fn dial_limit(cap: f64, window: OverdialCount, ready: u32, outstanding: u32) -> Option<u32> {
-    let allowance = uncovered_allowance(cap, window)?;
-    let limit = (u64::from(ready) + allowance).saturating_sub(u64::from(outstanding));
+/// The most new dials the governor allows now, given the allowance of uncovered calls
+/// (`None` if the cap is off).
+pub(crate) fn dial_limit(allowance: Option<u64>, ready: u32, outstanding: u32) -> Option<u32> {
+    let limit = (u64::from(ready) + allowance?).saturating_sub(u64::from(outstanding));
     Some(limit.min(u64::from(u32::MAX)) as u32)
 }
 
@@ -59,9 +59,12 @@ mod tests {
 
     #[test]
     fn at_the_cap_only_ready_agents_are_dialed_for() {
-        assert_eq!(dial_limit(0.03, w(3, 100), 5, 2), Some(3));
-        assert_eq!(dial_limit(0.03, w(3, 100), 1, 4), Some(0));
-        assert_eq!(dial_limit(0.03, w(20, 1000), 5, 2), Some(13));
+        let limit =
+            |a, n, ready, outstanding| dial_limit(uncovered_allowance(0.03, w(a, n)), ready, outstanding);
+        assert_eq!(limit(3, 100, 5, 2), Some(3));
+        assert_eq!(limit(3, 100, 1, 4), Some(0));
+        assert_eq!(limit(20, 1000, 5, 2), Some(13));
+        assert_eq!(dial_limit(None, 1, 4), None);
     }
 
     #[test]

@@ -42,7 +42,8 @@ mod state;
 mod window;
 
 pub use config::{
-    Algorithm, Goal, PacingConfig, UnknownAlgorithm, VicidialConfig, VicidialDropMode, parse_duration,
+    Algorithm, Goal, PacingConfig, PacingConfigError, UnknownAlgorithm, VicidialConfig, VicidialDropMode,
+    parse_duration,
 };
 pub use overdial::{OverdialCount, OverdialStats};
 pub use state::{AgentCounts, AgentState, CallCounts, MAX_AGENTS};
@@ -54,7 +55,7 @@ use algorithm::progressive::Progressive;
 use algorithm::small_group::SmallGroup;
 use algorithm::time_optimized::{TimeOptimized, effective_rate};
 use algorithm::vicidial_adapt::{DropCounts, VicidialAdapt};
-use algorithm::{Estimates, Pacer, View, round_dials};
+use algorithm::{Estimates, FreeTables, Pacer, View, round_dials};
 use atomic::{AtomicF64, AtomicU32, AtomicU64, CachePadded, Ordering};
 use overdial::{OverdialTracker, WINDOW_BUCKETS};
 use state::{AgentCountWord, AgentSlot, CallCountWord};
@@ -186,6 +187,8 @@ struct Derived {
     correction: AtomicF64,
     /// The rate `time_optimized` aims at for the next horizon.
     time_optimized_rate: AtomicF64,
+    /// Probabilities of busy agents becoming free within the horizon.
+    tables: FreeTables,
 }
 
 /// One campaign group's pacing state and decision. `Send + Sync`; every method takes
@@ -215,7 +218,6 @@ impl GroupPacer {
     /// A pacer for a group of at most `max_agents` agent places (clamped to
     /// `1..=`[`MAX_AGENTS`]), all logged out, created at `now`.
     pub fn new(config: PacingConfig, max_agents: u32, now: Time) -> GroupPacer {
-        let _ = now;
         let n = max_agents.clamp(1, MAX_AGENTS);
         let window = config.estimator_window.max(Duration::from_secs(1));
         let prior = Estimates::PRIOR;
@@ -236,8 +238,9 @@ impl GroupPacer {
                 minute: Window::new(Duration::from_secs(60), 12, 24),
             },
             derived: CachePadded::new(Derived {
-                next_refresh_us: AtomicU64::new(0),
-                next_control_us: AtomicU64::new(0),
+                next_refresh_us: AtomicU64::new(now.as_micros()),
+                // The first control step comes one period after creation.
+                next_control_us: AtomicU64::new((now + CONTROL_EVERY).as_micros()),
                 hit_ratio: AtomicF64::new(prior.hit_ratio),
                 dial_to_answer_s: AtomicF64::new(prior.dial_to_answer_s),
                 talk_s: AtomicF64::new(prior.talk_s),
@@ -247,6 +250,11 @@ impl GroupPacer {
                 wait_s: AtomicF64::new(prior.wait_s),
                 correction: AtomicF64::new(1.0),
                 time_optimized_rate: AtomicF64::new(goal.value()),
+                tables: {
+                    let tables = FreeTables::new();
+                    tables.fill(&prior, prior.dial_to_answer_s + config.compliance_time.as_secs_f64());
+                    tables
+                },
             }),
             tracker: OverdialTracker::new(
                 config.overdial_last_n,
@@ -318,38 +326,19 @@ impl GroupPacer {
         slot
     }
 
-    /// Moves the agent's state and the aggregate counts together (see
-    /// [`state::AgentCountWord`] for why this order keeps every count non-negative).
-    fn transition(&self, slot: &AgentSlot, state: AgentState, now: Time) -> (AgentState, Time) {
-        self.agents.add(state);
-        let (old, entered) = slot.swap_state(state, now);
-        self.agents.sub(old);
-        (old, entered)
-    }
-
     /// The agent at `agent` is now in `state`. While a smart logout is pending, any state
     /// but `LoggedOut` keeps the agent `Leaving` (excluded from capacity).
     pub fn agent_state(&self, agent: AgentIdx, state: AgentState, now: Time) {
         let Some(slot) = self.slot(agent) else { return };
-        // `Acquire` pairs with the CAS of `logout_requested`.
-        let leaving = slot.logout_at_us.load(Ordering::Acquire) != 0;
-        let state = match state {
-            AgentState::LoggedOut => {
-                slot.logout_at_us.store(0, Ordering::Release);
-                AgentState::LoggedOut
-            }
-            _ if leaving => AgentState::Leaving,
-            s => s,
-        };
-        if !matches!(state, AgentState::Talking | AgentState::AfterCallWork) {
+        let t = slot.set_state(&self.agents, state, now);
+        if !matches!(t.new, AgentState::Talking | AgentState::AfterCallWork) {
             slot.set_ready_at(None);
         }
-        let (old, entered) = self.transition(slot, state, now);
-        let spent = now.saturating_duration_since(entered);
-        if old == AgentState::Ready && state == AgentState::Talking {
+        let spent = now.saturating_duration_since(t.entered);
+        if t.old == AgentState::Ready && t.new == AgentState::Talking {
             self.est.agent_wait.record(now, spent);
         }
-        if old == AgentState::AfterCallWork && state != AgentState::AfterCallWork {
+        if t.old == AgentState::AfterCallWork && t.new != AgentState::AfterCallWork {
             self.est.after_call_work.record(now, spent);
         }
     }
@@ -375,10 +364,7 @@ impl GroupPacer {
         for i in 0..n {
             let idx = (start + i) % n;
             let slot = &self.slots[idx as usize];
-            if slot.state().is_available() && slot.logout_at_us.load(Ordering::Acquire) == 0 {
-                // `AcqRel` pairs with the `Acquire` loads of `logout_requested`.
-                slot.dials.fetch_add(1, Ordering::AcqRel);
-                slot.last_placed_us.fetch_max(now.as_micros(), Ordering::AcqRel);
+            if slot.try_count_dial(now) {
                 self.cursor.store(idx.wrapping_add(1), Ordering::Relaxed);
                 return Some(AgentIdx(idx));
             }
@@ -452,27 +438,16 @@ impl GroupPacer {
     /// estimated time until those dials settle, recomputed at each request.
     pub fn logout_requested(&self, agent: AgentIdx, now: Time) -> LogoutStatus {
         let Some(slot) = self.slot(agent) else { return LogoutStatus::Ack };
-        let _ = slot.logout_at_us.compare_exchange(
-            0,
-            now.as_micros().max(1),
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
-        let first = Time::from_micros(slot.logout_at_us.load(Ordering::Acquire));
-        if !matches!(slot.state(), AgentState::LoggedOut | AgentState::Leaving) {
-            self.transition(slot, AgentState::Leaving, now);
-        }
+        let (_, first, pending) = slot.begin_logout(&self.agents, now);
         let deadline = first + self.config.call_wait_connected_timeout;
-        let pending = slot.dials.load(Ordering::Acquire);
         if pending == 0 || now >= deadline {
             slot.set_ready_at(None);
-            self.transition(slot, AgentState::LoggedOut, now);
-            slot.logout_at_us.store(0, Ordering::Release);
+            slot.set_state(&self.agents, AgentState::LoggedOut, now);
             return LogoutStatus::Ack;
         }
         // The latest dial counted on the agent is expected to be answered after the
         // dial-to-answer time and then to wait at most the compliance time for an agent.
-        let last = Time::from_micros(slot.last_placed_us.load(Ordering::Acquire));
+        let last = slot.last_placed();
         let settle = last
             + Duration::from_secs_f64(self.derived.dial_to_answer_s.load().clamp(0.0, 3600.0))
             + self.config.compliance_time;
@@ -541,6 +516,8 @@ impl GroupPacer {
         d.acw_cv.store(cv(acw, prior.acw_cv));
         let wait = self.est.agent_wait.moments(now);
         d.wait_s.store(blend(wait, prior.wait_s));
+        d.tables
+            .fill(&self.estimates(), d.dial_to_answer_s.load() + self.config.compliance_time.as_secs_f64());
 
         let goal = self.goal();
         if let Goal::OverdialRate(r) = goal {
@@ -560,9 +537,10 @@ impl GroupPacer {
             && d.next_control_us
                 .compare_exchange(due, (now + CONTROL_EVERY).as_micros(), Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
-            && due != 0
         {
-            self.control_step(now, goal);
+            // The previous step was at `due - CONTROL_EVERY`.
+            let last = Time::from_micros(due).saturating_sub(CONTROL_EVERY);
+            self.control_step(now, goal, now.saturating_duration_since(last));
         }
     }
 
@@ -571,8 +549,8 @@ impl GroupPacer {
     /// the estimator window (the classic integral action that removes steady-state model
     /// error; see Åström and Murray, *Feedback Systems* (2008), §10.3). The gain makes a
     /// persistent relative error of 1 change the factor by e^0.5 per window length, slow
-    /// enough for the window's own lag.
-    fn control_step(&self, now: Time, goal: Goal) {
+    /// enough for the window's own lag; steps are weighted by the time since the previous one.
+    fn control_step(&self, now: Time, goal: Goal, elapsed: Duration) {
         let d = &self.derived;
         let error = match goal {
             Goal::OverdialRate(r) => {
@@ -604,7 +582,8 @@ impl GroupPacer {
                 ((wait.mean_s - w) / w.max(1.0)).clamp(-1.0, 1.0)
             }
         };
-        let gain = 0.5 * CONTROL_EVERY.as_secs_f64() / self.config.estimator_window.as_secs_f64().max(1.0);
+        let window_s = self.config.estimator_window.as_secs_f64().max(1.0);
+        let gain = 0.5 * elapsed.as_secs_f64().min(window_s) / window_s;
         let c = d.correction.load();
         d.correction.store((c * (gain * error).exp()).clamp(CORRECTION_MIN, CORRECTION_MAX));
     }
@@ -649,19 +628,12 @@ impl GroupPacer {
             now,
             agents,
             calls,
-            est: Estimates {
-                hit_ratio: d.hit_ratio.load(),
-                dial_to_answer_s: d.dial_to_answer_s.load(),
-                talk_s: d.talk_s.load(),
-                talk_cv: d.talk_cv.load(),
-                acw_s: d.acw_s.load(),
-                acw_cv: d.acw_cv.load(),
-                wait_s: d.wait_s.load(),
-            },
+            est: self.estimates(),
             goal,
             correction,
             overdial_target: (base_rate * correction).clamp(0.0, cap.max(0.0)),
             config: &self.config,
+            tables: &d.tables,
             slots: &self.slots,
         };
         let external = self.external_level.load();
@@ -680,11 +652,11 @@ impl GroupPacer {
         };
         let mut dials = round_dials(target);
         // The per-agent cap on calls in progress.
-        let cap_calls = (self.config.max_dials_per_agent.max(0.0) * f64::from(agents.available())).floor();
-        let cap_calls = cap_calls.min(f64::from(u32::MAX)) as u32;
+        // Truncation is the floor here (non-negative), and `as` saturates.
+        let cap_calls = (self.config.max_dials_per_agent.max(0.0) * f64::from(agents.available())) as u32;
         dials = dials.min(cap_calls.saturating_sub(calls.outstanding()));
-        let governor_limit =
-            governor::dial_limit(cap, self.tracker.compliance(now), agents.ready, calls.outstanding());
+        let allowance = self.tracker.uncovered_allowance(now, cap);
+        let governor_limit = governor::dial_limit(allowance, agents.ready, calls.outstanding());
         let governed = governor_limit.is_some_and(|limit| dials > limit);
         if let Some(limit) = governor_limit {
             dials = dials.min(limit);
@@ -708,6 +680,19 @@ impl GroupPacer {
         }
     }
 
+    fn estimates(&self) -> Estimates {
+        let d = &self.derived;
+        Estimates {
+            hit_ratio: d.hit_ratio.load(),
+            dial_to_answer_s: d.dial_to_answer_s.load(),
+            talk_s: d.talk_s.load(),
+            talk_cv: d.talk_cv.load(),
+            acw_s: d.acw_s.load(),
+            acw_cv: d.acw_cv.load(),
+            wait_s: d.wait_s.load(),
+        }
+    }
+
     fn drop_counts(&self, now: Time) -> DropCounts {
         let (abandoned, answered) = self.est.minute.sum(now);
         let day_us = 86_400_000_000i64;
@@ -725,3 +710,9 @@ const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<GroupPacer>();
 };
+
+#[cfg(all(test, not(pacer_loom)))]
+mod tests;
+
+#[cfg(all(test, pacer_loom))]
+mod loom_models;

@@ -66,6 +66,11 @@ pub(crate) struct OverdialTracker {
     day_offset_us: i64,
     /// `abandoned (32) | answered (32)` since the start.
     campaign: CachePadded<AtomicU64>,
+    /// Records completed (incremented after all of a record's writes).
+    done: CachePadded<AtomicU64>,
+    /// The governor's allowance, cached: `key (40 bits) | allowance (24)`, the key being the
+    /// compliance slot and the completed-record count (20 bits each) it was computed at.
+    allowance_cache: CachePadded<AtomicU64>,
 }
 
 impl OverdialTracker {
@@ -87,6 +92,8 @@ impl OverdialTracker {
             day: CachePadded::new(AtomicU64::new(0)),
             day_offset_us: i64::from(day_utc_offset_s) * 1_000_000,
             campaign: CachePadded::new(AtomicU64::new(0)),
+            done: CachePadded::new(AtomicU64::new(0)),
+            allowance_cache: CachePadded::new(AtomicU64::new(u64::MAX)),
         }
     }
 
@@ -124,6 +131,40 @@ impl OverdialTracker {
             let n = ((w & 0xFFFF_FFFF) + 1).min(u64::from(u32::MAX));
             Some((a << 32) | n)
         });
+        // `Release`: a reader that sees this count sees every write above.
+        self.done.fetch_add(1, Ordering::Release);
+    }
+
+    /// The compliance governor's allowance of uncovered calls for `cap` (the same cap at
+    /// every call: it is fixed for a pacer), or `None` if the cap is off.
+    ///
+    /// Summing the window's buckets costs more than the rest of a decision, so the result is
+    /// cached with the bucket slot and the number of completed records it was computed from;
+    /// any new record or a move to the next slot (when old counts may expire) makes the cache
+    /// miss. The completed-record count is loaded (`Acquire`) before the buckets are summed:
+    /// a record completed before that load is in the sum, and one completed after it changes
+    /// the count, so a cached value never misses an abandon it should include. A record
+    /// still in progress may be half in the sum (its abandon counted before its answer, which
+    /// only lowers the allowance) until it completes and the cache misses.
+    #[inline]
+    pub(crate) fn uncovered_allowance(&self, now: Time, cap: f64) -> Option<u64> {
+        if cap.is_nan() || cap >= 1.0 {
+            return None;
+        }
+        let done = self.done.load(Ordering::Acquire);
+        let slot = self.compliance.slot(now);
+        let key = ((slot & 0xF_FFFF) << 20) | (done & 0xF_FFFF);
+        // `Acquire` pairs with the `Release` store below (in any thread).
+        let cached = self.allowance_cache.load(Ordering::Acquire);
+        if cached >> 24 == key {
+            return Some(cached & 0xFF_FFFF);
+        }
+        let (abandoned, answered) = self.compliance.sum_at(slot);
+        let allowance = super::governor::uncovered_allowance(cap, OverdialCount { abandoned, answered })
+            .unwrap_or(0)
+            .min(0xFF_FFFF);
+        self.allowance_cache.store((key << 24) | allowance, Ordering::Release);
+        Some(allowance)
     }
 
     /// The compliance window's counts (what the governor enforces).
@@ -209,6 +250,26 @@ mod tests {
         let tomorrow = t0 + Duration::from_secs(35_200);
         assert_eq!(tr.stats(tomorrow).day, OverdialCount::default());
         assert_eq!(tr.stats(tomorrow).campaign.answered, 6);
+    }
+
+    #[test]
+    fn cached_allowance_follows_every_record_and_expiry() {
+        let hour = Duration::from_secs(3600);
+        let tr = OverdialTracker::new(10, hour, hour, hour, 0);
+        let t0 = Time::from_unix_s(1_790_000_000);
+        assert_eq!(tr.uncovered_allowance(t0, 0.1), Some(0));
+        for _ in 0..100 {
+            tr.record(false, t0);
+        }
+        // 10% of 100 = 10 allowed abandons: 10 / 0.9 = 11.1 -> 11; cached on the second read.
+        assert_eq!(tr.uncovered_allowance(t0, 0.1), Some(11));
+        assert_eq!(tr.uncovered_allowance(t0, 0.1), Some(11));
+        tr.record(true, t0);
+        // 101 answered, 1 abandoned: (10.1 - 1) / 0.9 = 10.1 -> 10.
+        assert_eq!(tr.uncovered_allowance(t0, 0.1), Some(10));
+        // An hour later everything has expired, without any new record.
+        assert_eq!(tr.uncovered_allowance(t0 + hour, 0.1), Some(0));
+        assert_eq!(tr.uncovered_allowance(t0, 1.0), None);
     }
 
     #[test]

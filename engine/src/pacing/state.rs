@@ -4,7 +4,7 @@
 //! an event: an agent's move from one state to another, or an answered call leaving "in
 //! flight" for "waiting", is a single atomic step as seen by readers.
 
-use super::atomic::{AtomicU32, AtomicU64, Ordering, update_u32};
+use super::atomic::{AtomicU32, AtomicU64, Ordering, fence, update_u32};
 use crate::time::Time;
 
 /// The state of one agent place, as the pacer sees it.
@@ -83,7 +83,7 @@ const COUNT_BITS: u32 = 12;
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 
 /// The most agent places one group can have: 12-bit fields, with room left for the
-/// transient over-count of transitions in progress (see [`AgentCountWord`]).
+/// transient over-count of transitions in progress.
 pub const MAX_AGENTS: u32 = 4000;
 
 /// One in the field of `state` (zero for `LoggedOut`, which is not counted).
@@ -98,10 +98,10 @@ pub(crate) fn count_unit(state: AgentState) -> u64 {
 /// Agents per state in one word.
 ///
 /// A transition `old -> new` of one agent is applied as: add one to `new`'s field, swap the
-/// agent's own state word, subtract one from the field of the state the swap returned. The
-/// subtraction of a state always follows (happens-after) the addition made by the transition
-/// that put the agent in it, because that transition's swap released the agent word before
-/// this one's swap acquired it: so no field ever goes below zero, even with several threads
+/// agent's own state word (a compare-and-swap in [`AgentSlot`]), subtract one from the field
+/// of the state the swap replaced. The subtraction of a state always follows (happens-after)
+/// the addition made by the transition that put the agent in it, because that transition's
+/// swap released the agent word before this one's swap acquired it: so no field ever goes below zero, even with several threads
 /// changing the same agent at once, and no update is lost (the word only takes `fetch_add` /
 /// `fetch_sub`). A reader may see an agent counted in two states for the instant between the
 /// two steps, never in none.
@@ -200,16 +200,18 @@ impl CallCountWord {
 /// One agent place's state.
 #[derive(Debug)]
 pub(crate) struct AgentSlot {
-    /// `entered_at_us << 3 | state`: the state and when it was entered, swapped together.
+    /// `entered_at_us << 4 | leaving_flag << 3 | state`: the state, whether a smart logout
+    /// is pending, and when the state was entered, all changed in one step.
     word: AtomicU64,
     /// When the desktop expects the agent to be ready (µs since epoch), 0 if no estimate.
     ready_at_us: AtomicU64,
     /// Dials counted on this agent still in flight or answered and waiting.
-    pub(crate) dials: AtomicU32,
+    dials: AtomicU32,
     /// When the latest of those dials was placed (µs).
-    pub(crate) last_placed_us: AtomicU64,
-    /// When the agent first asked to log out (µs), 0 if not logging out.
-    pub(crate) logout_at_us: AtomicU64,
+    last_placed_us: AtomicU64,
+    /// When the pending smart logout was first requested (µs); meaningful while the flag in
+    /// `word` is set.
+    logout_at_us: AtomicU64,
 }
 
 /// What the decision reads of one agent.
@@ -218,6 +220,21 @@ pub(crate) struct AgentView {
     pub(crate) state: AgentState,
     pub(crate) entered_at: Time,
     pub(crate) ready_at: Option<Time>,
+}
+
+const STATE_MASK: u64 = 7;
+const LOGOUT_FLAG: u64 = 8;
+const TIME_SHIFT: u32 = 4;
+
+/// What one agent-state change did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Transition {
+    /// The state before.
+    pub(crate) old: AgentState,
+    /// When the old state was entered.
+    pub(crate) entered: Time,
+    /// The state after (`Leaving` instead of the requested one while a logout is pending).
+    pub(crate) new: AgentState,
 }
 
 impl AgentSlot {
@@ -231,19 +248,109 @@ impl AgentSlot {
         }
     }
 
-    /// Sets the state, returning the previous state and when it was entered. `AcqRel`: the
-    /// release/acquire pair of consecutive swaps orders the count updates (see
-    /// [`AgentCountWord`]).
+    /// Changes the agent's word with `f(state, logging_out) -> (state, logging_out)` and
+    /// keeps `counts` in step.
+    ///
+    /// The counts are changed as [`AgentCountWord`] requires: the new state's field is raised
+    /// before the word's compare-and-swap, the old state's field lowered after it. A failed
+    /// CAS lowers the field it raised (its own raise, so never below zero) and retries. The
+    /// CAS is `SeqCst` (acquire + release at least), which orders one transition's raise
+    /// before the next transition's lowering.
     #[inline]
-    pub(crate) fn swap_state(&self, state: AgentState, now: Time) -> (AgentState, Time) {
-        let old = self.word.swap((now.as_micros() << 3) | state.code(), Ordering::AcqRel);
-        (AgentState::from_code(old & 7), Time::from_micros(old >> 3))
+    fn change(
+        &self,
+        counts: &AgentCountWord,
+        now: Time,
+        f: impl Fn(AgentState, bool) -> (AgentState, bool),
+    ) -> Transition {
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            let old = AgentState::from_code(word & STATE_MASK);
+            let (new, flag) = f(old, word & LOGOUT_FLAG != 0);
+            let next = (now.as_micros() << TIME_SHIFT) | if flag { LOGOUT_FLAG } else { 0 } | new.code();
+            counts.add(new);
+            match self.word.compare_exchange_weak(word, next, Ordering::SeqCst, Ordering::Acquire) {
+                Ok(_) => {
+                    counts.sub(old);
+                    return Transition { old, entered: Time::from_micros(word >> TIME_SHIFT), new };
+                }
+                Err(current) => {
+                    counts.sub(new);
+                    word = current;
+                }
+            }
+        }
     }
 
-    /// `Acquire` pairs with `swap_state`.
+    /// Moves the agent to `requested`; while a smart logout is pending any state but
+    /// `LoggedOut` becomes `Leaving`; `LoggedOut` ends the logout.
+    #[inline]
+    pub(crate) fn set_state(&self, counts: &AgentCountWord, requested: AgentState, now: Time) -> Transition {
+        self.change(counts, now, |_, leaving| match requested {
+            AgentState::LoggedOut => (AgentState::LoggedOut, false),
+            _ if leaving => (AgentState::Leaving, true),
+            s => (s, false),
+        })
+    }
+
+    /// The agent's state. `Acquire` pairs with the CAS of `change`.
     #[inline]
     pub(crate) fn state(&self) -> AgentState {
-        AgentState::from_code(self.word.load(Ordering::Acquire) & 7)
+        AgentState::from_code(self.word.load(Ordering::Acquire) & STATE_MASK)
+    }
+
+    /// Whether the agent can take a dial: available and not logging out.
+    #[inline]
+    fn can_take_dial(&self) -> bool {
+        let word = self.word.load(Ordering::SeqCst);
+        word & LOGOUT_FLAG == 0 && AgentState::from_code(word & STATE_MASK).is_available()
+    }
+
+    /// Counts a dial placed at `now` on this agent if the agent is available and not logging
+    /// out; returns whether it did.
+    ///
+    /// This is one side of a Dekker-style handshake with [`AgentSlot::begin_logout`], which
+    /// sets the logout flag, then (after a `SeqCst` fence) reads the dial count. Here the
+    /// count is raised first, then (after a `SeqCst` fence) the flag and state are read, and
+    /// the raise is undone if the agent cannot take the dial. The two fences are totally
+    /// ordered: if the logout's comes first, this check sees the flag (or a later state:
+    /// `LoggedOut`, which also refuses); if this one comes first, the logout sees the dial
+    /// and waits for it. A dial is never counted on an agent who was told to go. (loom
+    /// models `SeqCst` fences exactly but `SeqCst` accesses only as acquire/release, hence
+    /// fences rather than `SeqCst` accesses alone.)
+    pub(crate) fn try_count_dial(&self, now: Time) -> bool {
+        if !self.can_take_dial() {
+            return false;
+        }
+        self.dials.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if !self.can_take_dial() {
+            self.dials.fetch_sub(1, Ordering::SeqCst);
+            return false;
+        }
+        // Read with `Acquire` by `last_placed` for the logout estimate.
+        self.last_placed_us.fetch_max(now.as_micros(), Ordering::AcqRel);
+        true
+    }
+
+    /// Starts (or continues) a smart logout at `now`: the agent becomes `Leaving` with the
+    /// flag set (unless logged out), then, after a `SeqCst` fence (see
+    /// [`AgentSlot::try_count_dial`]), the dials still counted on the agent are read.
+    /// Returns the transition, when the logout was first requested and the pending dials.
+    pub(crate) fn begin_logout(&self, counts: &AgentCountWord, now: Time) -> (Transition, Time, u32) {
+        // Record the first request time before the flag can be seen (`Release` by the CAS
+        // below); a request already pending keeps its time.
+        let pending = self.word.load(Ordering::Acquire) & LOGOUT_FLAG != 0;
+        if !pending {
+            self.logout_at_us.store(now.as_micros(), Ordering::Release);
+        }
+        let t = self.change(counts, now, |state, _| match state {
+            AgentState::LoggedOut => (AgentState::LoggedOut, false),
+            _ => (AgentState::Leaving, true),
+        });
+        fence(Ordering::SeqCst);
+        let dials = self.dials.load(Ordering::SeqCst);
+        (t, Time::from_micros(self.logout_at_us.load(Ordering::Acquire)), dials)
     }
 
     #[inline]
@@ -251,8 +358,8 @@ impl AgentSlot {
         let word = self.word.load(Ordering::Acquire);
         let ready_at = self.ready_at_us.load(Ordering::Acquire);
         AgentView {
-            state: AgentState::from_code(word & 7),
-            entered_at: Time::from_micros(word >> 3),
+            state: AgentState::from_code(word & STATE_MASK),
+            entered_at: Time::from_micros(word >> TIME_SHIFT),
             ready_at: (ready_at != 0).then(|| Time::from_micros(ready_at)),
         }
     }
@@ -260,6 +367,17 @@ impl AgentSlot {
     /// `Release` pairs with the `Acquire` load of `view`.
     pub(crate) fn set_ready_at(&self, at: Option<Time>) {
         self.ready_at_us.store(at.map_or(0, |t| t.as_micros().max(1)), Ordering::Release);
+    }
+
+    /// Dials counted on this agent now.
+    #[cfg(test)]
+    pub(crate) fn pending_dials(&self) -> u32 {
+        self.dials.load(Ordering::Acquire)
+    }
+
+    /// When the latest dial counted on this agent was placed.
+    pub(crate) fn last_placed(&self) -> Time {
+        Time::from_micros(self.last_placed_us.load(Ordering::Acquire))
     }
 
     /// Takes one dial off this agent's count, never below zero; false if there was none.
@@ -279,16 +397,34 @@ mod tests {
         let slot = AgentSlot::new();
         let t = Time::from_unix_s(100);
         for s in [AgentState::Ready, AgentState::Talking, AgentState::AfterCallWork, AgentState::Ready] {
-            counts.add(s);
-            let (old, _) = slot.swap_state(s, t);
-            counts.sub(old);
+            slot.set_state(&counts, s, t);
         }
         assert_eq!(counts.load(), AgentCounts { ready: 1, ..AgentCounts::default() });
-        counts.add(AgentState::LoggedOut);
-        let (old, entered) = slot.swap_state(AgentState::LoggedOut, t);
-        counts.sub(old);
-        assert_eq!((old, entered), (AgentState::Ready, t));
+        let tr = slot.set_state(&counts, AgentState::LoggedOut, t + std::time::Duration::from_secs(1));
+        assert_eq!(tr, Transition { old: AgentState::Ready, entered: t, new: AgentState::LoggedOut });
         assert_eq!(counts.load(), AgentCounts::default());
+    }
+
+    #[test]
+    fn a_pending_logout_keeps_the_agent_leaving() {
+        let counts = AgentCountWord::new();
+        let slot = AgentSlot::new();
+        let t = Time::from_unix_s(100);
+        slot.set_state(&counts, AgentState::Ready, t);
+        assert!(slot.try_count_dial(t));
+        let (tr, first, dials) = slot.begin_logout(&counts, t);
+        assert_eq!((tr.old, tr.new, first, dials), (AgentState::Ready, AgentState::Leaving, t, 1));
+        assert!(!slot.try_count_dial(t));
+        assert_eq!(slot.set_state(&counts, AgentState::Talking, t).new, AgentState::Leaving);
+        assert_eq!(counts.load(), AgentCounts { leaving: 1, ..AgentCounts::default() });
+        // A second request keeps the first time.
+        let later = t + std::time::Duration::from_secs(5);
+        assert_eq!(slot.begin_logout(&counts, later).1, t);
+        slot.set_state(&counts, AgentState::LoggedOut, later);
+        slot.set_state(&counts, AgentState::Ready, later);
+        assert_eq!(counts.load(), AgentCounts { ready: 1, ..AgentCounts::default() });
+        assert!(slot.try_count_dial(later));
+        assert_eq!(slot.pending_dials(), 2);
     }
 
     #[test]

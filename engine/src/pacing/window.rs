@@ -28,18 +28,23 @@ pub(crate) struct Window {
     buckets: Box<[AtomicU64]>,
     width_us: u64,
     a_bits: u32,
+    /// The slot of the latest `now` seen: a hint that spares the 64-bit division (tens of
+    /// cycles) on the hot path while time stays inside one bucket.
+    last_slot: AtomicU64,
 }
 
 impl Window {
-    /// A window of `length` split into `n_buckets` buckets; counter `a` gets `a_bits` bits.
+    /// A window of `length` split into `n_buckets` buckets (rounded up to a power of two, at
+    /// most 2^16); counter `a` gets `a_bits` bits.
     pub(crate) fn new(length: Duration, n_buckets: usize, a_bits: u32) -> Window {
         debug_assert!(a_bits > 0 && a_bits < 48);
-        let n_buckets = n_buckets.max(1);
+        let n_buckets = n_buckets.clamp(1, 1 << EPOCH_BITS).next_power_of_two();
         let length_us = u64::try_from(length.as_micros()).unwrap_or(u64::MAX).max(n_buckets as u64);
         Window {
             buckets: (0..n_buckets).map(|_| AtomicU64::new(0)).collect(),
             width_us: length_us / n_buckets as u64,
             a_bits,
+            last_slot: AtomicU64::new(0),
         }
     }
 
@@ -47,23 +52,44 @@ impl Window {
         64 - EPOCH_BITS - self.a_bits
     }
 
-    fn slot(&self, now: Time) -> u64 {
-        now.as_micros() / self.width_us
+    /// The bucket slot of `now`: `now / width`.
+    #[inline]
+    pub(crate) fn slot(&self, now: Time) -> u64 {
+        let t = now.as_micros();
+        // `Relaxed`: only a hint, checked here; any value read gives the right answer.
+        let hint = self.last_slot.load(Ordering::Relaxed);
+        let start = hint.saturating_mul(self.width_us);
+        if t >= start && t - start < self.width_us {
+            return hint;
+        }
+        let slot = t / self.width_us;
+        self.last_slot.store(slot, Ordering::Relaxed);
+        slot
     }
 
     /// Adds `(da, db)` to the bucket of `now`, saturating each counter at its maximum.
     #[inline]
     pub(crate) fn add(&self, now: Time, da: u64, db: u64) {
-        let slot = self.slot(now);
+        self.add_at(self.slot(now), da, db);
+    }
+
+    /// [`Window::add`] for a slot already computed (by a window of the same bucket width).
+    #[inline]
+    pub(crate) fn add_at(&self, slot: u64, da: u64, db: u64) {
         let epoch = slot & EPOCH_MASK;
-        let bucket = &self.buckets[(slot % self.buckets.len() as u64) as usize];
+        let bucket = &self.buckets[(slot & (self.buckets.len() as u64 - 1)) as usize];
         let a_max = (1u64 << self.a_bits) - 1;
         let b_max = (1u64 << self.b_bits()) - 1;
         let a_shift = EPOCH_BITS;
         let b_shift = EPOCH_BITS + self.a_bits;
         update_u64(bucket, |word| {
-            let (mut a, mut b) = if word & EPOCH_MASK == epoch {
+            let bucket_epoch = word & EPOCH_MASK;
+            let (mut a, mut b) = if bucket_epoch == epoch {
                 ((word >> a_shift) & a_max, word >> b_shift)
+            } else if (bucket_epoch.wrapping_sub(epoch) & EPOCH_MASK) < (1 << (EPOCH_BITS - 1)) && word != 0 {
+                // The bucket already holds a later lap: this sample is a full window old (a
+                // caller whose clock lags far behind another's) and outside every window.
+                return None;
             } else {
                 // A stale bucket (an older lap of the ring) restarts from zero.
                 (0, 0)
@@ -77,7 +103,12 @@ impl Window {
     /// The sums `(a, b)` over the buckets inside the window ending at `now`.
     #[inline]
     pub(crate) fn sum(&self, now: Time) -> (u64, u64) {
-        let slot = self.slot(now);
+        self.sum_at(self.slot(now))
+    }
+
+    /// [`Window::sum`] for a slot already computed.
+    #[inline]
+    pub(crate) fn sum_at(&self, slot: u64) -> (u64, u64) {
         let n = self.buckets.len() as u64;
         let a_max = (1u64 << self.a_bits) - 1;
         let (mut sum_a, mut sum_b) = (0u64, 0u64);
@@ -124,18 +155,21 @@ impl WindowedMean {
     pub(crate) fn record(&self, now: Time, sample: Duration) {
         let ms = u64::try_from(sample.as_millis()).unwrap_or(u64::MAX);
         let deci = ms / 100;
-        self.first.add(now, 1, ms);
-        self.second.add(now, 1, deci.saturating_mul(deci));
+        // Both windows have the same bucket width, so one slot serves both.
+        let slot = self.first.slot(now);
+        self.first.add_at(slot, 1, ms);
+        self.second.add_at(slot, 1, deci.saturating_mul(deci));
     }
 
     /// The moments of the samples inside the window ending at `now`.
     pub(crate) fn moments(&self, now: Time) -> Moments {
-        let (count, sum_ms) = self.first.sum(now);
+        let slot = self.first.slot(now);
+        let (count, sum_ms) = self.first.sum_at(slot);
         if count == 0 {
             return Moments { count: 0, mean_s: 0.0, cv: 0.0 };
         }
         let mean_s = sum_ms as f64 / 1000.0 / count as f64;
-        let (_, sum_sq) = self.second.sum(now);
+        let (_, sum_sq) = self.second.sum_at(slot);
         let mean_sq_s2 = sum_sq as f64 / 100.0 / count as f64;
         let var = (mean_sq_s2 - mean_s * mean_s).max(0.0);
         let cv = if count >= 2 && mean_s > 0.0 { var.sqrt() / mean_s } else { 0.0 };
@@ -165,6 +199,27 @@ mod tests {
         // Writing into a lapped bucket resets it rather than adding to old counts.
         w.add(t(80.0), 1, 1);
         assert_eq!(w.sum(t(80.0)), (2, 2));
+    }
+
+    #[test]
+    fn slot_hint_never_changes_the_answer() {
+        let w = Window::new(Duration::from_secs(7), 3, 24);
+        let width = 7_000_000 / 4;
+        for t in [0u64, 1, width - 1, width, width + 1, 10 * width, 3, 10 * width - 1, u64::MAX / 2] {
+            assert_eq!(w.slot(Time::from_micros(t)), t / width, "{t}");
+        }
+    }
+
+    #[test]
+    fn a_sample_a_lap_late_never_wipes_newer_counts() {
+        let w = Window::new(Duration::from_secs(16), 16, 24);
+        w.add(t(100.0), 1, 1);
+        // A caller whose clock is 16 s behind maps to the same bucket, one lap earlier.
+        w.add(t(84.0), 5, 5);
+        assert_eq!(w.sum(t(100.0)), (1, 1));
+        // A little behind (the previous bucket) is still counted.
+        w.add(t(99.0), 1, 1);
+        assert_eq!(w.sum(t(100.0)), (2, 2));
     }
 
     #[test]

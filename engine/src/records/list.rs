@@ -28,9 +28,9 @@ pub const MANDATORY_COLUMNS: &[&str] = &[
     "chain_n",
 ];
 
-/// Known columns that may be left out: the zone's offset (taken from the zone table when
-/// absent), the zone's dbid, the customer id and the switch dbid.
-const OPTIONAL_COLUMNS: &[&str] = &["tz_name", "tz_dbid", "tz_offset", "customer_id", "switch_dbid"];
+/// Known columns that may be left out (one of `tz_name` and `tz_dbid` is needed): the zone's
+/// offset (taken from the zone table when absent), the customer id and the switch dbid.
+pub const OPTIONAL_COLUMNS: &[&str] = &["tz_name", "tz_dbid", "tz_offset", "customer_id", "switch_dbid"];
 
 /// Which field a CSV column fills.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,12 +152,13 @@ pub struct CallingList {
     records: Vec<Record>,
     /// Handles parallel to `records`; empty until the list is added to a store.
     pub(crate) handles: Vec<RecordHandle>,
+    script_id: Option<i64>,
 }
 
 impl CallingList {
     /// An empty list.
     pub fn new(name: &str, format: ListFormat) -> CallingList {
-        CallingList { name: name.into(), format, records: Vec::new(), handles: Vec::new() }
+        CallingList { name: name.into(), format, records: Vec::new(), handles: Vec::new(), script_id: None }
     }
 
     /// Loads the CSV file at `path`; see [`CallingList::read_csv`].
@@ -206,28 +207,7 @@ impl CallingList {
         name: &str,
         format: Option<ListFormat>,
     ) -> Result<CallingList, ListError> {
-        let mut csv =
-            csv::ReaderBuilder::new().has_headers(false).buffer_capacity(1 << 16).from_reader(reader);
-        let mut row = csv::ByteRecord::new();
-        let has_header = csv.read_byte_record(&mut row).map_err(|e| csv_error(source, &e, &[]))?;
-        if !has_header {
-            return Err(ListError::new(source, Some(1), None, "empty file: no header line"));
-        }
-        let header = Header::parse(source, &row, format)?;
-        let mut records = Vec::new();
-        let mut lines: Vec<u64> = Vec::new();
-        loop {
-            match csv.read_byte_record(&mut row) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => return Err(csv_error(source, &e, &header.names)),
-            }
-            let line = row.position().map_or(0, |p| p.line());
-            records.push(header.parse_row(source, line, &row)?);
-            lines.push(line);
-        }
-        check_unique(source, &records, &lines)?;
-        Ok(CallingList { name: name.into(), format: header.format, records, handles: Vec::new() })
+        read_csv(reader, source, name, format, None)
     }
 
     /// Writes the list as CSV in the form [`CallingList::read_csv`] reads: every mandatory
@@ -306,6 +286,17 @@ impl CallingList {
         &self.name
     }
 
+    /// The DBID of the script configured on the list (`GSW_SCRIPT_ID`; a list's script takes
+    /// priority over its campaign's and its campaign group's), if any.
+    pub fn script_id(&self) -> Option<i64> {
+        self.script_id
+    }
+
+    /// Sets the script configured on the list (configuration, not part of the CSV).
+    pub fn set_script_id(&mut self, script_id: Option<i64>) {
+        self.script_id = script_id;
+    }
+
     /// The list's custom fields.
     pub fn format(&self) -> &ListFormat {
         &self.format
@@ -360,6 +351,60 @@ impl CallingList {
     pub(crate) fn records_mut(&mut self) -> &mut Vec<Record> {
         &mut self.records
     }
+}
+
+/// Rows read before the rest of the file's row count is estimated from its size.
+const SIZE_SAMPLE_ROWS: usize = 1024;
+/// A cap on that estimate, so an odd first thousand rows cannot reserve absurd memory.
+const MAX_RESERVE_ROWS: usize = 64 << 20;
+
+/// [`CallingList::read_csv`], with the input's size in bytes when known.
+fn read_csv<R: Read>(
+    reader: R,
+    source: &str,
+    name: &str,
+    format: Option<ListFormat>,
+    size_hint: Option<u64>,
+) -> Result<CallingList, ListError> {
+    let mut csv = csv::ReaderBuilder::new().has_headers(false).buffer_capacity(1 << 16).from_reader(reader);
+    let mut row = csv::ByteRecord::new();
+    let has_header = csv.read_byte_record(&mut row).map_err(|e| csv_error(source, &e, &[]))?;
+    if !has_header {
+        return Err(ListError::new(source, Some(1), None, "empty file: no header line"));
+    }
+    let header = Header::parse(source, &row, format)?;
+    let mut records = Vec::new();
+    let mut lines: Vec<u64> = Vec::new();
+    loop {
+        match csv.read_byte_record(&mut row) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(source, &e, &header.names)),
+        }
+        let line = row.position().map_or(0, |p| p.line());
+        records.push(header.parse_row(source, line, &row)?);
+        lines.push(line);
+        // Growing a vector of a million records by doubling touches (and page-faults) about
+        // twice the memory it ends with; once the average row length is known, reserve for
+        // the whole file instead.
+        if records.len() == SIZE_SAMPLE_ROWS
+            && let Some(total) = size_hint
+        {
+            let consumed = row.position().map_or(0, |p| p.byte()).max(1);
+            let estimate = total.saturating_mul(SIZE_SAMPLE_ROWS as u64) / consumed;
+            let estimate = usize::try_from(estimate + estimate / 16).unwrap_or(0).min(MAX_RESERVE_ROWS);
+            records.reserve(estimate.saturating_sub(records.len()));
+            lines.reserve(estimate.saturating_sub(lines.len()));
+        }
+    }
+    check_unique(source, &records, &lines)?;
+    Ok(CallingList {
+        name: name.into(),
+        format: header.format,
+        records,
+        handles: Vec::new(),
+        script_id: None,
+    })
 }
 
 /// The parsed header: which field each column fills.
@@ -465,7 +510,6 @@ impl Header {
                 "column of the list's format missing from the header".into(),
             ));
         }
-        debug_assert!(OPTIONAL_COLUMNS.iter().all(|c| Col::known(c).is_some()));
         Ok(Header { names, cols, format, has_tz_name })
     }
 
@@ -682,4 +726,48 @@ fn enumeration<T>(
         Err(_) => from_label(text),
     }
     .ok_or_else(|| format!("`{text}` is not a {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_named_column_is_a_known_one_and_no_custom_name_can_shadow_it() {
+        for name in MANDATORY_COLUMNS.iter().chain(OPTIONAL_COLUMNS) {
+            assert!(Col::known(name).is_some(), "{name}");
+        }
+        assert_eq!(Col::known("record_handle"), None);
+    }
+
+    #[test]
+    fn written_header_lists_mandatory_then_optional_then_custom_columns() {
+        let format = ListFormat {
+            custom: vec![
+                CustomFieldDef::new("a", FieldType::Int, Some("key_a")),
+                CustomFieldDef::new("b", FieldType::Varchar, None),
+            ],
+        };
+        let mut out = Vec::new();
+        CallingList::new("L", format).write_csv(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "record_id,contact_info,contact_info_type,record_type,record_status,call_result,attempts,\
+             dial_sched_time,call_time,daily_from,daily_till,agent_id,chain_id,chain_n,tz_name,tz_offset,\
+             customer_id,switch_dbid,a:INT:key_a,b:VARCHAR\n"
+        );
+    }
+
+    #[test]
+    fn enumerations_read_codes_labels_and_variant_names() {
+        let phone = |t| enumeration(t, PhoneType::from_code, PhoneType::from_label, "phone type");
+        assert_eq!(phone("4"), Ok(PhoneType::Mobile));
+        assert_eq!(phone("Mobile"), Ok(PhoneType::Mobile));
+        assert_eq!(phone("Business With Ext"), Ok(PhoneType::BusinessWithExt));
+        assert_eq!(phone("BusinessWithExt"), Ok(PhoneType::BusinessWithExt));
+        assert_eq!(phone("12"), Err("`12` is not a phone type".to_owned()));
+        assert_eq!(phone(""), Err("empty: a phone type is required".to_owned()));
+        assert_eq!(phone(" 4"), Err("` 4` is not a phone type".to_owned()), "no trimming");
+    }
 }

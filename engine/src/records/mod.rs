@@ -15,6 +15,7 @@
 //! no clock: every time-dependent question takes the time as an argument.
 
 mod dnc;
+mod index;
 mod list;
 mod store;
 pub mod tz;
@@ -24,8 +25,8 @@ use compact_str::CompactString;
 pub use crate::kv::Value;
 use crate::protocol::{CallResult, PhoneType, RecordStatus, RecordType};
 pub use dnc::{DncError, DoNotCallList};
-pub use list::{CallingList, ListError, MANDATORY_COLUMNS};
-pub use store::{ListId, RecordMut, RecordStore, StoreError};
+pub use list::{CallingList, ListError, MANDATORY_COLUMNS, OPTIONAL_COLUMNS};
+pub use store::{ListId, RecordMut, RecordStore, StoreError, UpdateError};
 
 /// A record handle: the record's identity on the wire (`GSW_RECORD_HANDLE`).
 ///
@@ -106,6 +107,31 @@ impl FieldType {
     }
 }
 
+impl FieldType {
+    /// The value a desktop sent for a field of this type (UpdateCallCompletionStats,
+    /// RecordProcessed, AddRecord), converted to the form the record keeps: an integer for
+    /// `INT` (a string of digits is accepted), a string for the others (an integer is
+    /// written out). A nested list, or text that is not of the type, is refused with the
+    /// reason.
+    pub fn coerce(self, value: &Value) -> Result<Value, String> {
+        match (self, value) {
+            (FieldType::Int, Value::Int(_)) => Ok(value.clone()),
+            (_, Value::Str(s)) => self.parse(s),
+            (_, Value::Int(i)) => Ok(Value::Str(compact_str::format_compact!("{i}"))),
+            (_, Value::List(_)) => Err(format!("a key-value list cannot fill a {self} field")),
+        }
+    }
+
+    /// True if `value` has the form a record keeps for this type.
+    pub fn holds(self, value: &Value) -> bool {
+        match value {
+            Value::Int(_) => self == FieldType::Int,
+            Value::Str(s) => self != FieldType::Int && (self != FieldType::Float || self.parse(s).is_ok()),
+            Value::List(_) => false,
+        }
+    }
+}
+
 impl std::fmt::Display for FieldType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -146,6 +172,28 @@ impl ListFormat {
     /// The index of the custom field named `name`.
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.custom.iter().position(|f| f.name == name)
+    }
+
+    /// The custom fields of `record` that are sent with it: (send_attribute key, value) in
+    /// column order, skipping fields without a send_attribute and empty cells. `INT` values
+    /// are integers and every other type a string, as the spec's custom data formats say.
+    ///
+    /// ```
+    /// use pacer_engine::records::{CustomFieldDef, FieldType, ListFormat, Record, Value};
+    /// let format = ListFormat { custom: vec![
+    ///     CustomFieldDef::new("balance", FieldType::Int, Some("bal")),
+    ///     CustomFieldDef::new("notes", FieldType::Varchar, None),
+    /// ]};
+    /// let mut r = Record::new(1, "5551000", "EST");
+    /// r.custom = vec![Some(Value::Int(40)), Some(Value::Str("vip".into()))];
+    /// let sent: Vec<_> = format.sent_fields(&r).collect();
+    /// assert_eq!(sent, vec![("bal", &Value::Int(40))]);
+    /// ```
+    pub fn sent_fields<'a>(&'a self, record: &'a Record) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+        self.custom
+            .iter()
+            .zip(&record.custom)
+            .filter_map(|(def, value)| Some((def.send_attribute.as_deref()?, value.as_ref()?)))
     }
 
     /// The index of the custom field sent under key `send_attribute`.
@@ -258,5 +306,50 @@ impl Record {
     /// ([`RecordStore::due_scheduled`]) rather than retrieved for dialing.
     pub fn is_callback(&self) -> bool {
         matches!(self.record_type, RecordType::PersonalCallBack | RecordType::CampaignCallBack)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_types_by_name_and_the_values_they_keep() {
+        for &t in FieldType::ALL {
+            assert_eq!(FieldType::from_name(t.as_str()), Some(t));
+            assert_eq!(FieldType::from_name(&t.as_str().to_lowercase()), Some(t));
+        }
+        assert_eq!(FieldType::from_name("INTEGER"), Some(FieldType::Int));
+        assert_eq!(FieldType::from_name("TEXT"), None);
+        let s = |text: &str| Value::Str(text.into());
+        assert_eq!(FieldType::Int.coerce(&s("42")), Ok(Value::Int(42)));
+        assert_eq!(FieldType::Int.coerce(&Value::Int(-1)), Ok(Value::Int(-1)));
+        assert!(FieldType::Int.coerce(&s("4.2")).is_err());
+        assert_eq!(FieldType::Varchar.coerce(&Value::Int(7)), Ok(s("7")));
+        assert_eq!(FieldType::Float.coerce(&s("2.50")), Ok(s("2.50")), "FLOAT text kept as sent");
+        assert!(FieldType::Float.coerce(&s("NaN")).is_err());
+        assert!(FieldType::Float.coerce(&s("inf")).is_err());
+        assert!(FieldType::Char.coerce(&Value::List(crate::kv::KvList::new())).is_err());
+        assert!(FieldType::Int.holds(&Value::Int(1)) && !FieldType::Int.holds(&s("1")));
+        assert!(FieldType::DateTime.holds(&s("2027-01-01 10:00")) && !FieldType::Char.holds(&Value::Int(1)));
+        assert!(!FieldType::Float.holds(&s("x")));
+    }
+
+    #[test]
+    fn sent_fields_skip_unsent_and_empty_ones() {
+        let format = ListFormat {
+            custom: vec![
+                CustomFieldDef::new("a", FieldType::Int, Some("key_a")),
+                CustomFieldDef::new("b", FieldType::Char, Some("key_b")),
+                CustomFieldDef::new("c", FieldType::Char, None),
+            ],
+        };
+        let mut r = Record::new(1, "1", "UTC");
+        r.custom = vec![None, Some(Value::Str("x".into())), Some(Value::Str("y".into()))];
+        let sent: Vec<_> = format.sent_fields(&r).collect();
+        assert_eq!(sent, vec![("key_b", &Value::Str("x".into()))]);
+        assert_eq!(format.index_of("c"), Some(2));
+        assert_eq!(format.index_of_send_attribute("key_a"), Some(0));
+        assert_eq!(format.index_of_send_attribute("c"), None);
     }
 }

@@ -67,6 +67,28 @@ impl Zone {
         }
     }
 
+    /// The offset in force at `unix_s` and the span of time it holds for.
+    pub fn span_at(&self, unix_s: i64) -> OffsetSpan {
+        let Some(tz) = &self.rule else { return OffsetSpan::fixed(self.std_offset_s) };
+        let Ok(ts) = jiff::Timestamp::from_second(unix_s) else {
+            return OffsetSpan::fixed(self.std_offset_s);
+        };
+        // `preceding` yields transitions strictly before `ts`; one at `ts` itself starts the span.
+        let after = jiff::Timestamp::from_second(unix_s.saturating_add(1)).unwrap_or(ts);
+        OffsetSpan {
+            offset_s: tz.to_offset(ts).seconds(),
+            start_s: tz.preceding(after).next().map_or(i64::MIN, |t| t.timestamp().as_second()),
+            end_s: tz.following(ts).next().map_or(i64::MAX, |t| t.timestamp().as_second()),
+        }
+    }
+
+    /// The first offset change strictly after `unix_s`, if the zone has any.
+    pub fn next_transition_after(&self, unix_s: i64) -> Option<i64> {
+        let tz = self.rule.as_ref()?;
+        let ts = jiff::Timestamp::from_second(unix_s).ok()?;
+        tz.following(ts).next().map(|t| t.timestamp().as_second())
+    }
+
     /// True if the zone observes daylight saving time.
     pub fn has_dst(&self) -> bool {
         self.rule.is_some()
@@ -127,7 +149,39 @@ pub fn all_zones() -> &'static [Zone] {
 
 /// The zone named `name` (case-sensitive, as the Configuration Server spells it).
 pub fn zone_by_name(name: &str) -> Option<&'static Zone> {
-    zones().iter().find(|z| z.name == name)
+    zones().get(zone_index(name)?)
+}
+
+/// The index in [`all_zones`] of the zone named `name`. A `match` the compiler turns into a
+/// length switch and a comparison or two: retrieval asks this for every record it looks at.
+pub fn zone_index(name: &str) -> Option<usize> {
+    Some(match name {
+        "UTC" => 0,
+        "GMT" => 1,
+        "WET" => 2,
+        "CET" => 3,
+        "EET" => 4,
+        "MSK" => 5,
+        "GST" => 6,
+        "IST" => 7,
+        "SGT" => 8,
+        "HKT" => 9,
+        "AWST" => 10,
+        "JST" => 11,
+        "KST" => 12,
+        "ACST" => 13,
+        "AEST" => 14,
+        "NZST" => 15,
+        "NST" => 16,
+        "AST" => 17,
+        "EST" => 18,
+        "CST" => 19,
+        "MST" => 20,
+        "PST" => 21,
+        "AKST" => 22,
+        "HST" => 23,
+        _ => return None,
+    })
 }
 
 /// The zone whose configuration dbid is `dbid`.
@@ -142,6 +196,56 @@ pub fn offset_at(tz_name: &str, tz_offset_s: i32, unix_s: i64) -> i32 {
     match zone_by_name(tz_name) {
         Some(zone) => zone.offset_at(unix_s),
         None => tz_offset_s,
+    }
+}
+
+/// An offset from UTC and the span of Unix seconds `start_s..end_s` it holds for (between two
+/// daylight-saving changes, or forever for a fixed zone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OffsetSpan {
+    /// Seconds east of UTC.
+    pub offset_s: i32,
+    /// First second of the span.
+    pub start_s: i64,
+    /// First second after the span (the next change).
+    pub end_s: i64,
+}
+
+impl OffsetSpan {
+    /// A fixed offset, forever.
+    pub const fn fixed(offset_s: i32) -> OffsetSpan {
+        OffsetSpan { offset_s, start_s: i64::MIN, end_s: i64::MAX }
+    }
+
+    /// True if the span covers `unix_s`.
+    pub fn covers(&self, unix_s: i64) -> bool {
+        self.start_s <= unix_s && unix_s < self.end_s
+    }
+}
+
+/// The offset spans of every zone of the table, cached as time moves on: retrieval asks for a
+/// zone's offset for every record it looks at, and the answer changes twice a year.
+#[derive(Clone, Debug, Default)]
+pub struct OffsetCache {
+    spans: Vec<OffsetSpan>,
+}
+
+impl OffsetCache {
+    /// The span covering `unix_s` of a record's zone (`tz_offset_s` fixed if the name is not
+    /// in the table).
+    pub fn span(&mut self, tz_name: &str, tz_offset_s: i32, unix_s: i64) -> OffsetSpan {
+        let Some(idx) = zone_index(tz_name) else { return OffsetSpan::fixed(tz_offset_s) };
+        if self.spans.is_empty() {
+            // An empty span: every first look computes.
+            self.spans = vec![OffsetSpan { offset_s: 0, start_s: 0, end_s: 0 }; TABLE.len()];
+        }
+        let cached = self.spans[idx];
+        if cached.covers(unix_s) {
+            return cached;
+        }
+        let span = zones()[idx].span_at(unix_s);
+        self.spans[idx] = span;
+        span
     }
 }
 
@@ -186,13 +290,22 @@ pub fn second_of_day(unix_s: i64, offset_s: i32) -> i64 {
     (unix_s + i64::from(offset_s)).rem_euclid(SECONDS_PER_DAY)
 }
 
-/// The first Unix second at or after `unix_s` at which the window is open in the zone, or
-/// `None` for an empty window. Computed with the offset in force at `unix_s`; a daylight-saving
-/// change before the opening can make it an hour off, which retrieval tolerates because it
-/// checks the window again when the time comes.
+/// When to look at a record's window next: the first Unix second at or after `unix_s` at
+/// which the window is open, or `None` for an empty window.
+///
+/// The answer is computed with the offset in force at `unix_s`. If a daylight-saving change
+/// falls before that opening, the change itself is returned instead (the opening moves with
+/// it), so the answer is never later than the true opening: a record parked until then is
+/// never missed while its window is open.
 pub fn next_open(window: DailyWindow, tz_name: &str, tz_offset_s: i32, unix_s: i64) -> Option<i64> {
-    let offset = offset_at(tz_name, tz_offset_s, unix_s);
-    window.wait_s(second_of_day(unix_s, offset)).map(|wait| unix_s + wait)
+    let span = zone_by_name(tz_name).map_or(OffsetSpan::fixed(tz_offset_s), |z| z.span_at(unix_s));
+    next_open_in(window, span, unix_s)
+}
+
+/// [`next_open`] with the offset span covering `unix_s` already known.
+pub fn next_open_in(window: DailyWindow, span: OffsetSpan, unix_s: i64) -> Option<i64> {
+    let open = unix_s + window.wait_s(second_of_day(unix_s, span.offset_s))?;
+    Some(open.min(span.end_s.max(unix_s)))
 }
 
 /// The instant a local date and time in the zone names, or `None` before the epoch.
@@ -233,7 +346,7 @@ mod tests {
     fn daylight_saving_shifts_us_and_eu_zones() {
         // 2027-01-15 12:00Z is winter everywhere north; 2027-07-15 12:00Z is summer.
         let winter = 1_800_014_400;
-        let summer = 1_815_739_200;
+        let summer = 1_815_652_800;
         let est = zone_by_name("EST").unwrap();
         assert_eq!(est.offset_at(winter), -18000);
         assert_eq!(est.offset_at(summer), -14400);
@@ -267,6 +380,50 @@ mod tests {
         assert_eq!(empty.wait_s(0), None);
         let all_day = DailyWindow { from_s: 0, till_s: SECONDS_PER_DAY };
         assert!(all_day.contains(0) && all_day.contains(SECONDS_PER_DAY - 1));
+    }
+
+    #[test]
+    fn next_open_stops_at_a_daylight_saving_change() {
+        // US DST starts 2027-03-14 at 07:00Z (02:00 EST). A window opening 08:00 local, asked
+        // at 2027-03-13 20:00Z (15:00 EST, closed): 08:00 EDT on the 14th is 12:00Z, but the
+        // offset in force says 13:00Z, so the answer is the change at 07:00Z.
+        let window = DailyWindow { from_s: 8 * 3600, till_s: 9 * 3600 };
+        let asked = 1_804_968_000; // 2027-03-13T20:00:00Z
+        let change = 1_805_007_600; // 2027-03-14T07:00:00Z
+        assert_eq!(zone_by_name("EST").unwrap().next_transition_after(asked), Some(change));
+        assert_eq!(next_open(window, "EST", -18000, asked), Some(change));
+        // Asked again at the change, the opening is exact: 12:00Z.
+        assert_eq!(next_open(window, "EST", -18000, change), Some(change + 5 * 3600));
+        // Zones without DST, and unknown zones, have no change to stop at.
+        assert_eq!(
+            next_open(window, "JST", 0, asked),
+            Some(asked + (8 * 3600 - (asked + 32400) % 86400).rem_euclid(86400))
+        );
+        assert_eq!(next_open(window, "XYZ", 0, asked), Some(asked + 12 * 3600));
+        assert_eq!(next_open(DailyWindow { from_s: 5, till_s: 5 }, "EST", 0, asked), None);
+    }
+
+    #[test]
+    fn offset_spans_run_between_changes_and_the_cache_follows_them() {
+        let asked = 1_804_968_000; // 2027-03-13T20:00:00Z, EST
+        let change = 1_805_007_600; // 2027-03-14T07:00:00Z, to EDT
+        let est = zone_by_name("EST").unwrap();
+        let span = est.span_at(asked);
+        assert_eq!((span.offset_s, span.end_s), (-18000, change));
+        assert!(span.start_s < asked && span.start_s > asked - 366 * 86_400);
+        let after = est.span_at(change);
+        assert_eq!((after.offset_s, after.start_s), (-14400, change), "a span starts at its change");
+        assert_eq!(est.span_at(change - 1).end_s, change);
+        assert_eq!(zone_by_name("JST").unwrap().span_at(asked), OffsetSpan::fixed(32400));
+        let mut cache = OffsetCache::default();
+        assert_eq!(cache.span("EST", 0, asked), span);
+        assert_eq!(cache.span("EST", 0, change - 1), span);
+        assert_eq!(cache.span("EST", 0, change).offset_s, -14400);
+        assert_eq!(cache.span("EST", 0, asked), span, "going back recomputes");
+        assert_eq!(cache.span("Lunar", 4321, asked), OffsetSpan::fixed(4321));
+        for zone in all_zones() {
+            assert_eq!(zone_index(zone.name).map(|i| all_zones()[i].name), Some(zone.name));
+        }
     }
 
     #[test]

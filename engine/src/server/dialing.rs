@@ -45,8 +45,7 @@ impl Server {
         let mut found = None;
         for _ in 0..MAX_CHAIN_SKIPS {
             let Some(h) = self.store.retrieve(&self.groups[g].lists, now, &self.dnc) else { break };
-            let chain = self.store.chain(h);
-            if chain.len() > 1 && chain.iter().any(|m| self.held.contains_key(&m.0)) {
+            if self.chain_busy(h.0) {
                 passed_over.push(h);
                 continue;
             }
@@ -78,6 +77,15 @@ impl Server {
             }
         }
         self.schedule_tick(now);
+    }
+
+    /// Push Preview groups only: after a desktop request, which changes no pacer input.
+    pub(super) fn push_previews(&mut self, now: Time, out: &mut Vec<Output>) {
+        for g in 0..self.groups.len() {
+            if self.groups[g].state == GroupState::Running && self.groups[g].mode == DialMode::PushPreview {
+                self.push_preview(now, g, out);
+            }
+        }
     }
 
     fn pace_auto(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
@@ -163,14 +171,13 @@ impl Server {
         let counted_on = self.groups[g].pacer.as_ref().and_then(|pacer| pacer.dial_placed(now));
         let call = CallId(self.next_call);
         self.next_call += 1;
-        if let Some(mut record) = self.store.get_mut(RecordHandle(h)) {
-            record.attempts += 1;
-            record.call_time = Some(now.as_unix_s());
-        }
+        // The attempt (attempts, call time) is written to the record when it goes back to
+        // its list, in the same store update as its status.
         self.hold(now, h, g, HeldKind::Dialed);
         if let Some(held) = self.held.get_mut(&h) {
             held.call = Some(call);
             held.dialed = true;
+            held.dialed_at = now;
         }
         let mut kv = self.call_kv(g, h);
         if let Some(p) = engaged {
@@ -188,11 +195,11 @@ impl Server {
             cpn_digits: group.cpn_digits.clone(),
             cpn_presentation: group.cpn_presentation.clone(),
             engaged_dn: engaged.map(|p| self.places[p].dn.clone()),
-            kv: kv.clone(),
+            kv,
         }));
         self.calls.insert(
             call,
-            Call { group: g, handle: h, counted_on, placed_at: now, state: CallState::Dialing, engaged, kv },
+            Call { group: g, handle: h, counted_on, placed_at: now, state: CallState::Dialing, engaged },
         );
     }
 
@@ -212,7 +219,9 @@ impl Server {
         let Some(c) = self.calls.get_mut(&call) else { return };
         c.state = CallState::Routed { answered_at, place: p };
         let (g, h, counted_on) = (c.group, c.handle, c.counted_on);
-        let kv = c.kv.clone();
+        // The user data is built again rather than kept from the dial: most dials never
+        // answer, and the record may have changed (attempts, call result) since.
+        let kv = self.call_kv(g, h);
         if let Some(pacer) = &self.groups[g].pacer {
             pacer.connected(counted_on, answered_at, now);
         }
@@ -233,9 +242,7 @@ impl Server {
         if let Some(pacer) = &group.pacer {
             pacer.call_progress(counted_on, outcome(result), placed_at, now);
         }
-        if let Some(mut record) = self.store.get_mut(RecordHandle(h)) {
-            record.call_result = result;
-        }
+        self.detected(h, result);
         if !result.is_live_answer() {
             if let Some(p) = engaged {
                 self.set_place_state(now, p, PlaceState::Ready);
@@ -252,7 +259,8 @@ impl Server {
                 let dn = super::Dn(group.config.name.as_str().into());
                 let c = self.calls.get_mut(&call).expect("present");
                 c.state = CallState::Connected { answered_at: now, connected_at: now, place: None };
-                let kv = c.kv.clone();
+                let handle = c.handle;
+                let kv = self.call_kv(g, handle);
                 if let Some(pacer) = &self.groups[g].pacer {
                     pacer.connected(counted_on, now, now);
                 }
@@ -274,6 +282,14 @@ impl Server {
                 c.state = CallState::Waiting { answered_at: now, deadline: now + compliance };
                 self.groups[g].waiting.push_back(call);
             }
+        }
+    }
+
+    /// Notes the call result of record `h`'s attempt; it is written to the record when the
+    /// record goes back to its list (one store update instead of two).
+    fn detected(&mut self, h: i64, result: CallResult) {
+        if let Some(held) = self.held.get_mut(&h) {
+            held.call_result = Some(result);
         }
     }
 
@@ -300,9 +316,7 @@ impl Server {
         if let Some(pacer) = &group.pacer {
             pacer.abandoned(c.counted_on, answered_at, now);
         }
-        if let Some(mut record) = self.store.get_mut(RecordHandle(c.handle)) {
-            record.call_result = CallResult::Dropped;
-        }
+        self.detected(c.handle, CallResult::Dropped);
         out.push(Output::Drop { call });
         self.end_attempt(now, c.handle, out);
     }
@@ -325,7 +339,7 @@ impl Server {
         }
     }
 
-    pub(super) fn call_connected(&mut self, now: Time, call: CallId, dn: super::Dn, out: &mut Vec<Output>) {
+    pub(super) fn call_connected(&mut self, now: Time, call: CallId, dn: super::Dn) {
         let Some(p) = self.place_of(&dn) else { return };
         let Some(c) = self.calls.get(&call) else { return };
         let (g, h) = (c.group, c.handle);
@@ -359,7 +373,6 @@ impl Server {
         let c = self.calls.get_mut(&call).expect("present");
         c.state = CallState::Connected { answered_at, connected_at: now, place: Some(p) };
         self.set_place_state(now, p, PlaceState::Talking(call));
-        let _ = out;
     }
 
     pub(super) fn call_released(
@@ -415,6 +428,8 @@ impl Server {
                 for (key, value) in data.iter().filter(|(k, _)| k.known().is_none()) {
                     custom.push_unique(key.clone(), value.clone());
                 }
+                // User data that does not fit its column is left out; the record is
+                // finalised all the same.
                 let _ = self.apply_changes(c.handle, &changes, &custom);
             }
             if let Some(held) = self.held.get_mut(&c.handle) {
@@ -452,9 +467,7 @@ impl Server {
         if let Some(pacer) = &self.groups[g].pacer {
             pacer.abandoned(c.counted_on, answered_at, now);
         }
-        if let Some(mut record) = self.store.get_mut(RecordHandle(c.handle)) {
-            record.call_result = CallResult::Abandoned;
-        }
+        self.detected(c.handle, CallResult::Abandoned);
         if let Some(p) = place {
             if let Some(held) = self.held.get_mut(&c.handle) {
                 held.call = None;
@@ -474,8 +487,30 @@ impl Server {
             }
             let due = self.store.due_scheduled(&self.groups[g].lists, now);
             for h in due {
+                // The store leaves the window and the do-not-call list to the caller for
+                // callbacks: a number blocked since is marked, a callback due while its window
+                // is closed waits for the next opening.
+                let record = self.store.get(h).expect("due from the store");
+                if self.dnc.is_blocked(&record.phone, record.customer_id.as_deref(), now) {
+                    self.hold(now, h.0, g, HeldKind::Callback);
+                    self.finish(now, h.0, Finish::NoCall, out);
+                    continue;
+                }
+                if !RecordStore::in_window(record, now) {
+                    let next = RecordStore::next_in_window(record, now).map(|t| t.as_unix_s());
+                    if let Some(mut record) = self.store.get_mut(h) {
+                        // An empty window never opens: the callback is put off a day at a time.
+                        record.dial_sched_time =
+                            Some(next.unwrap_or(now.as_unix_s() + 86_400).max(now.as_unix_s() + 1));
+                        record.record_status = crate::protocol::RecordStatus::Ready;
+                    }
+                    continue;
+                }
                 self.hold(now, h.0, g, HeldKind::Callback);
                 self.groups[g].pending_callbacks.push_back(h.0);
+            }
+            if self.groups[g].pending_callbacks.is_empty() {
+                continue;
             }
             let pending: Vec<i64> = self.groups[g].pending_callbacks.drain(..).collect();
             for h in pending {
@@ -500,7 +535,7 @@ impl Server {
         let mode = self.groups[g].mode;
         if !personal && mode.is_auto() && self.groups[g].config.options.predictive_callback {
             // Dialed like any record (the hold becomes a dial).
-            self.held.remove(&h);
+            self.unhold(h);
             self.dial(now, g, h, None, out);
             return true;
         }

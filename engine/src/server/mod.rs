@@ -11,14 +11,50 @@
 //! dialer is placing, waiting as a due callback, or on exactly one desktop. The `held` table
 //! tracks every record out of its list; [`Server::check_invariants`] proves the table and the
 //! store agree.
+//!
+//! ```
+//! use pacer_engine::campaign::CampaignGroupConfig;
+//! use pacer_engine::protocol::{CallResult, DialMode};
+//! use pacer_engine::records::{CallingList, ListFormat, Record, RecordStore};
+//! use pacer_engine::server::{AdminCommand, Dn, Input, Output, Server, ServerConfig, TelephonyEvent};
+//! use pacer_engine::time::Time;
+//!
+//! let mut list = CallingList::new("Leads", ListFormat::default());
+//! let mut record = Record::new(1, "5551000", "UTC");
+//! (record.daily_from_s, record.daily_till_s) = (0, 86_400);
+//! list.push(record).unwrap();
+//! let mut store = RecordStore::new();
+//! store.add_list(list).unwrap();
+//! let group = CampaignGroupConfig::new("Sales@A", "Sales", "A", &["Leads"], DialMode::Progressive);
+//! let mut server = Server::new(ServerConfig::new(101, vec![group]), store).unwrap();
+//!
+//! let now = Time::from_unix_s(1_800_000_000);
+//! let mut out = Vec::new();
+//! server.handle(now, Input::Admin(AdminCommand::Load { group: "Sales@A".into() }), &mut out);
+//! server.handle(now, Input::Admin(AdminCommand::Start { group: "Sales@A".into() }), &mut out);
+//! let dn = Dn::new("1001");
+//! let login = TelephonyEvent::AgentLogin { dn: dn.clone(), agent_id: "alice".into() };
+//! server.handle(now, Input::Telephony(login), &mut out);
+//! out.clear();
+//! // A ready agent in a progressive group: one dial.
+//! server.handle(now, Input::Telephony(TelephonyEvent::AgentReady { dn: dn.clone() }), &mut out);
+//! let Some(Output::Dial(dial)) = out.iter().find(|o| matches!(o, Output::Dial(_))) else { panic!() };
+//! let call = dial.call;
+//! // Answered live: routed to the agent with the record's data.
+//! out.clear();
+//! let answered = TelephonyEvent::CallResult { call, result: CallResult::Answer };
+//! server.handle(now, Input::Telephony(answered), &mut out);
+//! assert!(matches!(&out[0], Output::Route { dn: to, .. } if *to == dn));
+//! server.check_invariants().unwrap();
+//! ```
 
 mod dialing;
 mod record_data;
 mod requests;
 mod types;
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::time::Duration;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use compact_str::CompactString;
 use smallvec::SmallVec;
@@ -37,6 +73,78 @@ use crate::protocol::{
 use crate::records::{DoNotCallList, ListId, RecordHandle, RecordStore};
 use crate::time::Time;
 
+/// A multiplicative hash for the server's keys (record handles, call ids, chains, DNs).
+/// Handles and call ids are counters the server and its store hand out and DNs come from
+/// the switch's configuration, so SipHash's defence against chosen keys buys little here,
+/// and the hot path looks them up on every input. (The mixing step is FxHash's, rustc's
+/// own hasher.)
+#[derive(Clone, Copy, Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// One bit per record handle (handles are dense from 1).
+#[derive(Default)]
+struct HandleSet(Vec<u64>);
+
+impl HandleSet {
+    fn slot(h: i64) -> (usize, u64) {
+        let h = h.max(0) as u64;
+        ((h / 64) as usize, 1 << (h % 64))
+    }
+
+    fn contains(&self, h: i64) -> bool {
+        let (i, bit) = Self::slot(h);
+        self.0.get(i).is_some_and(|w| w & bit != 0)
+    }
+
+    fn insert(&mut self, h: i64) {
+        let (i, bit) = Self::slot(h);
+        if i >= self.0.len() {
+            self.0.resize(i + 1, 0);
+        }
+        self.0[i] |= bit;
+    }
+
+    fn remove(&mut self, h: i64) {
+        let (i, bit) = Self::slot(h);
+        if let Some(w) = self.0.get_mut(i) {
+            *w &= !bit;
+        }
+    }
+}
+
+/// The record handle of a call whose record left it (handles start at 1).
+const NO_RECORD: i64 = 0;
+
 /// Index of a campaign group in the server's table.
 type GroupId = usize;
 /// Index of a place (desktop) in the server's table.
@@ -50,6 +158,8 @@ struct Group {
     /// `ivr_group`, read when the group was loaded.
     ivr: bool,
     lists: Vec<ListId>,
+    /// Script id and send keys of each list, worked out at load.
+    list_meta: Vec<record_data::ListMeta>,
     pacer: Option<GroupPacer>,
     /// Places by the pacer's dense agent index; freed slots are reused.
     slots: Vec<Option<PlaceId>>,
@@ -152,10 +262,16 @@ struct Held {
     reschedule: Option<PendingReschedule>,
     /// A dial was made for it in this attempt.
     dialed: bool,
+    /// When it was dialed (meaningful when `dialed`).
+    dialed_at: Time,
     /// Its chain was already sent by ChainedRecordRequest.
     chain_sent: bool,
     /// A cancel or do-not-call arrived while it was in a call: finalise with this.
     cancelled: Option<Finish>,
+    /// The attempt's call result, written to the record when it goes back.
+    call_result: Option<crate::protocol::CallResult>,
+    /// Its (list, chain id), for the count of records out per chain.
+    chain: Option<(u32, i64)>,
 }
 
 /// How a record leaves the server.
@@ -202,8 +318,6 @@ struct Call {
     state: CallState,
     /// The place seized before dialing (seizing modes, IVR places).
     engaged: Option<PlaceId>,
-    /// The user data routed with the call.
-    kv: KvList,
 }
 
 /// The outbound server. See the module documentation.
@@ -216,23 +330,28 @@ pub struct Server {
     dnc: DoNotCallList,
     groups: Vec<Group>,
     places: Vec<Place>,
-    place_by_dn: HashMap<Dn, PlaceId>,
+    place_by_dn: IdMap<Dn, PlaceId>,
     /// Agent-group membership added or removed at run time, on top of the configuration.
     joined: BTreeSet<(CompactString, Dn)>,
     left: BTreeSet<(CompactString, Dn)>,
-    held: HashMap<i64, Held>,
-    calls: HashMap<CallId, Call>,
+    held: IdMap<i64, Held>,
+    /// Records out per chain, (list, chain id): a chain is worked by one agent at a time.
+    chains_out: IdMap<(u32, i64), u32>,
+    calls: IdMap<CallId, Call>,
     next_call: u64,
-    /// Stale deadlines: (deadline, handle); entries whose record moved on are skipped.
+    /// Stale deadlines of records on desktops: (deadline, handle), removed when the record
+    /// leaves the desktop.
     stale_queue: BTreeSet<(Time, i64)>,
     /// Handles finalised for good in this run (processed without reschedule, cancelled,
     /// do-not-call): none of them may come out of the store again.
-    finished: HashSet<i64>,
+    finished: HandleSet,
     violations: Vec<InvariantViolation>,
     last_now: Time,
     clock_regressions: u64,
     next_tick: Option<Time>,
     next_summary: Option<Time>,
+    /// A place became ready during the current input.
+    became_ready: bool,
 }
 
 impl Server {
@@ -271,6 +390,7 @@ impl Server {
                 mode: group.dial_mode,
                 ivr: false,
                 lists: Vec::new(),
+                list_meta: Vec::new(),
                 pacer: None,
                 slots: Vec::new(),
                 free_slots: Vec::new(),
@@ -298,19 +418,21 @@ impl Server {
             dnc: DoNotCallList::new("default"),
             groups,
             places: Vec::new(),
-            place_by_dn: HashMap::new(),
+            place_by_dn: IdMap::default(),
             joined: BTreeSet::new(),
             left: BTreeSet::new(),
-            held: HashMap::new(),
-            calls: HashMap::new(),
+            held: IdMap::default(),
+            chains_out: IdMap::default(),
+            calls: IdMap::default(),
             next_call: 1,
             stale_queue: BTreeSet::new(),
-            finished: HashSet::new(),
+            finished: HandleSet::default(),
             violations: Vec::new(),
             last_now: Time::EPOCH,
             clock_regressions: 0,
             next_tick: None,
             next_summary: None,
+            became_ready: false,
         })
     }
 
@@ -414,6 +536,7 @@ impl Server {
 
     /// Checks the invariants the server keeps:
     /// - a record is on at most one desktop, and the desktops' lists agree with `held`;
+    /// - every held record is somewhere: on a desktop, in a call, or a due callback;
     /// - every record the store marks Retrieved is held (none lost), and every held record
     ///   is marked Retrieved;
     /// - nothing was dialed that is do-not-call or outside its daily window, and no handle
@@ -423,7 +546,7 @@ impl Server {
         if let Some(v) = self.violations.first() {
             return Err(v.clone());
         }
-        let mut on_desktop: HashMap<i64, PlaceId> = HashMap::new();
+        let mut on_desktop: IdMap<i64, PlaceId> = IdMap::default();
         for (p, place) in self.places.iter().enumerate() {
             for &h in &place.records {
                 if let Some(other) = on_desktop.insert(h, p) {
@@ -440,6 +563,15 @@ impl Server {
                     }
                 }
             }
+        }
+        let on_desktops = self.held.values().filter(|held| held.place.is_some()).count();
+        if on_desktops != self.stale_queue.len() {
+            return Err(InvariantViolation {
+                what: format!(
+                    "{on_desktops} records on desktops but {} stale deadlines",
+                    self.stale_queue.len()
+                ),
+            });
         }
         for (&h, held) in &self.held {
             if let Some(p) = held.place
@@ -459,6 +591,11 @@ impl Server {
                 None => {
                     return Err(InvariantViolation { what: format!("held record {h} is not in the store") });
                 }
+            }
+            if held.place.is_none() && held.call.is_none() && held.kind != HeldKind::Callback {
+                return Err(InvariantViolation {
+                    what: format!("record {h} is held but on no desktop, in no call and no callback"),
+                });
             }
             if let Some(call) = held.call
                 && !self.calls.contains_key(&call)
@@ -525,10 +662,14 @@ impl Server {
         let request = match Request::decode(kv) {
             Ok(request) => request,
             Err(error) => {
-                // A request for another server is not ours to refuse.
+                // A request for another server is not ours to refuse; CampaignStatusRequest is
+                // never answered with an error, whatever is wrong with it.
                 if let Some(id) = error.application_id
                     && !self.answers_for(id, now)
                 {
+                    return;
+                }
+                if error.req_type.as_deref() == Some(RequestKind::CampaignStatusRequest.name()) {
                     return;
                 }
                 out.push(Output::ToDesktop { dn, event: error.to_event(self.application_id) });
@@ -546,6 +687,12 @@ impl Server {
     // ----- telephony: agents -----
 
     fn on_telephony(&mut self, now: Time, event: TelephonyEvent, out: &mut Vec<Output>) {
+        // A place going not-ready, or a routed call reaching its agent, gives the pacer
+        // nothing new to dial for, unless a place became free on the way (a transfer out of
+        // an IVR place).
+        let quiet =
+            matches!(event, TelephonyEvent::AgentNotReady { .. } | TelephonyEvent::CallConnected { .. });
+        self.became_ready = false;
         match event {
             TelephonyEvent::AgentLogin { dn, agent_id } => self.agent_login(now, dn, agent_id, out),
             TelephonyEvent::AgentLogout { dn } => {
@@ -572,14 +719,16 @@ impl Server {
                 }
             }
             TelephonyEvent::CallResult { call, result } => self.call_result(now, call, result, out),
-            TelephonyEvent::CallConnected { call, dn } => self.call_connected(now, call, dn, out),
+            TelephonyEvent::CallConnected { call, dn } => self.call_connected(now, call, dn),
             TelephonyEvent::CallReleased { call } => self.call_released(now, call, None, out),
             TelephonyEvent::CallReleasedWithData { call, user_data } => {
                 self.call_released(now, call, Some(user_data), out)
             }
             TelephonyEvent::CallAbandoned { call } => self.call_abandoned(now, call, out),
         }
-        self.pace_all(now, out);
+        if !quiet || self.became_ready {
+            self.pace_all(now, out);
+        }
     }
 
     /// Is the place `dn` (agent `agent_id`) a member of `agent_group`?
@@ -787,6 +936,7 @@ impl Server {
             self.places[p].ready_since = now;
         }
         let is_ready = state == PlaceState::Ready && self.places[p].logout == Logout::None;
+        self.became_ready |= is_ready && !was_ready;
         let since = self.places[p].ready_since;
         for &(g, idx) in &self.places[p].memberships {
             let group = &mut self.groups[g];
@@ -861,11 +1011,16 @@ impl Server {
                 break;
             }
             self.stale_queue.pop_first();
-            let Some(held) = self.held.get(&h) else { continue };
-            let timeout = self.groups[held.group].config.options.stale_clean_timeout;
-            if held.place.is_none() || held.since + timeout != deadline || held.call.is_some() {
+            let Some(held) = self.held.get_mut(&h) else { continue };
+            if held.call.is_some() {
+                // Still in conversation: not stale; the clock starts again.
+                let timeout = self.groups[held.group].config.options.stale_clean_timeout;
+                held.since = now;
+                self.stale_queue.insert((now + timeout, h));
                 continue;
             }
+            // `finish` looks for the entry just taken; put it back for it to remove.
+            self.stale_queue.insert((deadline, h));
             self.finish(now, h, Finish::Stale, out);
         }
     }
@@ -899,6 +1054,7 @@ impl Server {
     // ----- admin -----
 
     fn on_admin(&mut self, now: Time, command: AdminCommand, out: &mut Vec<Output>) {
+        let name = admin_name(&command);
         let result = match command {
             AdminCommand::Load { group } => self.lifecycle(now, &group, LifecycleAction::Load, out),
             AdminCommand::Start { group } => self.lifecycle(now, &group, LifecycleAction::Start, out),
@@ -956,7 +1112,7 @@ impl Server {
             }
         };
         if let Err(reason) = result {
-            out.push(Output::AdminRejected(AdminRejected { command: reason.clone(), reason }));
+            out.push(Output::AdminRejected(AdminRejected { command: name, reason }));
         }
         self.pace_all(now, out);
         self.schedule_tick(now);
@@ -1007,8 +1163,10 @@ impl Server {
                         .ok_or_else(|| format!("load {name:?}: calling list {list:?} is not in the store"))?;
                     lists.push(id);
                 }
+                let meta = lists.iter().map(|&l| self.list_meta(g, l)).collect();
                 let group = &mut self.groups[g];
                 group.lists = lists;
+                group.list_meta = meta;
                 // ivr_group is read once here; later configuration changes wait for a reload.
                 group.ivr = group.config.ivr_group;
                 group.mode = group.config.dial_mode;
@@ -1168,9 +1326,13 @@ impl Server {
 
     /// Puts a record taken from the store under the server's watch.
     fn hold(&mut self, now: Time, h: i64, group: GroupId, kind: HeldKind) {
-        if self.finished.contains(&h) {
+        if self.finished.contains(h) {
             self.violations
                 .push(InvariantViolation { what: format!("record {h} came back after it was finalised") });
+        }
+        let chain = self.chain_key(h);
+        if let Some(chain) = chain {
+            *self.chains_out.entry(chain).or_default() += 1;
         }
         self.held.insert(
             h,
@@ -1182,29 +1344,71 @@ impl Server {
                 since: now,
                 reschedule: None,
                 dialed: false,
+                dialed_at: now,
                 chain_sent: false,
                 cancelled: None,
+                call_result: None,
+                chain,
             },
         );
+    }
+
+    /// The (list, chain id) of record `h`.
+    fn chain_key(&self, h: i64) -> Option<(u32, i64)> {
+        let list = self.store.list_of(RecordHandle(h))?;
+        Some((list.0, self.store.get(RecordHandle(h))?.chain_id))
+    }
+
+    /// Stops holding record `h` (without touching the store).
+    fn unhold(&mut self, h: i64) -> Option<Held> {
+        let held = self.held.remove(&h)?;
+        if let Some(chain) = held.chain
+            && let Some(n) = self.chains_out.get_mut(&chain)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.chains_out.remove(&chain);
+            }
+        }
+        Some(held)
+    }
+
+    /// True when another record of `h`'s chain is out.
+    fn chain_busy(&self, h: i64) -> bool {
+        self.chain_key(h).is_some_and(|chain| self.chains_out.contains_key(&chain))
     }
 
     /// Puts a held record on the desktop of place `p`.
     fn give_to(&mut self, now: Time, h: i64, p: PlaceId) {
         let Some(held) = self.held.get_mut(&h) else { return };
+        let timeout = self.groups[held.group].config.options.stale_clean_timeout;
         if let Some(old) = held.place {
             self.places[old].records.retain(|r| *r != h);
+            self.stale_queue.remove(&(held.since + timeout, h));
         }
         held.place = Some(p);
         held.since = now;
-        let deadline = now + self.groups[held.group].config.options.stale_clean_timeout;
         self.places[p].records.push(h);
-        self.stale_queue.insert((deadline, h));
+        self.stale_queue.insert((now + timeout, h));
     }
 
     /// Sends a held record back to its list, with the fields `finish` says, and stops
     /// holding it.
     fn finish(&mut self, now: Time, h: i64, finish: Finish, out: &mut Vec<Output>) {
-        let Some(held) = self.held.remove(&h) else { return };
+        let Some(held) = self.unhold(h) else { return };
+        if held.place.is_some() {
+            let timeout = self.groups[held.group].config.options.stale_clean_timeout;
+            self.stale_queue.remove(&(held.since + timeout, h));
+        }
+        // A call still up for the record (a record rejected or cancelled mid-call) carries on
+        // without it: its later events must not touch the record, which may be retrieved
+        // again meanwhile.
+        if let Some(call) = held.call
+            && let Some(c) = self.calls.get_mut(&call)
+            && c.handle == h
+        {
+            c.handle = NO_RECORD;
+        }
         if let Some(p) = held.place {
             self.places[p].records.retain(|r| *r != h);
             self.places[p].ready_time_for.retain(|r| *r != h);
@@ -1212,7 +1416,14 @@ impl Server {
         let agent_id = held.place.map(|p| self.places[p].agent_id.clone());
         let status = {
             let Some(mut record) = self.store.get_mut(RecordHandle(h)) else { return };
-            match finish {
+            if let Some(result) = held.call_result {
+                record.call_result = result;
+            }
+            if held.dialed {
+                record.attempts += 1;
+                record.call_time = Some(held.dialed_at.as_unix_s());
+            }
+            let status = match finish {
                 Finish::Return => {
                     record.record_type = crate::protocol::RecordType::General;
                     if let Some(agent) = agent_id {
@@ -1224,7 +1435,7 @@ impl Server {
                     if let Some(agent) = agent_id {
                         record.agent_id = Some(agent);
                     }
-                    if !held.dialed && held.kind != HeldKind::Dialed {
+                    if !held.dialed {
                         // Preview records are dialed by the agent: the attempt counts here.
                         record.attempts += 1;
                         record.call_time = Some(now.as_unix_s());
@@ -1250,12 +1461,14 @@ impl Server {
                     record.call_result = crate::protocol::CallResult::Stale;
                     RecordStatus::Stale
                 }
-            }
+            };
+            // Setting the status through the guard puts the record back in its queues.
+            record.record_status = status;
+            status
         };
         if status != RecordStatus::Ready {
             self.finished.insert(h);
         }
-        self.store.return_to_list(RecordHandle(h), status);
         self.record_update(h, out);
     }
 
@@ -1283,11 +1496,21 @@ impl Server {
     fn allowed_after_logout(kind: RequestKind) -> bool {
         !matches!(kind, RequestKind::PreviewRecordRequest | RequestKind::PreviewDialingModeStart)
     }
+}
 
-    /// The group's duration after which a record on a desktop is stale.
-    #[allow(dead_code)]
-    fn stale_timeout(&self, g: GroupId) -> Duration {
-        self.groups[g].config.options.stale_clean_timeout
+/// An admin command as its name and object, for refusals.
+fn admin_name(command: &AdminCommand) -> String {
+    match command {
+        AdminCommand::Load { group } => format!("load {group}"),
+        AdminCommand::Start { group } => format!("start {group}"),
+        AdminCommand::Stop { group } => format!("stop {group}"),
+        AdminCommand::Unload { group } => format!("unload {group}"),
+        AdminCommand::SetMode { group, mode } => format!("set mode of {group} to {}", mode.as_str()),
+        AdminCommand::SetGoal { group, .. } => format!("set goal of {group}"),
+        AdminCommand::AddList { list } => format!("add list {}", list.name()),
+        AdminCommand::TakeOver { application_id } => format!("take over as {application_id}"),
+        AdminCommand::JoinAgentGroup { agent_group, dn } => format!("join {dn} to {agent_group}"),
+        AdminCommand::LeaveAgentGroup { agent_group, dn } => format!("remove {dn} from {agent_group}"),
     }
 }
 

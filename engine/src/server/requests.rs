@@ -88,7 +88,7 @@ impl Server {
         };
         match result {
             Err((code, description)) => self.error(out, dn, request, code, description),
-            // A record leaving a desktop may free its agent for Push Preview or a dial.
+            // A record leaving a desktop frees its agent for the next Push Preview record.
             Ok(())
                 if matches!(
                     kind,
@@ -98,7 +98,7 @@ impl Server {
                         | RequestKind::DoNotCall
                 ) =>
             {
-                self.pace_all(now, out)
+                self.push_previews(now, out)
             }
             Ok(()) => {}
         }
@@ -244,10 +244,10 @@ impl Server {
         let Some(list) = self.store.list_of(RecordHandle(h)) else {
             return Err((ErrorCode::RecordNotFound, "record not found"));
         };
-        let format = self.store.list(list).format().clone();
-        let values = super::record_data::custom_from_kv(&format, custom).map_err(|_| {
-            (ErrorCode::InvalidAttributeValue, "a custom field has the wrong type for its column")
-        })?;
+        let values =
+            super::record_data::custom_from_kv(self.store.list(list).format(), custom).map_err(|_| {
+                (ErrorCode::InvalidAttributeValue, "a custom field has the wrong type for its column")
+            })?;
         let mut record =
             self.store.get_mut(RecordHandle(h)).ok_or((ErrorCode::RecordNotFound, "record not found"))?;
         if let Some(result) = changes.call_result {
@@ -269,6 +269,13 @@ impl Server {
             if let Some(slot) = record.custom.get_mut(column) {
                 *slot = Some(value);
             }
+        }
+        drop(record);
+        // The desktop's result overrides the one detected on the call.
+        if changes.call_result.is_some()
+            && let Some(held) = self.held.get_mut(&h)
+        {
+            held.call_result = None;
         }
         Ok(())
     }
@@ -341,7 +348,7 @@ impl Server {
                 record.dial_sched_time = Some(at.as_unix_s());
                 record.record_status = RecordStatus::Ready;
             }
-            self.finished.remove(&h);
+            self.finished.remove(h);
             self.store.return_to_list(RecordHandle(h), RecordStatus::Ready);
             self.record_update(h, out);
         } else {
@@ -471,7 +478,7 @@ impl Server {
                 if chain_attr == ChainAttr::AllChain {
                     targets.extend(self.store.chain(RecordHandle(h)).into_iter().filter(|m| m.0 != h));
                 }
-                if let Some(Some(duration)) = dnc.map(Some) {
+                if let Some(duration) = dnc {
                     // Every phone of the records marked (and their customer id) goes on the list.
                     for &t in &targets {
                         if let Some(record) = self.store.get(t) {
@@ -552,7 +559,7 @@ impl Server {
                 Some((None, None, _)) => self.finish(now, h.0, finish, out),
                 None => {
                     // In the list: marked there (a record already final is left as it is).
-                    let status = {
+                    {
                         let mut record = self.store.get_mut(h).expect("found above");
                         let ready = record.record_status == RecordStatus::Ready;
                         match finish {
@@ -566,13 +573,9 @@ impl Server {
                             Finish::Canceled if ready => record.record_status = RecordStatus::Canceled,
                             _ => continue,
                         }
-                        record.record_status
-                    };
-                    {
-                        self.finished.insert(h.0);
-                        let _ = status;
-                        self.record_update(h.0, out);
                     }
+                    self.finished.insert(h.0);
+                    self.record_update(h.0, out);
                 }
             }
         }
@@ -621,6 +624,11 @@ impl Server {
             return Err((ErrorCode::RecordNotFound, "record not found on this desktop"));
         };
         let g = held.group;
+        // ScheduledRecordReschedule moves a callback again: the record must have come as a
+        // scheduled call or carry a reschedule already.
+        if scheduled && held.kind != HeldKind::Callback && held.reschedule.is_none() {
+            return Err((ErrorCode::ScheduledRecordNotFound, "the record is not a scheduled call"));
+        }
         let record =
             self.store.get(RecordHandle(h)).ok_or((ErrorCode::RecordNotFound, "record not found"))?;
         let Some(at) = RecordStore::local_to_utc(record, r.date_time) else {
@@ -776,7 +784,6 @@ impl Server {
         if self.places[p].logout == Logout::None {
             self.places[p].logout = Logout::Requested;
             // Out of the ready pools and counted as leaving from now on.
-            let state = self.places[p].state;
             let since = self.places[p].ready_since;
             for &(g, idx) in &self.places[p].memberships {
                 self.groups[g].ready.remove(&(since, p));
@@ -784,7 +791,6 @@ impl Server {
                     pacer.agent_state(idx, crate::pacing::AgentState::Leaving, now);
                 }
             }
-            let _ = state;
         }
         let mut wait = std::time::Duration::ZERO;
         for &(g, idx) in &auto {
@@ -811,6 +817,6 @@ impl Server {
 /// moves to the opening that day, one after it closes to the next day's opening.
 /// (An empty window leaves the time as asked.)
 pub(super) fn into_window(at_unix_s: i64, record: &Record) -> i64 {
-    crate::records::tz::next_open(record.window(), &record.tz_name, record.tz_offset_s, at_unix_s)
-        .unwrap_or(at_unix_s)
+    RecordStore::next_in_window(record, crate::time::Time::from_unix_s(at_unix_s))
+        .map_or(at_unix_s, |t| t.as_unix_s())
 }

@@ -63,6 +63,20 @@ pub fn index_of(phone: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// The customer behind a phone number: the generated index for numbers made by
+/// [`phone_of`], else a hash of the number (for lists loaded from CSV), kept apart from
+/// generated indexes by its top bit.
+pub fn customer_index(phone: &str) -> u64 {
+    index_of(phone).unwrap_or_else(|| {
+        // FNV-1a over the bytes, then mixed: stable across platforms and runs.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in phone.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3);
+        }
+        mix64(h) | (1 << 63)
+    })
+}
+
 /// Who picks up an answered call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Party {

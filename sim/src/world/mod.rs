@@ -40,7 +40,7 @@ use crate::oracle::Oracle;
 use crate::plot::TracePoint;
 use crate::queue::EventQueue;
 use crate::scenario::{GoalSpec, Scenario};
-use customers::{DialPlan, Party, Population, index_of, phone_of};
+use customers::{DialPlan, Party, Population, customer_index, phone_of};
 use desktop::{Held, RequestFault, Requests};
 use switch::Switch;
 
@@ -48,6 +48,10 @@ use switch::Switch;
 const DRAIN_CHECK: Duration = Duration::from_secs(10);
 /// The longest the end of the run waits for agents to finish their calls.
 const DRAIN_MAX: Duration = Duration::from_secs(3600);
+
+/// The longest an answered call waits for an agent before the line is released (the engine
+/// drops it long before, after the compliance time; this bounds a call the engine lost).
+const WAIT_LIMIT: Duration = Duration::from_secs(120);
 
 /// A desktop waiting for a smart logout asks again no sooner than this, in seconds.
 const LOGOUT_RETRY_MIN_S: i64 = 30;
@@ -145,11 +149,16 @@ pub fn server_config(scenario: &Scenario) -> Result<ServerConfig, String> {
     let mode = DialMode::from_wire(&scenario.group.dial_mode)
         .ok_or_else(|| format!("group.dial_mode: `{}` is not a dialing mode", scenario.group.dial_mode))?;
     let name = scenario.group.group_name();
+    let list_names = if scenario.records.csv.is_some() {
+        vec![scenario.records.list.clone()]
+    } else {
+        customers::list_names(&scenario.records)
+    };
     let mut group = CampaignGroupConfig::new(
         &name,
         &scenario.group.campaign,
         &scenario.group.agent_group,
-        &customers::list_names(&scenario.records).iter().map(String::as_str).collect::<Vec<_>>(),
+        &list_names.iter().map(String::as_str).collect::<Vec<_>>(),
         mode,
     );
     group.pacing = pacing_config(scenario)?;
@@ -157,8 +166,6 @@ pub fn server_config(scenario: &Scenario) -> Result<ServerConfig, String> {
     group.ivr_group = scenario.group.ivr;
     group.options.max_agents = scenario.agents.count.max(1);
     group.options.gvp_ports = scenario.agents.count.max(1);
-    // Records a desktop keeps longer than the run are returned by the unload at the end.
-    group.options.stale_clean_timeout = Duration::from_secs(1800);
     Ok(ServerConfig::new(scenario.application_id, vec![group]))
 }
 
@@ -201,8 +208,6 @@ struct Agent {
     /// Bumped when the desktop crashes: events scheduled before are void.
     epoch: u32,
     call: Option<u64>,
-    /// Talk of a preview call (the desktop dialed it itself).
-    preview_talk: bool,
     held: Vec<Held>,
     leaving: Option<Leave>,
     logout_acked: bool,
@@ -211,7 +216,6 @@ struct Agent {
     telephony_out: bool,
     /// Done for the day (end of shift, or crashed for good).
     done: bool,
-    breaks_left: u32,
     shift_end: Time,
     /// The ReadyTime estimate to send, once the hint is due.
     ready_hint_s: Option<i64>,
@@ -259,6 +263,59 @@ enum Ev {
     Stop,
     SendHome,
     Unload,
+}
+
+impl Ev {
+    /// Names of the kinds, indexed by [`Ev::index`].
+    const NAMES: [&'static str; 21] = [
+        "Login",
+        "Timer",
+        "DialReport",
+        "LineFree",
+        "Patience",
+        "TalkEnd",
+        "UpdateStats",
+        "ReadyHint",
+        "AcwEnd",
+        "LeaveWish",
+        "LogoutRetry",
+        "PreviewRequest",
+        "PreviewDial",
+        "PreviewOutcome",
+        "ProcessHeld",
+        "Crash",
+        "TelephonyLogout",
+        "IvrRelease",
+        "Stop",
+        "SendHome",
+        "Unload",
+    ];
+
+    fn index(self) -> usize {
+        match self {
+            Ev::Login(..) => 0,
+            Ev::Timer => 1,
+            Ev::DialReport(..) => 2,
+            Ev::LineFree => 3,
+            Ev::Patience(..) => 4,
+            Ev::TalkEnd(..) => 5,
+            Ev::UpdateStats(..) => 6,
+            Ev::ReadyHint(..) => 7,
+            Ev::AcwEnd(..) => 8,
+            Ev::LeaveWish(..) => 9,
+            Ev::LogoutRetry(..) => 10,
+            Ev::PreviewRequest(..) => 11,
+            Ev::PreviewDial(..) => 12,
+            Ev::PreviewOutcome(..) => 13,
+            Ev::ProcessHeld(..) => 14,
+            Ev::Crash(..) => 15,
+            Ev::TelephonyLogout(..) => 16,
+            Ev::IvrRelease(..) => 17,
+            Ev::Stop => 18,
+            Ev::SendHome => 19,
+            Ev::Unload => 20,
+        }
+    }
 }
 
 /// What came back for one request.
@@ -312,6 +369,15 @@ pub struct World<'s> {
     oracle: Option<Oracle>,
     /// Samples for `--plot`.
     trace: Vec<TracePoint>,
+    /// (calls, records) the engine still had open when the group was unloaded.
+    open_at_unload: (u64, u64),
+    /// The pacing algorithm the engine runs.
+    algorithm_in_force: String,
+    /// IVR ports on a call (GVP modes), and since when.
+    ports_busy: u32,
+    ports_since: Time,
+    /// Events taken from the queue, by kind (indexed like [`Ev::NAMES`]).
+    event_kinds: [u64; 21],
 }
 
 impl<'s> World<'s> {
@@ -321,9 +387,16 @@ impl<'s> World<'s> {
         let population = Population::new(seed, &scenario.records, &scenario.customers, &scenario.dialer);
         let mut store = RecordStore::new();
         let mut initial_records = 0u64;
-        for list in population.calling_lists() {
+        if let Some(csv) = &scenario.records.csv {
+            let list = pacer_engine::records::CallingList::load_csv(csv, &scenario.records.list, None)
+                .map_err(|e| e.to_string())?;
             initial_records += list.len() as u64;
-            store.add_list(list).map_err(|e| format!("{e:?}"))?;
+            store.add_list(list).map_err(|e| format!("{}: {e:?}", csv.display()))?;
+        } else {
+            for list in population.calling_lists() {
+                initial_records += list.len() as u64;
+                store.add_list(list).map_err(|e| format!("{e:?}"))?;
+            }
         }
         let config = server_config(scenario)?;
         let mode = config.groups[0].dial_mode;
@@ -371,6 +444,11 @@ impl<'s> World<'s> {
             setup_wall: Duration::ZERO,
             oracle: None,
             trace: Vec::new(),
+            open_at_unload: (0, 0),
+            algorithm_in_force: scenario.pacing.algorithm.clone(),
+            ports_busy: 0,
+            ports_since: start,
+            event_kinds: [0; 21],
         };
         if scenario.pacing.algorithm == ORACLE && !mode.is_gvp() {
             let config = pacing_config(scenario)?;
@@ -391,7 +469,15 @@ impl<'s> World<'s> {
         let s = self.scenario;
         let group = self.group_name.clone();
         self.admin(AdminCommand::Load { group: group.clone() });
-        self.admin(AdminCommand::Start { group });
+        self.admin(AdminCommand::Start { group: group.clone() });
+        // The dialing mode can override the configured algorithm (Progressive mode paces
+        // progressively whatever is configured): the report names the one in force.
+        // (The oracle decides in place of any engine algorithm: its name stays.)
+        if self.oracle.is_none()
+            && let Some(pacer) = self.server.pacer(&group)
+        {
+            self.algorithm_in_force = pacer.algorithm().name().to_string();
+        }
         let shift = Duration::from_secs_f64(s.agents.shift_s.unwrap_or(s.duration_s).max(0.0));
         let agents_log_in = !self.mode.is_gvp();
         for i in 0..s.agents.count {
@@ -413,13 +499,11 @@ impl<'s> World<'s> {
                 ready_since: login_at,
                 epoch: 0,
                 call: None,
-                preview_talk: false,
                 held: Vec::new(),
                 leaving: None,
                 logout_acked: false,
                 telephony_out: false,
                 done: false,
-                breaks_left: s.agents.breaks,
                 shift_end,
                 ready_hint_s: None,
                 preview_plan: None,
@@ -576,26 +660,23 @@ impl<'s> World<'s> {
 
     fn dial(&mut self, command: DialCommand) {
         self.metrics.dial(self.now.as_micros());
-        let Some(index) = index_of(&command.phone) else {
-            self.violate(format!("dial of {} that no record of the world has", command.phone));
-            return;
-        };
+        let index = customer_index(&command.phone);
         // The ledger: no do-not-call number, nothing outside its window, caller id on every call.
-        if self.population.preloaded_dnc(index) && index < self.scenario.records.count
-            || self.dnc_added.contains(&index)
-        {
+        let generated = self.scenario.records.csv.is_none() && index < self.scenario.records.count;
+        if generated && self.population.preloaded_dnc(index) || self.dnc_added.contains(&index) {
             self.dials_dnc += 1;
             self.violate(format!(
                 "dialed do-not-call number {} (record {})",
                 command.phone, command.record_handle
             ));
         }
+        let mut phone_type = None;
         match self.server.store().get(RecordHandle(command.record_handle)) {
             Some(record) if !RecordStore::in_window(record, self.now) => {
                 self.dials_outside_window += 1;
                 self.violate(format!("dialed record {} outside its daily window", command.record_handle));
             }
-            Some(_) => {}
+            Some(record) => phone_type = Some(record.phone_type),
             None => {
                 self.violate(format!("dialed record {} that the store does not have", command.record_handle))
             }
@@ -626,7 +707,7 @@ impl<'s> World<'s> {
             return;
         }
         self.lines_busy += 1;
-        let phone_type = self.population.phone_type(index);
+        let phone_type = phone_type.unwrap_or_else(|| self.population.phone_type(index));
         let plan = self.population.plan_dial(index, phone_type, &mut self.rng);
         self.calls.insert(
             command.call.0,
@@ -656,14 +737,19 @@ impl<'s> World<'s> {
             let c = self.calls.get_mut(&call).expect("present");
             c.state = CallState::Waiting;
             c.answered_at = self.now;
-            if let Some(patience) = self.population.patience(plan.party, &mut self.rng) {
-                self.queue.push(self.now + patience, Ev::Patience(call));
-            }
         } else {
             self.calls.get_mut(&call).expect("present").state = CallState::Done;
             self.free_line();
         }
         self.telephony(TelephonyEvent::CallResult { call: CallId(call), result: plan.reported });
+        // Most answered calls reach an agent at once; only one left waiting needs its
+        // customer's patience. A person hangs up when it runs out; a machine or ring tone
+        // holds the line until the dialer gives up on a call nobody takes.
+        if live && self.calls.get(&call).is_some_and(|c| c.state == CallState::Waiting) {
+            let patience =
+                self.population.patience(plan.party, &mut self.rng).unwrap_or(WAIT_LIMIT).min(WAIT_LIMIT);
+            self.queue.push(self.now + patience, Ev::Patience(call));
+        }
     }
 
     fn patience_over(&mut self, call: u64) {
@@ -691,6 +777,8 @@ impl<'s> World<'s> {
         let party = c.plan.party;
         if self.mode.is_gvp() {
             // An IVR port plays the message.
+            self.account_ports();
+            self.ports_busy += 1;
             let c = self.calls.get_mut(&call.0).expect("present");
             c.state = CallState::Talking;
             self.metrics.connected(self.now.saturating_duration_since(answered_at), self.now.as_micros());
@@ -952,6 +1040,10 @@ impl<'s> World<'s> {
                 if self.mode.is_preview() {
                     // The agent reads the record, then dials (or rejects) it.
                     self.queue.push(self.now + Duration::from_secs(3), Ev::PreviewDial(agent, epoch));
+                    if chance(&mut self.rng, self.scenario.faults.desktop_crash.0) {
+                        let at = self.now + Duration::from_secs_f64(self.rng.gen_range(0.0..30.0));
+                        self.queue.push(at, Ev::Crash(agent, epoch));
+                    }
                 } else if self.agents[agent as usize].phase == Phase::Ready {
                     self.queue.push(self.now + Duration::from_secs(1), Ev::ProcessHeld(agent, epoch));
                 }
@@ -996,7 +1088,6 @@ impl<'s> World<'s> {
             self.free_line();
             self.telephony(TelephonyEvent::CallReleased { call: CallId(call) });
         }
-        self.agents[agent as usize].preview_talk = false;
         self.set_phase(agent, Phase::AfterCallWork);
         let acw = match self.agents[agent as usize].acw_planned.take() {
             Some(acw) => acw,
@@ -1096,9 +1187,7 @@ impl<'s> World<'s> {
                 let kv = self.requests.do_not_call(reference, &held);
                 if self.send(agent, kv, reference).accepted {
                     finalised = true;
-                    if let Some(index) = index_of(&held.phone) {
-                        self.dnc_added.insert(index);
-                    }
+                    self.dnc_added.insert(customer_index(&held.phone));
                 }
             } else if chance(&mut self.rng, b.cancel.0) {
                 let reference = self.reference();
@@ -1203,8 +1292,6 @@ impl<'s> World<'s> {
             Leave::Break => {
                 let length = self.scenario.agents.break_length.dist.sample(&mut self.rng);
                 self.queue.push(self.now + length, Ev::Login(agent));
-                self.agents[agent as usize].breaks_left =
-                    self.agents[agent as usize].breaks_left.saturating_sub(1);
             }
             Leave::EndOfShift => self.agents[agent as usize].done = true,
         }
@@ -1293,7 +1380,7 @@ impl<'s> World<'s> {
             self.queue.push(self.now, Ev::PreviewRequest(agent, epoch));
             return;
         }
-        let index = index_of(&held.phone).unwrap_or(0);
+        let index = customer_index(&held.phone);
         let phone_type = self.population.phone_type(index);
         let plan = self.population.plan_dial(index, phone_type, &mut self.rng);
         self.metrics.dial(self.now.as_micros());
@@ -1312,7 +1399,6 @@ impl<'s> World<'s> {
         if live {
             // The agent is on the line as it answers: no wait for anyone.
             self.metrics.connected(Duration::ZERO, self.now.as_micros());
-            self.agents[agent as usize].preview_talk = true;
             self.set_phase(agent, Phase::Talking);
             let talk = match plan.party {
                 Party::Person => self.scenario.agents.talk.dist.sample(&mut self.rng),
@@ -1361,6 +1447,8 @@ impl<'s> World<'s> {
                     && c.state == CallState::Talking
                 {
                     c.state = CallState::Done;
+                    self.account_ports();
+                    self.ports_busy = self.ports_busy.saturating_sub(1);
                     self.free_line();
                     self.telephony(TelephonyEvent::CallReleased { call: CallId(call) });
                 }
@@ -1403,6 +1491,10 @@ impl<'s> World<'s> {
                     self.queue.push(self.now + DRAIN_CHECK, Ev::Unload);
                     return;
                 }
+                // What the engine still thinks is going on after everyone left: calls whose
+                // end it never learned (lost telephony events) and the records they hold.
+                self.open_at_unload =
+                    (self.server.calls_in_progress() as u64, self.server.records_held() as u64);
                 let group = self.group_name.clone();
                 self.admin(AdminCommand::Unload { group });
                 self.unloaded = true;
@@ -1432,6 +1524,7 @@ impl<'s> World<'s> {
             }
             self.now = at;
             self.events += 1;
+            self.event_kinds[ev.index()] += 1;
             self.handle_event(ev);
             if self.violation.is_some() {
                 break;
@@ -1465,7 +1558,7 @@ impl<'s> World<'s> {
         let header = ReportHeader {
             scenario: self.scenario.name.clone(),
             seed: self.seed,
-            algorithm: self.scenario.pacing.algorithm.clone(),
+            algorithm: self.algorithm_in_force.clone(),
             goal: self.scenario.pacing.goal.to_string(),
             agents: self.scenario.agents.count,
             records: self.initial_records,
@@ -1478,12 +1571,33 @@ impl<'s> World<'s> {
             events: self.events,
             peak_rss_mib: peak_rss_mib(),
             ledger,
+            queue_events: Ev::NAMES
+                .iter()
+                .zip(self.event_kinds)
+                .filter(|(_, n)| *n > 0)
+                .map(|(name, n)| (name.to_string(), n))
+                .collect(),
         };
         let report = self.metrics.report(header, figures);
         RunOutcome { report, violation: self.violation, trace: self.trace }
     }
 
+    /// IVR ports (GVP modes): the time since the last change, busy and idle, counted as
+    /// agent time so the busy factor reads as port occupancy.
+    fn account_ports(&mut self) {
+        if !self.mode.is_gvp() {
+            return;
+        }
+        let (from, to) = (self.ports_since.as_micros(), self.now.as_micros());
+        let ports = u64::from(self.scenario.agents.count);
+        let busy = u64::from(self.ports_busy).min(ports);
+        self.metrics.agents_time(AgentActivity::Talking, from, to, busy);
+        self.metrics.agents_time(AgentActivity::Waiting, from, to, ports - busy);
+        self.ports_since = self.now;
+    }
+
     fn close_agent_time(&mut self) {
+        self.account_ports();
         let now = self.now;
         for a in &mut self.agents {
             if let Some(activity) = a.phase.activity() {
@@ -1531,6 +1645,8 @@ impl<'s> World<'s> {
         by_status.insert("dials_do_not_call".into(), self.dials_dnc);
         by_status.insert("dials_without_caller_id".into(), self.dials_without_caller_id);
         by_status.insert("misrouted_calls".into(), self.misroutes);
+        by_status.insert("engine_calls_open_at_unload".into(), self.open_at_unload.0);
+        by_status.insert("engine_records_held_at_unload".into(), self.open_at_unload.1);
         by_status
     }
 }
@@ -1572,4 +1688,75 @@ fn peak_rss_mib() -> f64 {
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> Scenario {
+        let path = crate::scenario::resolve("small-5").expect("shipped");
+        crate::scenario::load(&path, &["duration_s=300".to_string(), "records.count=200".to_string()])
+            .unwrap()
+    }
+
+    fn held(handle: i64) -> Held {
+        Held {
+            handle,
+            list: "Leads".into(),
+            phone: phone_of(3),
+            tz_offset_s: -18_000,
+            chain_id: None,
+            result: CallResult::Answer,
+            scheduled: false,
+        }
+    }
+
+    #[test]
+    fn ledger_catches_a_record_on_two_desktops() {
+        let scenario = small();
+        let mut world = World::new(&scenario, 1).unwrap();
+        world.events = 41;
+        world.take_record(0, held(9));
+        assert!(world.violation.is_none());
+        world.release_record(0, 9);
+        world.take_record(1, held(9));
+        assert!(world.violation.is_none(), "released first: fine");
+        world.take_record(2, held(9));
+        let v = world.violation.clone().expect("caught");
+        assert_eq!(v.event_index, 41);
+        assert!(v.what.contains("record 9 given to 07002 while still on 07001"), "{v}");
+    }
+
+    #[test]
+    fn ledger_catches_a_do_not_call_dial() {
+        let scenario = small();
+        let mut world = World::new(&scenario, 1).unwrap();
+        world.dnc_added.insert(5);
+        world.dial(DialCommand {
+            call: CallId(1),
+            phone: phone_of(5),
+            record_handle: 6,
+            group: "Sales@Team A".into(),
+            cpn_digits: scenario.group.cpn_digits.as_deref().map(Into::into),
+            cpn_presentation: None,
+            engaged_dn: None,
+            kv: KvList::new(),
+        });
+        let v = world.violation.expect("caught");
+        assert!(v.what.contains("do-not-call"), "{v}");
+    }
+
+    #[test]
+    fn config_carries_the_scenario_choices() {
+        let scenario = small();
+        let config = server_config(&scenario).unwrap();
+        let group = &config.groups[0];
+        assert_eq!(group.name, "Sales@Team A");
+        assert_eq!(group.dial_mode, DialMode::Predictive);
+        assert_eq!(group.pacing.algorithm, Algorithm::SmallGroup);
+        assert_eq!(group.pacing.goal, Goal::OverdialRate(0.03));
+        assert_eq!(group.pacing.compliance_time, Duration::from_secs(2));
+        assert_eq!(group.cpn_digits.as_deref(), Some("8005550100"));
+    }
 }

@@ -12,7 +12,9 @@
 //!   "Statistical analysis of a telephone call center", *JASA* 100(469), 2005), fitted by
 //!   moments to the measured mean and coefficient of variation:
 //!   `P(T <= e + H | T > e) = (F(e + H) - F(e)) / (1 - F(e))`; a talking agent must also
-//!   finish the mean after-call work within `H`.
+//!   finish the mean after-call work within `H`. These conditional probabilities are
+//!   tabulated over the elapsed time at each estimate refresh ([`super::FreeTables`]), so a
+//!   decision looks them up instead of evaluating logarithms and error functions per agent.
 //!
 //! The number of free agents is then Poisson-binomial (a sum of independent Bernoullis with
 //! different probabilities), computed exactly by the usual `O(n^2)` recursion (Chen and Liu,
@@ -21,8 +23,8 @@
 //! `small_group`. The rule scans the group's agents, so it is meant for small groups.
 
 use super::predictive::Predictive;
-use super::small_group::{Dist, dials_for_rate, shortfall_table};
-use super::{Pacer, View, horizon_s};
+use super::small_group::{Dist, Search, dials_for_rate, shortfall_table};
+use super::{FreeTables, Pacer, View, horizon_s};
 use crate::pacing::Goal;
 use crate::pacing::state::{AgentState, AgentView};
 use crate::time::Time;
@@ -83,40 +85,66 @@ impl LogNormal {
 
 /// The probability that this agent is free within `horizon_s`, or `None` if the agent is
 /// not capacity (logged out, not ready, leaving). Ready agents have probability 1.
-pub(crate) fn p_free(
-    agent: &AgentView,
-    now: Time,
-    horizon_s: f64,
-    talk: &LogNormal,
-    acw: &LogNormal,
-    acw_mean_s: f64,
-) -> Option<f64> {
+pub(crate) fn p_free(agent: &AgentView, now: Time, horizon_s: f64, tables: &FreeTables) -> Option<f64> {
     match agent.state {
         AgentState::Ready => Some(1.0),
         AgentState::Talking | AgentState::AfterCallWork => {
             if let Some(ready_at) = agent.ready_at {
-                let r = ready_at.as_secs_f64() - now.as_secs_f64();
+                let r = (ready_at.as_micros() as f64 - now.as_micros() as f64) * 1e-6;
                 let s = 0.25 * r.abs() + 2.0;
-                return Some(normal_cdf((horizon_s - r) / s));
+                return Some(tables.normal_cdf((horizon_s - r) / s));
             }
-            let elapsed = now.saturating_duration_since(agent.entered_at).as_secs_f64();
+            let elapsed = now.as_micros().saturating_sub(agent.entered_at.as_micros()) as f64 * 1e-6;
             Some(if agent.state == AgentState::Talking {
-                talk.p_done_within(elapsed, horizon_s - acw_mean_s)
+                tables.talk_given_elapsed(elapsed)
             } else {
-                acw.p_done_within(elapsed, horizon_s)
+                tables.acw_given_elapsed(elapsed)
             })
         }
         AgentState::LoggedOut | AgentState::NotReady | AgentState::Leaving => None,
     }
 }
 
+/// The distribution of the number of successes of independent Bernoullis with these
+/// probabilities (Poisson-binomial), by the recursion `P'(j) = P(j) q + P(j - 1) p` over two
+/// alternating buffers, so that the inner loop reads one and writes the other and
+/// vectorises.
+pub(crate) fn poisson_binomial(probabilities: &[f64], out: &mut Dist) {
+    let n = probabilities.len();
+    let mut buffers = Dist::new();
+    buffers.resize(2 * (n + 1), 0.0);
+    let (first, second) = buffers.split_at_mut(n + 1);
+    first[0] = 1.0;
+    for (i, &p) in probabilities.iter().enumerate() {
+        let q = 1.0 - p;
+        let (src, dst) = if i % 2 == 0 { (&*first, &mut *second) } else { (&*second, &mut *first) };
+        // `src` holds P over 0..=i; `dst` gets P' over 0..=i+1.
+        let (src, dst) = (&src[..=i], &mut dst[..=i + 1]);
+        dst[0] = src[0] * q;
+        dst[i + 1] = src[i] * p;
+        // Three slices of one length: no bounds checks in the loop, which vectorises.
+        let (out, here, below) = (&mut dst[1..=i], &src[1..=i], &src[..i]);
+        for j in 0..out.len() {
+            out[j] = here[j] * q + below[j] * p;
+        }
+    }
+    let result = if n.is_multiple_of(2) { &first[..=n] } else { &second[..=n] };
+    out.clear();
+    out.extend_from_slice(result);
+}
+
 /// Adds a Bernoulli(`p`) to the distribution `dist` in place (Poisson-binomial recursion).
+#[cfg(test)]
 pub(crate) fn add_bernoulli(dist: &mut Dist, p: f64) {
     dist.push(0.0);
-    for j in (1..dist.len()).rev() {
-        dist[j] = dist[j] * (1.0 - p) + dist[j - 1] * p;
+    let q = 1.0 - p;
+    // P'(j) = P(j) q + P(j - 1) p, carried forward through one slice borrow.
+    let mut below = 0.0;
+    for value in dist.as_mut_slice() {
+        let here = *value;
+        *value = here * q + below * p;
+        below = here;
     }
-    dist[0] *= 1.0 - p;
 }
 
 impl Pacer for AdvancedSmallGroup {
@@ -125,39 +153,41 @@ impl Pacer for AdvancedSmallGroup {
             return Predictive.target_dials(view);
         }
         let h = horizon_s(view);
-        let talk = LogNormal::from_mean_cv(view.est.talk_s, view.est.talk_cv);
-        let acw = LogNormal::from_mean_cv(view.est.acw_s, view.est.acw_cv);
-        let mut free = Dist::new();
-        free.push(1.0);
-        let mut ready = 0u32;
-        let mut available = 0u32;
+        let mut uncertain = Dist::new();
+        let (mut ready, mut available, mut free_mean) = (0u32, 0u32, 0.0);
         for slot in view.slots {
             let agent = slot.view();
-            match p_free(&agent, view.now, h, &talk, &acw, view.est.acw_s) {
-                Some(p) if p >= 1.0 => {
-                    ready += 1;
-                    available += 1;
-                }
+            match p_free(&agent, view.now, h, view.tables) {
+                None => {}
                 Some(p) => {
                     available += 1;
-                    add_bernoulli(&mut free, p);
+                    // Certainties do not need the convolution: surely free agents shift the
+                    // distribution, surely busy ones leave it unchanged.
+                    if p >= 1.0 - 1e-12 {
+                        ready += 1;
+                    } else if p > 1e-12 {
+                        free_mean += p;
+                        uncertain.push(p);
+                    }
                 }
-                None => {}
             }
         }
+        let mut free = Dist::new();
+        poisson_binomial(&uncertain, &mut free);
         let mut table = Dist::new();
         shortfall_table(&free, &mut table);
-        let cap = (view.config.max_dials_per_agent.max(0.0) * f64::from(available)).floor() as u32;
-        let k_max = cap.saturating_sub(view.calls.outstanding());
-        f64::from(dials_for_rate(
-            &table,
+        // Truncation is the floor (non-negative); `as` saturates.
+        let cap = (view.config.max_dials_per_agent.max(0.0) * f64::from(available)) as u32;
+        let search = Search {
             ready,
-            view.calls.waiting,
-            view.calls.in_flight,
-            view.est.hit_ratio,
-            view.overdial_target,
-            k_max,
-        ))
+            free_mean,
+            waiting: view.calls.waiting,
+            in_flight: view.calls.in_flight,
+            hit: view.est.hit_ratio,
+            target: view.overdial_target,
+            k_max: cap.saturating_sub(view.calls.outstanding()),
+        };
+        f64::from(dials_for_rate(&table, search))
     }
 }
 
@@ -166,7 +196,7 @@ mod tests {
     use super::super::small_group::{SmallGroup, binomial_pmf};
     use super::super::tests::view_with;
     use super::*;
-    use crate::pacing::state::AgentSlot;
+    use crate::pacing::state::{AgentCountWord, AgentSlot};
     use std::time::Duration;
 
     #[test]
@@ -186,6 +216,24 @@ mod tests {
         // P(T <= 110 | T > 50) = (F(110) - F(50)) / (1 - F(50)).
         let want = (d.cdf(110.0) - d.cdf(50.0)) / (1.0 - d.cdf(50.0));
         assert!((d.p_done_within(50.0, 60.0) - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn poisson_binomial_matches_the_one_step_recursion() {
+        let ps = [0.1, 0.5, 0.93, 0.2, 0.77, 0.4, 0.01];
+        let mut want = Dist::new();
+        want.push(1.0);
+        for &p in &ps {
+            add_bernoulli(&mut want, p);
+        }
+        let mut got = Dist::new();
+        poisson_binomial(&ps, &mut got);
+        assert_eq!(got.len(), ps.len() + 1);
+        for (g, w) in got.iter().zip(want.iter()) {
+            assert!((g - w).abs() < 1e-15);
+        }
+        poisson_binomial(&[], &mut got);
+        assert_eq!(got.as_slice(), &[1.0]);
     }
 
     #[test]
@@ -212,7 +260,7 @@ mod tests {
     }
 
     fn set(slot: &AgentSlot, state: AgentState, at: Time) {
-        slot.swap_state(state, at);
+        slot.set_state(&AgentCountWord::new(), state, at);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! compliance governor, which no algorithm can override.
 
 use super::Goal;
+use super::atomic::AtomicF64;
 use super::config::PacingConfig;
 use super::state::{AgentCounts, AgentSlot, CallCounts};
 use crate::time::Time;
@@ -62,9 +63,146 @@ pub(crate) struct View<'a> {
     /// controller (and by the campaign budget for `time_optimized`).
     pub(crate) overdial_target: f64,
     pub(crate) config: &'a PacingConfig,
+    /// Probabilities of busy agents becoming free, precomputed from the estimates.
+    pub(crate) tables: &'a FreeTables,
     /// Per-agent places, for the small-group algorithms (which scan at most
     /// `small_group_max_agents` available agents).
     pub(crate) slots: &'a [AgentSlot],
+}
+
+/// Points of the tabulated conditional probabilities (per elapsed time in state).
+const TABLE_POINTS: usize = 64;
+/// The tables reach this many mean holding times; longer elapsed times use the last point.
+const TABLE_SPAN_MEANS: f64 = 10.0;
+
+/// Probabilities that busy agents are free within the horizon, recomputed from the estimates
+/// at each refresh (not at each decision: they depend only on the estimates and the
+/// horizon, which change at refresh, while a decision must stay cheap).
+///
+/// - `p_talk`, `p_acw`: with exponential holding times (the classic and small-group rules):
+///   a talking agent must finish talk and wrap-up (a hypoexponential sum), a wrapping-up
+///   agent only wrap-up.
+/// - `talk`, `acw`: with log-normal holding times conditioned on the elapsed time in state
+///   (the advanced rule), tabulated at `TABLE_POINTS` elapsed times from 0 to
+///   `TABLE_SPAN_MEANS` means, evenly spaced in the square root of the elapsed time, and
+///   interpolated linearly in that square root.
+///
+/// Each value is written atomically and is a valid probability on its own; a decision racing
+/// a refresh may mix old and new points, which moves it by less than one refresh's change.
+#[derive(Debug)]
+pub(crate) struct FreeTables {
+    p_talk: AtomicF64,
+    p_acw: AtomicF64,
+    talk_per_span_s: AtomicF64,
+    talk: [AtomicF64; TABLE_POINTS],
+    acw_per_span_s: AtomicF64,
+    acw: [AtomicF64; TABLE_POINTS],
+    /// The standard normal distribution function at `NORMAL_POINTS` points evenly spaced
+    /// over `[-NORMAL_SPAN, NORMAL_SPAN]`; fixed at construction.
+    normal: Box<[f64; NORMAL_POINTS]>,
+}
+
+const NORMAL_POINTS: usize = 257;
+const NORMAL_SPAN: f64 = 8.0;
+
+impl FreeTables {
+    pub(crate) fn new() -> FreeTables {
+        FreeTables {
+            p_talk: AtomicF64::new(0.0),
+            p_acw: AtomicF64::new(0.0),
+            talk_per_span_s: AtomicF64::new(1.0),
+            talk: std::array::from_fn(|_| AtomicF64::new(0.0)),
+            acw_per_span_s: AtomicF64::new(1.0),
+            acw: std::array::from_fn(|_| AtomicF64::new(0.0)),
+            normal: Box::new(std::array::from_fn(|i| {
+                let z = -NORMAL_SPAN + 2.0 * NORMAL_SPAN * i as f64 / (NORMAL_POINTS - 1) as f64;
+                advanced_small_group::normal_cdf(z)
+            })),
+        }
+    }
+
+    /// The standard normal distribution function by table (points 1/16 apart, linear
+    /// interpolation: error below 2e-4, far inside the error of a human ReadyTime estimate).
+    #[inline]
+    pub(crate) fn normal_cdf(&self, z: f64) -> f64 {
+        let last = (NORMAL_POINTS - 1) as f64;
+        let x = (z + NORMAL_SPAN) * (last / (2.0 * NORMAL_SPAN));
+        if x.is_nan() {
+            return 0.5;
+        }
+        if x <= 0.0 {
+            return 0.0;
+        }
+        if x >= last {
+            return 1.0;
+        }
+        let i = x as usize;
+        let (a, b) = (self.normal[i], self.normal[i + 1]);
+        a + (b - a) * (x - i as f64)
+    }
+
+    /// Recomputes every probability for these estimates and this horizon.
+    pub(crate) fn fill(&self, est: &Estimates, horizon_s: f64) {
+        use advanced_small_group::LogNormal;
+        self.p_talk.store(predictive::p_hypoexponential(horizon_s, est.talk_s, est.acw_s));
+        self.p_acw.store(predictive::p_hypoexponential(horizon_s, est.acw_s, 0.0));
+        // Points are spaced evenly in the square root of the elapsed time: dense at the start
+        // of a call, where the conditional probability bends most, sparse in the tail.
+        let fill_one = |table: &[AtomicF64; TABLE_POINTS],
+                        per_span: &AtomicF64,
+                        dist: LogNormal,
+                        mean_s: f64,
+                        within_s: f64| {
+            let span_s = TABLE_SPAN_MEANS * mean_s.max(0.1);
+            per_span.store(1.0 / span_s);
+            let last = (TABLE_POINTS - 1) as f64;
+            for (i, point) in table.iter().enumerate() {
+                let u = i as f64 / last;
+                point.store(dist.p_done_within(u * u * span_s, within_s));
+            }
+        };
+        let talk = LogNormal::from_mean_cv(est.talk_s, est.talk_cv);
+        let acw = LogNormal::from_mean_cv(est.acw_s, est.acw_cv);
+        // A talking agent must also get through the mean wrap-up inside the horizon.
+        fill_one(&self.talk, &self.talk_per_span_s, talk, est.talk_s, horizon_s - est.acw_s);
+        fill_one(&self.acw, &self.acw_per_span_s, acw, est.acw_s, horizon_s);
+    }
+
+    /// P(a talking agent is free within the horizon), exponential model.
+    #[inline]
+    pub(crate) fn p_talk(&self) -> f64 {
+        self.p_talk.load()
+    }
+
+    /// P(an agent in wrap-up is free within the horizon), exponential model.
+    #[inline]
+    pub(crate) fn p_acw(&self) -> f64 {
+        self.p_acw.load()
+    }
+
+    #[inline]
+    fn lookup(table: &[AtomicF64; TABLE_POINTS], per_span_s: &AtomicF64, elapsed_s: f64) -> f64 {
+        let last = (TABLE_POINTS - 1) as f64;
+        let x = ((elapsed_s.max(0.0) * per_span_s.load()).sqrt() * last).min(last);
+        let i = x as usize;
+        if i >= TABLE_POINTS - 1 {
+            return table[TABLE_POINTS - 1].load();
+        }
+        let (a, b) = (table[i].load(), table[i + 1].load());
+        a + (b - a) * (x - i as f64)
+    }
+
+    /// P(a talking agent `elapsed_s` into the call is free within the horizon), log-normal.
+    #[inline]
+    pub(crate) fn talk_given_elapsed(&self, elapsed_s: f64) -> f64 {
+        Self::lookup(&self.talk, &self.talk_per_span_s, elapsed_s)
+    }
+
+    /// P(an agent `elapsed_s` into wrap-up is free within the horizon), log-normal.
+    #[inline]
+    pub(crate) fn acw_given_elapsed(&self, elapsed_s: f64) -> f64 {
+        Self::lookup(&self.acw, &self.acw_per_span_s, elapsed_s)
+    }
 }
 
 /// A pacing rule: the number of new dials to place now, before the shared caps. May return a
@@ -88,7 +226,9 @@ pub(crate) fn horizon_s(view: &View<'_>) -> f64 {
 
 /// Integer-valued dials are decided by rounding the algorithm's target half up.
 pub(crate) fn round_dials(target: f64) -> u32 {
-    if target.is_nan() || target <= 0.0 { 0 } else { (target + 0.5).floor().min(f64::from(u32::MAX)) as u32 }
+    // For a positive value truncation is the floor, and `as` saturates at `u32::MAX`
+    // (`f64::floor` is a library call on baseline x86-64, too slow for the hot path).
+    if target > 0.0 { (target + 0.5) as u32 } else { 0 }
 }
 
 #[cfg(all(test, not(pacer_loom)))]
@@ -106,11 +246,12 @@ pub(crate) mod tests {
         pub(crate) overdial_target: f64,
         pub(crate) config: PacingConfig,
         pub(crate) slots: Vec<AgentSlot>,
+        pub(crate) tables: FreeTables,
     }
 
     impl TestView {
         pub(crate) fn view(&self) -> View<'_> {
-            View {
+            let view = View {
                 now: self.now,
                 agents: self.agents,
                 calls: self.calls,
@@ -119,8 +260,11 @@ pub(crate) mod tests {
                 correction: self.correction,
                 overdial_target: self.overdial_target,
                 config: &self.config,
+                tables: &self.tables,
                 slots: &self.slots,
-            }
+            };
+            self.tables.fill(&self.est, horizon_s(&view));
+            view
         }
     }
 
@@ -136,7 +280,36 @@ pub(crate) mod tests {
             overdial_target: 0.03,
             config: PacingConfig::default(),
             slots: Vec::new(),
+            tables: FreeTables::new(),
         }
+    }
+
+    #[test]
+    fn tables_interpolate_the_conditional_probabilities() {
+        let tables = FreeTables::new();
+        let est = Estimates { talk_s: 100.0, talk_cv: 0.8, acw_s: 10.0, acw_cv: 0.5, ..Estimates::PRIOR };
+        tables.fill(&est, 30.0);
+        let talk = advanced_small_group::LogNormal::from_mean_cv(100.0, 0.8);
+        let acw = advanced_small_group::LogNormal::from_mean_cv(10.0, 0.5);
+        for elapsed in [0.0, 0.4, 3.3, 47.0, 150.0, 600.0] {
+            let want = talk.p_done_within(elapsed, 20.0);
+            assert!(
+                (tables.talk_given_elapsed(elapsed) - want).abs() < 0.01,
+                "{elapsed} {} {want}",
+                tables.talk_given_elapsed(elapsed)
+            );
+        }
+        for elapsed in [0.0, 0.2, 1.7, 8.0, 30.0] {
+            let want = acw.p_done_within(elapsed, 30.0);
+            assert!((tables.acw_given_elapsed(elapsed) - want).abs() < 0.01, "{elapsed}");
+        }
+        for z in [-9.0, -3.3, -1.0, -0.01, 0.0, 0.7, 2.5, 8.5, f64::NAN] {
+            let want = if z.is_nan() { 0.5 } else { advanced_small_group::normal_cdf(z) };
+            assert!((tables.normal_cdf(z) - want).abs() < 2e-4, "{z}");
+        }
+        // Past the table: the last point.
+        assert_eq!(tables.acw_given_elapsed(1e6), tables.acw_given_elapsed(100.0));
+        assert!((tables.p_talk() - predictive::p_hypoexponential(30.0, 100.0, 10.0)).abs() < 1e-15);
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! costs the same as over 10. `c` is the closed-loop correction that steers the measured
 //! overdial rate, busy factor or agent wait to the goal.
 
-use super::{Pacer, View, expected_demand, horizon_s};
+use super::{Pacer, View, expected_demand};
 
 /// The classic rule above.
 #[derive(Debug, Default)]
@@ -46,12 +46,9 @@ pub(crate) fn p_hypoexponential(t: f64, a: f64, b: f64) -> f64 {
 
 /// Agents expected to be free within the horizon, from the counts alone.
 pub(crate) fn expected_free(view: &View<'_>) -> f64 {
-    let h = horizon_s(view);
-    let p_talk = p_hypoexponential(h, view.est.talk_s, view.est.acw_s);
-    let p_acw = p_hypoexponential(h, view.est.acw_s, 0.0);
     f64::from(view.agents.ready)
-        + f64::from(view.agents.talking) * p_talk
-        + f64::from(view.agents.after_call_work) * p_acw
+        + f64::from(view.agents.talking) * view.tables.p_talk()
+        + f64::from(view.agents.after_call_work) * view.tables.p_acw()
 }
 
 impl Pacer for Predictive {

@@ -88,6 +88,11 @@ impl VicidialAdapt {
             self.samples[(n % SAMPLES as u64) as usize]
                 .store(ready | (waiting << 21) | (active << 42), Ordering::Release);
         }
+        // The first adaptation comes a full period after the first sample.
+        let first = (view.now + ADAPT_EVERY).as_micros();
+        if self.next_adapt_us.compare_exchange(0, first, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            return;
+        }
         if Self::claim(&self.next_adapt_us, view.now, ADAPT_EVERY) {
             self.adapt(view, drops());
         }
@@ -177,11 +182,11 @@ mod tests {
         let mut v = view_with(4, 6, 0, 0, 0);
         let algo = VicidialAdapt::new(1.0);
         // 10 active agents, 4 of them ready: each adaptation raises the level by 40%.
-        for s in 0..=15u64 {
+        for s in 0..=30u64 {
             v.now = Time::from_unix_s(1_790_000_000) + Duration::from_secs(s);
             algo.tick(&v.view(), no_drops);
         }
-        // Adapted at t=0 (one sample: +40%) and t=15 (+40%).
+        // Adapted at t=15 and t=30, +40% each.
         assert!((algo.level() - 1.96).abs() < 1e-12, "{}", algo.level());
         // 1.96 * (4 + 6) - 6 talking = 13.6 new dials.
         assert!((algo.target_dials(&v.view()) - 13.6).abs() < 1e-9);
@@ -192,19 +197,23 @@ mod tests {
         assert_eq!(algo.level(), 1.0);
         // Capped at max_level.
         let algo = VicidialAdapt::new(2.9);
-        v.now += Duration::from_secs(15);
-        algo.tick(&v.view(), no_drops);
+        for _ in 0..2 {
+            v.now += Duration::from_secs(15);
+            algo.tick(&v.view(), no_drops);
+        }
         assert_eq!(algo.level(), 3.0);
         // Tapered: at 3/4 of the day the excess over 1 keeps a quarter.
         v.config.vicidial.drop_mode = VicidialDropMode::Tapered;
         v.agents.ready = 0;
         v.agents.talking = 10;
         let algo = VicidialAdapt::new(3.0);
+        algo.tick(&v.view(), no_drops);
         v.now += Duration::from_secs(15);
         algo.tick(&v.view(), || DropCounts { day_fraction: 0.75, ..over() });
         assert!((algo.level() - 1.5).abs() < 1e-12, "{}", algo.level());
         // Half the last minute's answers dropped halves it.
         let algo = VicidialAdapt::new(3.0);
+        algo.tick(&v.view(), no_drops);
         v.now += Duration::from_secs(15);
         algo.tick(&v.view(), || DropCounts {
             last_minute: OverdialCount { abandoned: 3, answered: 4 },

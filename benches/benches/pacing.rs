@@ -1,0 +1,170 @@
+//! Pacing-core benchmarks. Ids are stable; later work compares against them.
+//!
+//! - `pacing/decide_predictive_1000`: one decision of the classic predictive algorithm for a
+//!   1,000-agent group (300 ready, 500 talking, 150 in wrap-up, 50 not ready) with 2,000
+//!   answered calls of history, 120 dials in flight and 5 answered calls waiting. Engine
+//!   time advances 1 µs per decision, so the estimate refresh (every 100 ms of engine time)
+//!   is amortised as in real use.
+//! - `pacing/decide_small_group_50`: the small-group algorithm on 50 agents (10 ready, 30
+//!   talking, 10 in wrap-up), 8 dials in flight.
+//! - `pacing/decide_advanced_small_group_50`: the same group with the advanced algorithm,
+//!   half the busy agents having sent a ReadyTime estimate.
+//! - `pacing/update_uncontended`: one event update: an agent moving between ready and not
+//!   ready (the agent's state word and the group's agent counts: three atomic
+//!   read-modify-writes). Events that also feed an estimator (leaving wrap-up, taking a call
+//!   after waiting) add two more, for a window's bucket.
+//! - `pacing/contended_2w_1r`: decisions of the 1,000-agent group while two other threads
+//!   report agent-state events as fast as they can; the writers' event rate is printed
+//!   after the run.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use pacer_engine::pacing::{AgentIdx, AgentState, Algorithm, DialOutcome, GroupPacer, PacingConfig};
+use pacer_engine::time::Time;
+
+fn t0() -> Time {
+    Time::from_unix_s(1_790_000_000)
+}
+
+/// A group with `ready`, `talking`, `acw` and `not_ready` agents, `history` answered calls
+/// (1 in 40 abandoned) and `in_flight` dials out.
+fn group(
+    algorithm: Algorithm,
+    ready: u32,
+    talking: u32,
+    acw: u32,
+    not_ready: u32,
+    history: u32,
+    in_flight: u32,
+) -> GroupPacer {
+    let n = ready + talking + acw + not_ready;
+    let config = PacingConfig { algorithm, small_group_max_agents: 50, ..PacingConfig::default() };
+    let p = GroupPacer::new(config, n, t0());
+    let mut i = 0;
+    for (count, state) in [
+        (ready, AgentState::Ready),
+        (talking, AgentState::Talking),
+        (acw, AgentState::AfterCallWork),
+        (not_ready, AgentState::NotReady),
+    ] {
+        for _ in 0..count {
+            // Entered their state at different times in the last two minutes.
+            let entered = t0().saturating_sub(Duration::from_secs(u64::from(i * 7 % 120)));
+            p.agent_state(AgentIdx(i), state, entered);
+            i += 1;
+        }
+    }
+    for k in 0..history {
+        let at = t0().saturating_sub(Duration::from_millis(u64::from(history - k) * 100));
+        let c = p.dial_placed(at);
+        p.call_progress(c, DialOutcome::AnsweredLive, at, at);
+        if k.is_multiple_of(40) {
+            p.abandoned(c, at, at);
+        } else {
+            p.connected(c, at, at);
+        }
+        if k.is_multiple_of(3) {
+            p.call_progress(None, DialOutcome::NoAnswer, at, at);
+        }
+    }
+    for _ in 0..in_flight {
+        p.dial_placed(t0());
+    }
+    p
+}
+
+fn decide_loop(p: &GroupPacer, b: &mut criterion::Bencher<'_>) {
+    let mut now = t0();
+    b.iter(|| {
+        now += Duration::from_micros(1);
+        black_box(p.decide(black_box(now)))
+    });
+}
+
+fn pacing(c: &mut Criterion) {
+    let mut g = c.benchmark_group("pacing");
+    g.warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(2));
+    g.sample_size(40);
+
+    let big = group(Algorithm::Predictive, 300, 500, 150, 50, 2000, 120);
+    assert_eq!(big.decide(t0()).algorithm, Algorithm::Predictive);
+    g.bench_function("decide_predictive_1000", |b| decide_loop(&big, b));
+
+    let small = group(Algorithm::SmallGroup, 10, 30, 10, 0, 500, 8);
+    assert_eq!(small.decide(t0()).algorithm, Algorithm::SmallGroup);
+    g.bench_function("decide_small_group_50", |b| decide_loop(&small, b));
+
+    let advanced = group(Algorithm::AdvancedSmallGroup, 10, 30, 10, 0, 500, 8);
+    for i in (10..50).step_by(2) {
+        advanced.ready_time(AgentIdx(i), Duration::from_secs(u64::from(i % 20)), t0());
+    }
+    assert_eq!(advanced.decide(t0()).algorithm, Algorithm::AdvancedSmallGroup);
+    g.bench_function("decide_advanced_small_group_50", |b| decide_loop(&advanced, b));
+
+    let one = group(Algorithm::Predictive, 10, 10, 0, 0, 0, 0);
+    let mut now = t0();
+    let mut ready = true;
+    g.bench_function("update_uncontended", |b| {
+        b.iter(|| {
+            now += Duration::from_micros(1);
+            ready = !ready;
+            let state = if ready { AgentState::Ready } else { AgentState::NotReady };
+            one.agent_state(black_box(AgentIdx(3)), state, now);
+        })
+    });
+
+    // Two writers hammer the 1,000-agent group while this thread decides.
+    let shared = Arc::new(group(Algorithm::Predictive, 300, 500, 150, 50, 2000, 120));
+    let stop = Arc::new(AtomicBool::new(false));
+    let events = Arc::new(AtomicU64::new(0));
+    let writers: Vec<_> = (0..2u32)
+        .map(|w| {
+            let (p, stop, events) = (shared.clone(), stop.clone(), events.clone());
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                let mut now = t0();
+                while !stop.load(Ordering::Relaxed) {
+                    for k in 0..64u32 {
+                        now += Duration::from_micros(1);
+                        // Writer w moves agents 300 + 250 w .. among talk and wrap-up.
+                        let agent = AgentIdx(300 + 250 * w + (k % 250));
+                        let state =
+                            if n.is_multiple_of(2) { AgentState::AfterCallWork } else { AgentState::Talking };
+                        p.agent_state(agent, state, now);
+                        n += 1;
+                    }
+                }
+                events.fetch_add(n, Ordering::Relaxed);
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    g.bench_function("contended_2w_1r", |b| decide_loop(&shared, b));
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().expect("writer");
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let total = events.load(Ordering::Relaxed) as f64;
+    // Skipped when a filter left the contended bench out.
+    if elapsed > 0.2 && total > 0.0 {
+        eprintln!(
+            "pacing/contended_2w_1r writers: {:.1} M events/s in all ({:.1} ns per event per writer) over {:.1} s",
+            total / elapsed / 1e6,
+            2.0 * elapsed * 1e9 / total,
+            elapsed
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, pacing);
+criterion_main!(benches);

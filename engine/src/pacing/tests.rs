@@ -1,0 +1,413 @@
+//! Tests of the assembled [`GroupPacer`]: events, decisions, switch, governor, controller,
+//! smart logout. The algorithms' own hand-computed cases live next to each algorithm.
+
+use std::time::Duration;
+
+use super::*;
+
+fn t0() -> Time {
+    Time::from_unix_s(1_790_000_000)
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+fn pacer(config: PacingConfig, agents: u32) -> GroupPacer {
+    GroupPacer::new(config, agents, t0())
+}
+
+fn set_all(p: &GroupPacer, range: std::ops::Range<u32>, state: AgentState, now: Time) {
+    for i in range {
+        p.agent_state(AgentIdx(i), state, now);
+    }
+}
+
+/// Places one dial, has it answered live and connected `answer_s` later.
+fn answered_call(p: &GroupPacer, at: Time, answer_s: f64, abandoned: bool) {
+    let counted = p.dial_placed(at);
+    let answered = at + secs(answer_s);
+    p.call_progress(counted, DialOutcome::AnsweredLive, at, answered);
+    if abandoned {
+        p.abandoned(counted, answered, answered);
+    } else {
+        p.connected(counted, answered, answered);
+    }
+}
+
+#[test]
+fn agent_counts_follow_events_and_bad_indexes_are_rejected() {
+    let p = pacer(PacingConfig::default(), 8);
+    set_all(&p, 0..5, AgentState::Ready, t0());
+    p.agent_state(AgentIdx(1), AgentState::Talking, t0());
+    p.agent_state(AgentIdx(2), AgentState::AfterCallWork, t0());
+    p.agent_state(AgentIdx(3), AgentState::NotReady, t0());
+    p.agent_state(AgentIdx(99), AgentState::Ready, t0());
+    let s = p.snapshot();
+    assert_eq!(s.agents, AgentCounts { ready: 2, talking: 1, after_call_work: 1, not_ready: 1, leaving: 0 });
+    assert_eq!(s.agents.available(), 4);
+    assert_eq!(s.rejected_events, 1);
+    p.agent_state(AgentIdx(0), AgentState::LoggedOut, t0());
+    assert_eq!(p.snapshot().agents.logged_in(), 4);
+}
+
+#[test]
+fn calls_move_from_in_flight_to_waiting_to_done() {
+    let p = pacer(PacingConfig::default(), 4);
+    set_all(&p, 0..2, AgentState::Ready, t0());
+    let a = p.dial_placed(t0());
+    let b = p.dial_placed(t0());
+    assert!(a.is_some() && b.is_some() && a != b, "dials are spread over the agents");
+    assert_eq!(p.snapshot().calls, CallCounts { in_flight: 2, waiting: 0 });
+    p.call_progress(a, DialOutcome::AnsweredLive, t0(), t0() + secs(10.0));
+    p.call_progress(b, DialOutcome::NoAnswer, t0(), t0() + secs(30.0));
+    assert_eq!(p.snapshot().calls, CallCounts { in_flight: 0, waiting: 1 });
+    p.connected(a, t0() + secs(10.0), t0() + secs(10.5));
+    assert_eq!(p.snapshot().calls, CallCounts::default());
+    // A result for a dial never placed changes nothing and is counted as rejected.
+    p.call_progress(None, DialOutcome::Busy, t0(), t0() + secs(31.0));
+    assert_eq!(p.snapshot().calls, CallCounts::default());
+    assert_eq!(p.snapshot().rejected_events, 1);
+    // An abandon never seen answered is still an overdial.
+    p.abandoned(None, t0() + secs(40.0), t0() + secs(40.0));
+    assert_eq!(p.overdial(t0() + secs(41.0)).campaign, OverdialCount { abandoned: 1, answered: 2 });
+}
+
+#[test]
+fn estimates_blend_priors_with_measurements() {
+    let p = pacer(PacingConfig::default(), 4);
+    set_all(&p, 0..4, AgentState::Ready, t0());
+    // 40 dials, 20 answered live after 6 s each.
+    for i in 0..40 {
+        let at = t0() + secs(f64::from(i));
+        let c = p.dial_placed(at);
+        if i % 2 == 0 {
+            p.call_progress(c, DialOutcome::AnsweredLive, at, at + secs(6.0));
+            p.connected(c, at + secs(6.0), at + secs(6.0));
+        } else {
+            p.call_progress(c, DialOutcome::AnsweringMachine, at, at + secs(9.0));
+        }
+    }
+    for _ in 0..7 {
+        p.call_ended(AgentIdx(0), secs(60.0), t0() + secs(50.0));
+    }
+    let now = t0() + secs(60.0);
+    p.decide(now);
+    let s = p.snapshot();
+    // (20 + 0.3 * 10) / (40 + 10) = 0.46.
+    assert!((s.hit_ratio - 0.46).abs() < 1e-9, "{}", s.hit_ratio);
+    // (20 * 6 + 3 * 15) / 23 = 7.17 s.
+    assert!((s.dial_to_answer_s - 165.0 / 23.0).abs() < 1e-6, "{}", s.dial_to_answer_s);
+    // (7 * 60 + 3 * 120) / 10 = 78 s.
+    assert!((s.talk_s - 78.0).abs() < 1e-6, "{}", s.talk_s);
+}
+
+#[test]
+fn small_group_switch_point() {
+    let config = PacingConfig { small_group_max_agents: 10, ..PacingConfig::default() };
+    let p = pacer(config.clone(), 40);
+    set_all(&p, 0..10, AgentState::Talking, t0());
+    assert_eq!(p.decide(t0()).algorithm, Algorithm::SmallGroup);
+    p.agent_state(AgentIdx(10), AgentState::Ready, t0());
+    assert_eq!(p.decide(t0()).algorithm, Algorithm::Predictive);
+    // Not-ready agents are not capacity and do not count towards the switch.
+    p.agent_state(AgentIdx(10), AgentState::NotReady, t0());
+    assert_eq!(p.decide(t0()).algorithm, Algorithm::SmallGroup);
+    // Only an overdial-rate goal uses the small-group rule.
+    p.set_goal(Goal::BusyFactor(0.85));
+    assert_eq!(p.decide(t0()).algorithm, Algorithm::Predictive);
+    p.set_goal(Goal::OverdialRate(0.05));
+    p.set_algorithm(Algorithm::AdvancedSmallGroup);
+    assert_eq!(p.decide(t0()).algorithm, Algorithm::AdvancedSmallGroup);
+    p.set_algorithm(Algorithm::FixedRatio);
+    assert_eq!(p.decide(t0()).algorithm, Algorithm::FixedRatio);
+    assert_eq!(p.algorithm(), Algorithm::FixedRatio);
+    assert_eq!(p.goal(), Goal::OverdialRate(0.05));
+}
+
+#[test]
+fn governor_caps_every_algorithm_at_the_compliance_limit() {
+    for algorithm in Algorithm::ALL {
+        let config = PacingConfig { algorithm, fixed_ratio: 3.0, ..PacingConfig::default() };
+        let p = pacer(config, 20);
+        set_all(&p, 0..20, AgentState::Ready, t0());
+        // 100 answered, 3 abandoned: exactly at the 3% cap.
+        for i in 0..100 {
+            answered_call(&p, t0() + secs(f64::from(i)), 5.0, i % 33 == 0 && i > 0);
+        }
+        let now = t0() + secs(200.0);
+        assert_eq!(p.overdial(now).compliance, OverdialCount { abandoned: 3, answered: 100 });
+        // Two dials already out for the 20 ready agents: at most 18 more.
+        let c1 = p.dial_placed(now);
+        let c2 = p.dial_placed(now);
+        let d = p.decide(now);
+        assert_eq!(d.governor_limit, Some(18), "{algorithm}");
+        assert!(d.dials <= 18, "{algorithm}: {d:?}");
+        p.call_progress(c1, DialOutcome::Busy, now, now);
+        p.call_progress(c2, DialOutcome::Busy, now, now);
+    }
+}
+
+#[test]
+fn governor_is_loose_far_from_the_cap() {
+    let p = pacer(PacingConfig::default(), 20);
+    set_all(&p, 0..20, AgentState::Ready, t0());
+    for i in 0..1000 {
+        answered_call(&p, t0() + secs(f64::from(i) * 0.1), 5.0, false);
+    }
+    let now = t0() + secs(200.0);
+    // 3% of 1,000 = 30 allowed abandons, none used: 30 / 0.97 = 30.9 -> 30 uncovered calls.
+    let d = p.decide(now);
+    assert_eq!(d.governor_limit, Some(20 + 30));
+    // With 20 agents ready and hit ratio about 1, predictive (small group here) wants about
+    // 20 dials, inside the limit.
+    assert!(!d.governed && d.dials >= 20, "{d:?}");
+}
+
+#[test]
+fn predictive_dials_ahead_of_talking_agents() {
+    let config =
+        PacingConfig { small_group_max_agents: 0, compliance_max_abandon_rate: 1.0, ..Default::default() };
+    let p = pacer(config, 100);
+    set_all(&p, 0..100, AgentState::Talking, t0());
+    let d = p.decide(t0());
+    // Prior estimates: hit 0.3, answer 15 s + 2 s compliance, talk 120 s + wrap-up 15 s:
+    // 100 * P(free within 17 s) / 0.3 dials.
+    let p_free = algorithm::predictive::p_hypoexponential(17.0, 120.0, 15.0);
+    let want = (100.0 * p_free / 0.3 + 0.5).floor() as u32;
+    assert_eq!(d.algorithm, Algorithm::Predictive);
+    assert_eq!(d.dials, want, "{d:?}");
+    assert!(d.dials > 0);
+}
+
+#[test]
+fn per_agent_cap_limits_calls_in_progress() {
+    let config = PacingConfig {
+        algorithm: Algorithm::FixedRatio,
+        fixed_ratio: 10.0,
+        max_dials_per_agent: 2.0,
+        compliance_max_abandon_rate: 1.0,
+        ..Default::default()
+    };
+    let p = pacer(config, 5);
+    set_all(&p, 0..3, AgentState::Ready, t0());
+    p.dial_placed(t0());
+    // 30 wanted, 2 * 3 - 1 = 5 allowed.
+    assert_eq!(p.decide(t0()).dials, 5);
+}
+
+#[test]
+fn controller_lowers_correction_when_overdialing() {
+    let config = PacingConfig { estimator_window: Duration::from_secs(600), ..Default::default() };
+    let p = pacer(config, 10);
+    set_all(&p, 0..10, AgentState::Ready, t0());
+    // 10% abandons, steadily, against a 3% goal.
+    for i in 0..600 {
+        let now = t0() + secs(f64::from(i));
+        answered_call(&p, now, 1.0, i % 10 == 0);
+        p.decide(now);
+    }
+    let c = p.snapshot().correction;
+    assert!(c < 0.8, "{c}");
+    // The goal moves to 20%: the correction climbs back.
+    p.set_goal(Goal::OverdialRate(0.2));
+    for i in 600..1800 {
+        let now = t0() + secs(f64::from(i));
+        answered_call(&p, now, 1.0, i % 10 == 0);
+        p.decide(now);
+    }
+    assert!(p.snapshot().correction > c, "{} {c}", p.snapshot().correction);
+}
+
+#[test]
+fn controller_follows_agent_wait_goal() {
+    let config = PacingConfig {
+        goal: Goal::AgentWaitS(5.0),
+        estimator_window: Duration::from_secs(300),
+        ..Default::default()
+    };
+    let p = pacer(config, 2);
+    // Agents wait 8 s between calls against a 5 s goal: dial more.
+    for i in 0..300 {
+        let at = t0() + secs(f64::from(i) * 10.0);
+        p.agent_state(AgentIdx(0), AgentState::Ready, at);
+        p.agent_state(AgentIdx(0), AgentState::Talking, at + secs(8.0));
+        p.decide(at + secs(8.0));
+    }
+    assert!(p.snapshot().correction > 1.5, "{}", p.snapshot().correction);
+    // 30 samples of 8 s in the window, blended with 3 prior samples of 10 s.
+    assert!((p.snapshot().agent_wait_s - 8.0).abs() < 0.5, "{}", p.snapshot().agent_wait_s);
+}
+
+#[test]
+fn smart_logout_waits_for_dials_counted_on_the_agent() {
+    let config = PacingConfig { call_wait_connected_timeout: Duration::from_secs(60), ..Default::default() };
+    let p = pacer(config, 2);
+    p.agent_state(AgentIdx(0), AgentState::Ready, t0());
+    let counted = p.dial_placed(t0());
+    assert_eq!(counted, Some(AgentIdx(0)));
+    // At t0 + 5 s the agent asks to log out: excluded at once; the dial placed at t0 is
+    // expected to settle after the prior 15 s to answer plus 2 s compliance time: 12 s more.
+    let now = t0() + secs(5.0);
+    assert_eq!(p.logout_requested(AgentIdx(0), now), LogoutStatus::Wait(secs(12.0)));
+    assert_eq!(p.snapshot().agents, AgentCounts { leaving: 1, ..Default::default() });
+    assert_eq!(p.decide(now).dials, 0, "no capacity left");
+    assert_eq!(p.dial_placed(now), None, "no dial is counted on a leaving agent");
+    // The desktop asks again later: recomputed, at least a second while dials remain.
+    assert_eq!(p.logout_requested(AgentIdx(0), t0() + secs(20.0)), LogoutStatus::Wait(secs(1.0)));
+    // The agent takes the call meanwhile: it stays excluded.
+    p.agent_state(AgentIdx(0), AgentState::Talking, t0() + secs(21.0));
+    assert_eq!(p.snapshot().agents.leaving, 1);
+    // The dial settles (no answer): the next request is acknowledged and the agent is out.
+    p.call_progress(counted, DialOutcome::NoAnswer, t0(), t0() + secs(25.0));
+    p.call_progress(None, DialOutcome::NoAnswer, t0(), t0() + secs(25.0));
+    assert_eq!(p.logout_requested(AgentIdx(0), t0() + secs(26.0)), LogoutStatus::Ack);
+    assert_eq!(p.snapshot().agents, AgentCounts::default());
+}
+
+#[test]
+fn smart_logout_is_bounded_by_the_timeout() {
+    let config = PacingConfig { call_wait_connected_timeout: Duration::from_secs(10), ..Default::default() };
+    let p = pacer(config, 1);
+    p.agent_state(AgentIdx(0), AgentState::Ready, t0());
+    let counted = p.dial_placed(t0());
+    // Expected settle at t0 + 17 s, but the bound is 10 s after the first request.
+    assert_eq!(p.logout_requested(AgentIdx(0), t0()), LogoutStatus::Wait(secs(10.0)));
+    assert_eq!(p.logout_requested(AgentIdx(0), t0() + secs(4.0)), LogoutStatus::Wait(secs(6.0)));
+    assert_eq!(p.logout_requested(AgentIdx(0), t0() + secs(10.0)), LogoutStatus::Ack);
+    // Dials counted on an agent stay counted until they settle, even past a logout.
+    p.agent_state(AgentIdx(0), AgentState::Ready, t0() + secs(11.0));
+    assert!(matches!(p.logout_requested(AgentIdx(0), t0() + secs(11.0)), LogoutStatus::Wait(_)));
+    p.call_progress(counted, DialOutcome::Busy, t0(), t0() + secs(11.0));
+    // An agent with nothing counted goes at once.
+    p.agent_state(AgentIdx(0), AgentState::Ready, t0() + secs(11.0));
+    assert_eq!(p.logout_requested(AgentIdx(0), t0() + secs(11.0)), LogoutStatus::Ack);
+}
+
+#[test]
+fn ready_time_only_for_busy_agents_and_forgotten_when_ready() {
+    let p = pacer(PacingConfig { algorithm: Algorithm::AdvancedSmallGroup, ..Default::default() }, 3);
+    p.agent_state(AgentIdx(0), AgentState::Talking, t0());
+    p.agent_state(AgentIdx(1), AgentState::Ready, t0());
+    p.ready_time(AgentIdx(0), secs(5.0), t0());
+    p.ready_time(AgentIdx(1), secs(5.0), t0());
+    assert_eq!(p.slots[0].view().ready_at, Some(t0() + secs(5.0)));
+    assert_eq!(p.slots[1].view().ready_at, None);
+    p.agent_state(AgentIdx(0), AgentState::AfterCallWork, t0() + secs(1.0));
+    assert!(p.slots[0].view().ready_at.is_some(), "kept through wrap-up");
+    p.agent_state(AgentIdx(0), AgentState::Ready, t0() + secs(4.0));
+    assert_eq!(p.slots[0].view().ready_at, None);
+}
+
+#[test]
+fn time_optimized_spends_early_slack() {
+    let config = PacingConfig {
+        algorithm: Algorithm::TimeOptimized,
+        compliance_max_abandon_rate: 0.05,
+        ..PacingConfig::default()
+    };
+    let p = pacer(config, 10);
+    set_all(&p, 0..10, AgentState::Ready, t0());
+    for i in 0..200 {
+        answered_call(&p, t0() + secs(f64::from(i)), 1.0, false);
+    }
+    let d = p.decide(t0() + secs(201.0));
+    // No abandon in 200 answers: the budget allows twice the goal, within the 5% cap.
+    assert!((d.overdial_target - 0.05).abs() < 1e-9, "{d:?}");
+    assert_eq!(d.algorithm, Algorithm::TimeOptimized);
+}
+
+#[test]
+fn vicidial_baseline_runs_through_decide() {
+    let config = PacingConfig {
+        algorithm: Algorithm::VicidialAdapt,
+        compliance_max_abandon_rate: 1.0,
+        ..PacingConfig::default()
+    };
+    let p = pacer(config, 10);
+    set_all(&p, 0..10, AgentState::Ready, t0());
+    // Level 1: one call per active agent.
+    assert_eq!(p.decide(t0()).dials, 10);
+    // All ready for 15 s: the level doubles (capped at 3 eventually).
+    for s in 1..=45 {
+        p.decide(t0() + secs(f64::from(s)));
+    }
+    assert_eq!(p.decide(t0() + secs(46.0)).dials, 30);
+}
+
+#[test]
+fn decisions_are_deterministic() {
+    let run = || {
+        let p = pacer(PacingConfig::default(), 30);
+        let mut out = Vec::new();
+        for i in 0..200u32 {
+            let now = t0() + secs(f64::from(i) * 0.7);
+            p.agent_state(
+                AgentIdx(i % 30),
+                [AgentState::Ready, AgentState::Talking, AgentState::AfterCallWork][(i % 3) as usize],
+                now,
+            );
+            if i % 4 == 0 {
+                answered_call(&p, now, 3.0, i % 40 == 0);
+            }
+            out.push(p.decide(now).dials);
+        }
+        out
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn a_clock_going_backwards_is_tolerated() {
+    let p = pacer(PacingConfig::default(), 4);
+    let late = t0() + secs(100.0);
+    p.agent_state(AgentIdx(0), AgentState::Ready, late);
+    // Another thread's clock lags by 30 s: its events still count, elapsed times clamp at 0.
+    p.agent_state(AgentIdx(0), AgentState::Talking, t0() + secs(70.0));
+    answered_call(&p, t0() + secs(70.0), 1.0, false);
+    let d_late = p.decide(late);
+    let d_early = p.decide(t0());
+    assert_eq!(d_late.dials, d_early.dials);
+    assert_eq!(p.snapshot().agents.talking, 1);
+    assert_eq!(p.overdial(late).campaign.answered, 1);
+    assert_eq!(p.snapshot().rejected_events, 0);
+    assert_eq!(p.logout_requested(AgentIdx(0), t0()), LogoutStatus::Ack);
+}
+
+#[test]
+fn controller_follows_busy_factor_goal() {
+    let config = PacingConfig {
+        goal: Goal::BusyFactor(0.95),
+        estimator_window: Duration::from_secs(900),
+        ..Default::default()
+    };
+    let p = pacer(config, 2);
+    // Talk 60 s, wrap-up 10 s, then 20 s ready: busy 70 / 90 = 0.78 against 0.95: dial more.
+    // (Two waits of 20 s per 90 s cycle: about 20 samples in the 15-minute window.)
+    let mut at = t0();
+    for _ in 0..100 {
+        p.agent_state(AgentIdx(0), AgentState::Talking, at);
+        p.call_ended(AgentIdx(0), secs(60.0), at + secs(60.0));
+        p.agent_state(AgentIdx(0), AgentState::AfterCallWork, at + secs(60.0));
+        p.agent_state(AgentIdx(0), AgentState::Ready, at + secs(70.0));
+        p.agent_state(AgentIdx(1), AgentState::Ready, at + secs(70.0));
+        p.agent_state(AgentIdx(1), AgentState::Talking, at + secs(90.0));
+        at += secs(90.0);
+        p.decide(at);
+    }
+    let s = p.snapshot();
+    assert!(s.correction > 1.2, "{}", s.correction);
+    // Ten calls in the window, blended with three prior samples (15 s wrap-up, 120 s talk).
+    assert!((s.after_call_work_s - (10.0 * 10.0 + 45.0) / 13.0).abs() < 0.5, "{s:?}");
+    assert!((s.talk_s - (10.0 * 60.0 + 360.0) / 13.0).abs() < 0.5, "{s:?}");
+    // The goal drops below what is measured: the correction turns around.
+    p.set_goal(Goal::BusyFactor(0.5));
+    let high = s.correction;
+    for _ in 0..100 {
+        p.agent_state(AgentIdx(1), AgentState::Ready, at);
+        p.agent_state(AgentIdx(1), AgentState::Talking, at + secs(20.0));
+        at += secs(90.0);
+        p.decide(at);
+    }
+    assert!(p.snapshot().correction < high, "{} {high}", p.snapshot().correction);
+}

@@ -1,0 +1,443 @@
+//! Dialing modes end to end (predictive, seizing, GVP, IVR groups), status notifications and
+//! the clock rule, driven through `Server::handle` with a small simulated world.
+
+use std::time::Duration;
+
+use pacer_engine::campaign::CampaignGroupConfig;
+use pacer_engine::protocol::{CallResult, DialMode, EventBody, RecordStatus};
+use pacer_engine::records::{CallingList, ListFormat, Record, RecordHandle, RecordStore};
+use pacer_engine::server::{
+    AdminCommand, AgentGroupConfig, CallId, DialCommand, Dn, Input, Output, Server, ServerConfig, StatusKind,
+    TelephonyEvent,
+};
+use pacer_engine::time::Time;
+
+const T0: i64 = 1_800_000_000;
+
+fn store(n: i64) -> RecordStore {
+    let mut list = CallingList::new("Leads", ListFormat::default());
+    for i in 1..=n {
+        let mut record = Record::new(i, &format!("555{i:06}"), "UTC");
+        record.daily_from_s = 0;
+        record.daily_till_s = 86_400;
+        list.push(record).unwrap();
+    }
+    let mut store = RecordStore::new();
+    store.add_list(list).unwrap();
+    store
+}
+
+fn group(mode: DialMode) -> CampaignGroupConfig {
+    let mut group = CampaignGroupConfig::new("G@A", "G", "A", &["Leads"], mode);
+    group.cpn_digits = Some("8005550100".into());
+    group
+}
+
+fn start(config: ServerConfig, n_records: i64) -> (Server, Vec<Output>) {
+    let mut server = Server::new(config, store(n_records)).unwrap();
+    let mut out = Vec::new();
+    let now = Time::from_unix_s(T0);
+    server.handle(now, Input::Admin(AdminCommand::Load { group: "G@A".into() }), &mut out);
+    server.handle(now, Input::Admin(AdminCommand::Start { group: "G@A".into() }), &mut out);
+    (server, out)
+}
+
+fn tel(server: &mut Server, now: Time, event: TelephonyEvent) -> Vec<Output> {
+    let mut out = Vec::new();
+    server.handle(now, Input::Telephony(event), &mut out);
+    server.check_invariants().unwrap();
+    out
+}
+
+fn dials(out: &[Output]) -> Vec<DialCommand> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Dial(d) => Some(d.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn routes(out: &[Output]) -> Vec<(CallId, Dn)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Route { call, dn, .. } => Some((*call, dn.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn login_ready(server: &mut Server, now: Time, n: usize) -> Vec<Output> {
+    let mut out = Vec::new();
+    for a in 0..n {
+        let dn = Dn::new(&format!("{}", 1000 + a));
+        out.extend(tel(
+            server,
+            now,
+            TelephonyEvent::AgentLogin { dn: dn.clone(), agent_id: format!("a{a}").into() },
+        ));
+        out.extend(tel(server, now, TelephonyEvent::AgentReady { dn }));
+    }
+    out
+}
+
+#[test]
+fn time_going_backwards_is_clamped_and_counted() {
+    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Preview)]), 3);
+    let later = Time::from_unix_s(T0 + 100);
+    let mut out = Vec::new();
+    server.handle(later, Input::Timer, &mut out);
+    assert_eq!(server.clock_regressions(), 0);
+    // An earlier time is clamped to the latest seen: a record given out "before" it is not
+    // stale any sooner, and the count says it happened.
+    server.handle(Time::from_unix_s(T0 + 50), Input::Timer, &mut out);
+    assert_eq!(server.clock_regressions(), 1);
+    let next = server.next_wakeup().expect("a running group wants ticks");
+    assert!(next >= later, "wake-ups are never before the latest time seen");
+}
+
+#[test]
+fn predictive_dials_routes_and_summarises() {
+    let mut config = ServerConfig::new(101, vec![group(DialMode::Predictive)]);
+    config.status_interval = Some(Duration::from_secs(30));
+    let (mut server, _) = start(config, 5_000);
+    let mut now = Time::from_unix_s(T0);
+    let out = login_ready(&mut server, now, 10);
+    let mut in_flight: Vec<DialCommand> = dials(&out);
+    assert!(!in_flight.is_empty(), "ready agents make the predictive pacer dial");
+    for dial in &in_flight {
+        assert_eq!(dial.cpn_digits.as_deref(), Some("8005550100"), "caller id on every dial");
+        assert!(dial.kv.get_by_name("GSW_RECORD_HANDLE").is_some());
+    }
+    let mut connected = 0;
+    let mut dropped = 0;
+    let mut summaries = 0;
+    // A crude world: every third dial answers; answered calls talk 30 s.
+    let mut talking: Vec<(Time, CallId, Dn)> = Vec::new();
+    for round in 0..400 {
+        now += Duration::from_millis(500);
+        let mut out = Vec::new();
+        if let Some(dial) = in_flight.pop() {
+            let result = if round % 3 == 0 { CallResult::Answer } else { CallResult::NoAnswer };
+            out.extend(tel(&mut server, now, TelephonyEvent::CallResult { call: dial.call, result }));
+        }
+        let done: Vec<(Time, CallId, Dn)> = talking.iter().filter(|t| t.0 <= now).cloned().collect();
+        talking.retain(|t| t.0 > now);
+        for (_, call, dn) in done {
+            out.extend(tel(&mut server, now, TelephonyEvent::CallReleased { call }));
+            let h = server.records_on_desktop(&dn)[0];
+            let mut kv = pacer_engine::kv::KvList::new();
+            kv.set("GSW_AGENT_REQ_TYPE", "RecordProcessed");
+            kv.set("GSW_APPLICATION_ID", 101);
+            kv.set("GSW_CAMPAIGN_NAME", "G");
+            kv.set("GSW_CALLING_LIST", "Leads");
+            kv.set("GSW_RECORD_HANDLE", h);
+            server.handle(now, Input::Desktop { dn: dn.clone(), kv }, &mut out);
+            out.extend(tel(&mut server, now, TelephonyEvent::AgentReady { dn }));
+        }
+        server.handle(now, Input::Timer, &mut out);
+        server.check_invariants().unwrap();
+        for (call, dn) in routes(&out) {
+            connected += 1;
+            out.extend(tel(&mut server, now, TelephonyEvent::CallConnected { call, dn: dn.clone() }));
+            talking.push((now + Duration::from_secs(30), call, dn));
+        }
+        dropped += out.iter().filter(|o| matches!(o, Output::Drop { .. })).count();
+        summaries += out
+            .iter()
+            .filter(|o| matches!(o, Output::Status(s) if s.kind == StatusKind::Summary && s.dials_total > 0))
+            .count();
+        in_flight.extend(dials(&out));
+    }
+    assert!(connected > 10, "answered calls reach agents ({connected})");
+    assert!(summaries >= 5, "a periodic summary every 30 s ({summaries})");
+    let pacer = server.pacer("G@A").expect("loaded");
+    let _ = pacer.snapshot();
+    // Drops are possible in predictive mode; every one is counted by the pacer.
+    assert!(dropped <= connected);
+}
+
+#[test]
+fn seizing_engages_an_agent_before_dialing() {
+    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::ProgressiveWithSeizing)]), 10);
+    let now = Time::from_unix_s(T0);
+    let out = login_ready(&mut server, now, 1);
+    let first = dials(&out);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].engaged_dn, Some(Dn::new("1000")), "the agent is seized with the dial");
+    assert_eq!(
+        first[0].kv.get_by_name("GSW_ASSURED_HANDLE").and_then(|v| v.as_int()),
+        Some(first[0].record_handle)
+    );
+    // A failed dial frees the agent, who is seized for the next one.
+    let out =
+        tel(&mut server, now, TelephonyEvent::CallResult { call: first[0].call, result: CallResult::Busy });
+    let second = dials(&out);
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].engaged_dn, Some(Dn::new("1000")));
+    // An answer goes to the seized agent, never dropped.
+    let out = tel(
+        &mut server,
+        now,
+        TelephonyEvent::CallResult { call: second[0].call, result: CallResult::Answer },
+    );
+    assert_eq!(routes(&out), vec![(second[0].call, Dn::new("1000"))]);
+    assert!(dials(&out).is_empty(), "no agent left to seize");
+}
+
+#[test]
+fn progressive_gvp_keeps_one_call_per_free_port_without_agents() {
+    let mut g = group(DialMode::ProgressiveGvp);
+    g.options.gvp_ports = 3;
+    let (mut server, out) = start(ServerConfig::new(101, vec![g]), 10);
+    let now = Time::from_unix_s(T0);
+    let first = dials(&out);
+    assert_eq!(first.len(), 3, "one dial per port, no agents needed");
+    let out =
+        tel(&mut server, now, TelephonyEvent::CallResult { call: first[0].call, result: CallResult::Answer });
+    assert_eq!(routes(&out).len(), 1, "the answered call goes to the IVR application");
+    assert!(dials(&out).is_empty(), "the port is busy: still three calls in all");
+    let out = tel(&mut server, now, TelephonyEvent::CallReleased { call: first[0].call });
+    assert_eq!(dials(&out).len(), 1, "the port is free again");
+    let h = first[0].record_handle;
+    assert_eq!(server.store().get(RecordHandle(h)).unwrap().record_status, RecordStatus::Updated);
+}
+
+#[test]
+fn power_gvp_overdials_ports_and_drops_what_finds_no_port() {
+    let mut g = group(DialMode::PowerGvp);
+    g.options.gvp_ports = 2;
+    g.options.power_gvp_ratio = 2.0;
+    let (mut server, out) = start(ServerConfig::new(101, vec![g]), 20);
+    let now = Time::from_unix_s(T0);
+    let first = dials(&out);
+    assert_eq!(first.len(), 4);
+    let mut drops = 0;
+    for dial in &first {
+        let out =
+            tel(&mut server, now, TelephonyEvent::CallResult { call: dial.call, result: CallResult::Answer });
+        drops += out.iter().filter(|o| matches!(o, Output::Drop { .. })).count();
+    }
+    assert_eq!(drops, 2, "two ports, four answers");
+}
+
+#[test]
+fn ivr_group_places_are_virtual_agents() {
+    let mut g = group(DialMode::Progressive);
+    g.ivr_group = true;
+    g.options.ivr_update_on_release = true;
+    let mut config = ServerConfig::new(101, vec![g]);
+    config.agent_groups.push(AgentGroupConfig {
+        name: "A".into(),
+        agents: vec![],
+        places: vec!["7001".into()],
+    });
+    let (mut server, _) = start(config, 10);
+    let now = Time::from_unix_s(T0);
+    // A place logging in is free at once: no ready event needed.
+    let out =
+        tel(&mut server, now, TelephonyEvent::AgentLogin { dn: Dn::new("7001"), agent_id: "ivr1".into() });
+    let first = dials(&out);
+    assert_eq!(first.len(), 1);
+    let out =
+        tel(&mut server, now, TelephonyEvent::CallResult { call: first[0].call, result: CallResult::Answer });
+    assert_eq!(routes(&out), vec![(first[0].call, Dn::new("7001"))]);
+    tel(&mut server, now, TelephonyEvent::CallConnected { call: first[0].call, dn: Dn::new("7001") });
+    // Desktop-protocol requests from an IVR place are refused.
+    let mut kv = pacer_engine::kv::KvList::new();
+    kv.set("GSW_AGENT_REQ_TYPE", "RecordProcessed");
+    kv.set("GSW_APPLICATION_ID", 101);
+    kv.set("GSW_CAMPAIGN_NAME", "G");
+    kv.set("GSW_CALLING_LIST", "Leads");
+    kv.set("GSW_RECORD_HANDLE", first[0].record_handle);
+    let mut out = Vec::new();
+    server.handle(now, Input::Desktop { dn: Dn::new("7001"), kv }, &mut out);
+    assert!(
+        matches!(&out[0], Output::ToDesktop { event, .. } if matches!(&event.body, EventBody::Error(e) if e.code.number() == 101))
+    );
+    // Release with user data: the record is final at once, updated from the call's data, and
+    // the place dials again.
+    let mut data = pacer_engine::kv::KvList::new();
+    data.set("GSW_CALL_RESULT", CallResult::WrongParty.code());
+    let mut out = Vec::new();
+    server.handle(
+        now,
+        Input::Telephony(TelephonyEvent::CallReleasedWithData { call: first[0].call, user_data: data }),
+        &mut out,
+    );
+    server.check_invariants().unwrap();
+    let record = server.store().get(RecordHandle(first[0].record_handle)).unwrap();
+    assert_eq!(record.record_status, RecordStatus::Updated);
+    assert_eq!(record.call_result, CallResult::WrongParty);
+    assert_eq!(dials(&out).len(), 1, "the place is free again");
+    // Seizing modes are refused for IVR groups.
+    let mut out = Vec::new();
+    server.handle(
+        now,
+        Input::Admin(AdminCommand::SetMode { group: "G@A".into(), mode: DialMode::PredictiveWithSeizing }),
+        &mut out,
+    );
+    assert!(out.iter().any(|o| matches!(o, Output::AdminRejected(_))));
+    // Places join and leave while the group runs.
+    let out =
+        tel(&mut server, now, TelephonyEvent::AgentLogin { dn: Dn::new("7002"), agent_id: "ivr2".into() });
+    assert!(dials(&out).is_empty(), "7002 is not in the IVR group");
+    let mut out = Vec::new();
+    server.handle(
+        now,
+        Input::Admin(AdminCommand::JoinAgentGroup { agent_group: "A".into(), dn: Dn::new("7002") }),
+        &mut out,
+    );
+    assert_eq!(dials(&out).len(), 1, "7002 joined and is free");
+}
+
+#[test]
+fn transfer_from_ivr_place_to_agent_moves_the_record() {
+    let mut g = group(DialMode::Progressive);
+    g.ivr_group = true;
+    let mut config = ServerConfig::new(101, vec![g]);
+    config.agent_groups.push(AgentGroupConfig {
+        name: "A".into(),
+        agents: vec![],
+        places: vec!["7001".into()],
+    });
+    let (mut server, _) = start(config, 10);
+    let now = Time::from_unix_s(T0);
+    let out =
+        tel(&mut server, now, TelephonyEvent::AgentLogin { dn: Dn::new("7001"), agent_id: "ivr1".into() });
+    let call = dials(&out)[0].clone();
+    tel(&mut server, now, TelephonyEvent::CallResult { call: call.call, result: CallResult::Answer });
+    tel(&mut server, now, TelephonyEvent::CallConnected { call: call.call, dn: Dn::new("7001") });
+    // An agent outside the IVR group takes the call: the record is on that desktop now, and
+    // processed there by the desktop protocol.
+    tel(&mut server, now, TelephonyEvent::AgentLogin { dn: Dn::new("1000"), agent_id: "alice".into() });
+    tel(&mut server, now, TelephonyEvent::CallConnected { call: call.call, dn: Dn::new("1000") });
+    assert_eq!(server.records_on_desktop(&Dn::new("1000")), vec![call.record_handle]);
+    assert!(server.records_on_desktop(&Dn::new("7001")).is_empty());
+}
+
+#[test]
+fn telephony_logout_returns_records_and_record_processed_off_finalises_at_ready() {
+    let mut g = group(DialMode::Progressive);
+    g.options.record_processed = false;
+    let (mut server, _) = start(ServerConfig::new(101, vec![g]), 10);
+    let now = Time::from_unix_s(T0);
+    let out = login_ready(&mut server, now, 1);
+    let dial = dials(&out)[0].clone();
+    tel(&mut server, now, TelephonyEvent::CallResult { call: dial.call, result: CallResult::Answer });
+    tel(&mut server, now, TelephonyEvent::CallConnected { call: dial.call, dn: Dn::new("1000") });
+    tel(&mut server, now, TelephonyEvent::CallReleased { call: dial.call });
+    assert_eq!(server.records_on_desktop(&Dn::new("1000")), vec![dial.record_handle]);
+    // With record_processed off, after-call work ending finalises the record.
+    let out = tel(&mut server, now, TelephonyEvent::AgentReady { dn: Dn::new("1000") });
+    assert!(server.records_on_desktop(&Dn::new("1000")).iter().all(|&h| h != dial.record_handle));
+    let record = server.store().get(RecordHandle(dial.record_handle)).unwrap();
+    assert_eq!((record.record_status, record.call_result), (RecordStatus::Updated, CallResult::Answer));
+    // The next dial's record goes back to the list when the agent logs out at the switch
+    // mid-call.
+    let next = dials(&out)[0].clone();
+    tel(&mut server, now, TelephonyEvent::CallResult { call: next.call, result: CallResult::Answer });
+    tel(&mut server, now, TelephonyEvent::AgentLogout { dn: Dn::new("1000") });
+    assert!(server.records_on_desktop(&Dn::new("1000")).is_empty());
+    tel(&mut server, now, TelephonyEvent::CallReleased { call: next.call });
+    assert_eq!(server.records_held(), 0);
+}
+
+#[test]
+fn lifecycle_changes_are_status_outputs() {
+    let (mut server, out) = start(ServerConfig::new(101, vec![group(DialMode::Preview)]), 3);
+    let kinds: Vec<StatusKind> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Status(s) => Some(s.kind),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, vec![StatusKind::Loaded, StatusKind::Started]);
+    let mut out = Vec::new();
+    let now = Time::from_unix_s(T0);
+    server.handle(
+        now,
+        Input::Admin(AdminCommand::SetMode { group: "G@A".into(), mode: DialMode::Progressive }),
+        &mut out,
+    );
+    server.handle(now, Input::Admin(AdminCommand::Stop { group: "G@A".into() }), &mut out);
+    server.handle(now, Input::Admin(AdminCommand::Unload { group: "G@A".into() }), &mut out);
+    let kinds: Vec<StatusKind> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Status(s) => Some(s.kind),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, vec![StatusKind::ModeChanged, StatusKind::Stopped, StatusKind::Unloaded]);
+    assert!(server.pacer("G@A").is_none(), "an unloaded group has no pacer");
+}
+
+#[test]
+fn an_answered_call_goes_to_the_longest_idle_ready_agent() {
+    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Progressive)]), 10);
+    let t0 = Time::from_unix_s(T0);
+    let mut placed = login_ready(&mut server, t0, 1);
+    let t1 = t0 + Duration::from_secs(5);
+    placed.extend(tel(
+        &mut server,
+        t1,
+        TelephonyEvent::AgentLogin { dn: Dn::new("1001"), agent_id: "b".into() },
+    ));
+    placed.extend(tel(&mut server, t1, TelephonyEvent::AgentReady { dn: Dn::new("1001") }));
+    let placed = dials(&placed);
+    assert_eq!(placed.len(), 2);
+    // The later dial answers first: it goes to 1000, ready since t0.
+    let out =
+        tel(&mut server, t1, TelephonyEvent::CallResult { call: placed[1].call, result: CallResult::Answer });
+    assert_eq!(routes(&out), vec![(placed[1].call, Dn::new("1000"))]);
+    let out =
+        tel(&mut server, t1, TelephonyEvent::CallResult { call: placed[0].call, result: CallResult::Answer });
+    assert_eq!(routes(&out), vec![(placed[0].call, Dn::new("1001"))]);
+}
+
+#[test]
+fn server_configuration_reads_from_toml() {
+    let text = r#"
+        application_id = 150
+        cpn_digits = "8005550199"
+        status_interval_s = 60
+        backup_grace_s = 30
+        [list_script_ids]
+        Leads = 9
+        [[agent_groups]]
+        name = "Team A"
+        agents = ["alice", "bob"]
+        [[groups]]
+        name = "Sales@Team A"
+        campaign = "Sales"
+        agent_group = "Team A"
+        lists = ["Leads"]
+        dial_mode = "Predictive with Seizing"
+        pacing = { algorithm = "small_group", compliance_time = "2s" }
+        options = { stale_clean_timeout_s = 1800, record_processed = false }
+    "#;
+    let config: ServerConfig = toml::from_str(text).unwrap();
+    assert_eq!(config.application_id, 150);
+    assert_eq!(config.status_interval, Some(Duration::from_secs(60)));
+    assert_eq!(config.groups[0].dial_mode, DialMode::PredictiveWithSeizing);
+    assert_eq!(config.groups[0].options.stale_clean_timeout, Duration::from_secs(1800));
+    assert!(!config.groups[0].options.record_processed);
+    assert_eq!(config.list_script_ids["Leads"], 9);
+    let server = Server::new(config, store(1)).unwrap();
+    assert_eq!(server.group_state("Sales@Team A"), Some(pacer_engine::campaign::GroupState::Unloaded));
+
+    // Configurations the server refuses, with the object and the reason.
+    let err =
+        toml::from_str::<ServerConfig>(&text.replace("record_processed", "recordprocessed")).unwrap_err();
+    assert!(err.to_string().contains("recordprocessed"), "{err}");
+    let mut bad: ServerConfig = toml::from_str(text).unwrap();
+    bad.groups[0].ivr_group = true;
+    let err = Server::new(bad, store(1)).err().expect("IVR groups cannot seize");
+    assert_eq!(err.object, "Sales@Team A");
+    let mut twice: ServerConfig = toml::from_str(text).unwrap();
+    twice.groups.push(twice.groups[0].clone());
+    assert!(Server::new(twice, store(1)).is_err());
+    assert!(Server::new(ServerConfig::new(100, vec![]), store(1)).is_err(), "application ids start at 101");
+}
