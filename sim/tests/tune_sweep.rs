@@ -145,3 +145,39 @@ fn run_and_sweep_plots_are_drawn() {
     assert!(std::fs::read_to_string(&file).unwrap().contains("Pareto frontier"));
     assert!(pacer_sim::plot::draw_run(&outcome.trace, "x", &dir.path().join("run.gif")).is_err());
 }
+
+#[test]
+fn external_level_hook_replaces_the_algorithm_but_not_the_caps() {
+    use pacer_engine::pacing::{AgentIdx, AgentState, GroupPacer, PacingConfig};
+    use pacer_engine::time::Time;
+    let t0 = Time::from_unix_s(1_790_000_000);
+    let config = PacingConfig { compliance_max_abandon_rate: 1.0, ..PacingConfig::default() };
+    let pacer = GroupPacer::new(config, 10, t0);
+    for i in 0..3 {
+        pacer.agent_state(AgentIdx(i), AgentState::Ready, t0);
+    }
+    let own = pacer.decide(t0).dials;
+    pacer.set_external_level(Some(5.0));
+    assert_eq!(pacer.decide(t0).dials, 5);
+    pacer.dial_placed(t0);
+    pacer.dial_placed(t0);
+    // The level counts calls in progress: two placed, three more.
+    assert_eq!(pacer.decide(t0).dials, 3);
+    // The per-agent cap (4 calls per available agent) still applies.
+    pacer.set_external_level(Some(100.0));
+    assert_eq!(pacer.decide(t0).dials, 12 - 2);
+    // Cleared (NaN clears too): the algorithm decides again, as on a pacer never steered.
+    pacer.set_external_level(Some(f64::NAN));
+    let fresh =
+        GroupPacer::new(PacingConfig { compliance_max_abandon_rate: 1.0, ..PacingConfig::default() }, 10, t0);
+    for i in 0..3 {
+        fresh.agent_state(AgentIdx(i), AgentState::Ready, t0);
+    }
+    assert_eq!(fresh.decide(t0).dials, own);
+    fresh.dial_placed(t0);
+    fresh.dial_placed(t0);
+    assert_eq!(pacer.decide(t0).dials, fresh.decide(t0).dials);
+    pacer.set_external_level(Some(4.0));
+    pacer.set_external_level(None);
+    assert_eq!(pacer.decide(t0).dials, fresh.decide(t0).dials);
+}
