@@ -29,6 +29,9 @@ use pacer_engine::time::Time;
 /// sum (within about 1% of it there).
 const NORMAL_ABOVE_VARIANCE: f64 = 30.0;
 
+/// How far past the cap the controller may push the model's target rate.
+const CORRECTION_HEADROOM: f64 = 4.0;
+
 /// Where the oracle stands on one agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Slot {
@@ -45,7 +48,7 @@ enum Slot {
 pub struct Oracle {
     /// Overdial target of each decision (the goal's rate, or the compliance cap).
     rate: f64,
-    /// The compliance cap: no correction takes the target past it.
+    /// The compliance cap (the model's target stays within a few times it).
     cap: f64,
     /// How long an answered call may wait for an agent, seconds.
     compliance_s: f64,
@@ -120,11 +123,14 @@ impl Oracle {
     /// The calls that should be in progress now (in flight plus waiting), given `waiting`
     /// answered calls waiting, the hit ratio `hit` and the mean dial-to-answer time.
     /// `correction` is the engine's closed-loop factor on the overdial target (1 = none),
-    /// which every model-based algorithm of the engine also gets; the target never exceeds
-    /// the rate the oracle was made with.
+    /// which every model-based algorithm of the engine also gets.
     pub fn level(&self, now: Time, waiting: u32, hit: f64, dial_to_answer_s: f64, correction: f64) -> f64 {
         let correction = if correction.is_finite() { correction.max(0.0) } else { 1.0 };
-        let rate = (self.rate * correction).min(self.cap);
+        // The model's rate is only a knob: timing it cannot see (answers after the horizon
+        // that still find an agent freed just after it) makes the measured rate differ, and
+        // the engine's integral controller corrects for that. The compliance governor, not
+        // this knob, keeps the measured rate under the cap.
+        let rate = (self.rate * correction).min(self.cap * CORRECTION_HEADROOM);
         let horizon =
             std::time::Duration::from_secs_f64((dial_to_answer_s.max(0.0) + self.compliance_s).min(3600.0));
         let free = self.free_by(now + horizon);
