@@ -14,6 +14,11 @@
 pub mod dist;
 pub mod gateway;
 pub mod metrics;
+pub mod oracle;
+pub mod plot;
 pub mod queue;
 pub mod scenario;
 pub mod world;
+
+pub mod compare;
+pub mod sweep;

@@ -3,6 +3,10 @@
 //! - `pacer run SCENARIO` simulates a contact centre around the engine and prints the report
 //!   (`--json FILE` writes it as JSON; `--seed`, `--set key.path=value`, `--until-event N`);
 //! - `pacer scenarios` lists the scenario files, one line each;
+//! - `pacer sweep SCENARIO --grid key=v1,v2` runs a grid of overrides × seeds in parallel
+//!   (`--shard K/N` for batch arrays; `pacer merge` joins the shards' files);
+//! - `pacer compare SCENARIO --algorithms a,b` compares pacing algorithms on the same seeds;
+//! - `pacer bench [DIR]` runs the pacing benchmark suite and prints its Markdown table;
 //! - `pacer demo` runs a short conversation of desktop requests through the decoder and prints
 //!   what the server would answer for malformed ones;
 //! - `pacer decode` reads JSON lines (one key-value list each) from stdin and prints, per line,
@@ -58,11 +62,100 @@ enum Command {
         /// Stop after this many events (replay up to a reported violation).
         #[arg(long)]
         until_event: Option<u64>,
+        /// Draw the shift (dial level, agents, waiting calls, abandon rate) to FILE.svg|.png.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+    },
+    /// Run a scenario at every point of a grid of overrides, several seeds each, in parallel.
+    Sweep(SweepArgs),
+    /// Compare pacing algorithms on one scenario with the same seeds.
+    Compare {
+        /// Scenario name (in scenarios/) or path to a TOML file.
+        scenario: String,
+        /// Algorithms, comma-separated (`oracle`: the simulator's reference pacer).
+        #[arg(long, value_delimiter = ',', required = true)]
+        algorithms: Vec<String>,
+        /// Seeds per algorithm (the same for each).
+        #[arg(long, default_value_t = 5)]
+        seeds: u32,
+        /// Override a scenario field for every run.
+        #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+        sets: Vec<String>,
+        /// Worker threads (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Also write the runs and summaries to FILE.csv|.json.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run the pacing benchmark suite and print its Markdown table.
+    Bench {
+        /// Directory of benchmark scenarios.
+        #[arg(default_value = "scenarios/bench")]
+        dir: PathBuf,
+        /// Seeds per algorithm and per fixed ratio.
+        #[arg(long, default_value_t = 3)]
+        seeds: u32,
+        /// The abandon-rate cap the table holds the algorithms to (a share).
+        #[arg(long, default_value_t = 0.03)]
+        cap: f64,
+        /// Override a field of every scenario.
+        #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+        sets: Vec<String>,
+        /// Worker threads (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
+    /// Combine the result files of a sharded sweep into the unsharded sweep's result.
+    Merge {
+        /// The shards' files (CSV or JSON), one per shard.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where to write the combined result (.csv or .json).
+        #[arg(long)]
+        out: PathBuf,
+        /// Also draw the Pareto plot to FILE.svg|.png.
+        #[arg(long)]
+        plot: Option<PathBuf>,
     },
     /// List the scenario files, one line each.
     Scenarios,
     /// Run the engine as a JSON-lines gateway for real dialers and desktops.
     Serve(pacer_sim::gateway::ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct SweepArgs {
+    /// Scenario name (in scenarios/) or path to a TOML file.
+    scenario: String,
+    /// A grid axis `key.path=v1,v2,...` (repeat for more axes; the points are every combination).
+    #[arg(long = "grid", value_name = "KEY.PATH=V1,V2,...")]
+    grid: Vec<String>,
+    /// Seeds per point (seed s is the same at every point).
+    #[arg(long, default_value_t = 3)]
+    seeds: u32,
+    /// Override a scenario field at every point.
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    sets: Vec<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Write runs and per-point summaries to FILE.csv|.json.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Draw busy factor against abandon rate with the Pareto frontier to FILE.svg|.png.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// The abandon-rate cap to mark on the plot (a share, e.g. 0.03).
+    #[arg(long)]
+    cap: Option<f64>,
+    /// Run only shard K of N (0-based); default from SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT
+    /// or JOB_COMPLETION_INDEX.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Shard count for a Kubernetes Indexed Job (else PACER_SHARD_COUNT).
+    #[arg(long)]
+    shard_count: Option<u32>,
 }
 
 const DEMO_LINES: &[&str] = &[
@@ -92,8 +185,35 @@ fn run_cli() -> anyhow::Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     match cli.command {
-        Command::Run { scenario, seed, sets, json, until_event } => {
-            return run_scenario(&scenario, seed, &sets, json, until_event);
+        Command::Run { scenario, seed, sets, json, until_event, plot } => {
+            return run_scenario(&scenario, seed, &sets, json, until_event, plot);
+        }
+        Command::Sweep(args) => return run_sweep(args),
+        Command::Compare { scenario, algorithms, seeds, sets, threads, out: file } => {
+            let result = pacer_sim::compare::compare(
+                &scenario,
+                &sets,
+                &algorithms,
+                seeds,
+                threads,
+                io::stderr().is_terminal(),
+            )?;
+            write!(out, "{}", pacer_sim::compare::table(&result))?;
+            if let Some(file) = file {
+                pacer_sim::sweep::write(&result, &file)?;
+            }
+        }
+        Command::Bench { dir, seeds, cap, sets, threads } => {
+            let rows = pacer_sim::compare::bench(&dir, &sets, seeds, threads, cap)?;
+            write!(out, "{}", pacer_sim::compare::bench_markdown(&rows, cap, seeds))?;
+        }
+        Command::Merge { files, out: file, plot } => {
+            let result = pacer_sim::sweep::merge(&files)?;
+            pacer_sim::sweep::write(&result, &file)?;
+            if let Some(plot) = plot {
+                let title = format!("{}: busy factor against abandon rate", result.scenario);
+                pacer_sim::plot::draw_sweep(&pacer_sim::sweep::pareto_points(&result), None, &title, &plot)?;
+            }
         }
         Command::Serve(args) => return pacer_sim::gateway::serve(&args),
         Command::Scenarios => {
@@ -138,6 +258,7 @@ fn run_scenario(
     sets: &[String],
     json: Option<PathBuf>,
     until_event: Option<u64>,
+    plot: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     // The seed goes out first, so any run can be replayed whatever happens next.
     println!("seed {seed}");
@@ -160,6 +281,8 @@ fn run_scenario(
         seed,
         until_event,
         progress: show_progress.then_some(progress_after_a_second as fn(f64, f64)),
+        // Every 2 s: answered calls wait for an agent for at most the compliance time.
+        trace_every: plot.as_ref().map(|_| std::time::Duration::from_secs(2)),
     };
     START.get_or_init(|| started);
     let outcome = run(&scenario, &options).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -171,6 +294,11 @@ fn run_scenario(
         let text = serde_json::to_string_pretty(&outcome.report)?;
         std::fs::write(&file, text + "\n").with_context(|| format!("writing {}", file.display()))?;
     }
+    if let Some(file) = plot {
+        let r = &outcome.report;
+        let title = format!("{} (seed {}): {} / {}", r.scenario, r.seed, r.algorithm, r.goal);
+        pacer_sim::plot::draw_run(&outcome.trace, &title, &file)?;
+    }
     if let Some(v) = outcome.violation {
         let sets: String = sets.iter().map(|set| format!(" --set '{set}'")).collect();
         bail!(
@@ -179,6 +307,41 @@ fn run_scenario(
             v,
             v.event_index
         );
+    }
+    Ok(())
+}
+
+fn run_sweep(args: SweepArgs) -> anyhow::Result<()> {
+    use pacer_sim::sweep::{Axis, Shard, SweepSpec};
+    let grid = args.grid.iter().map(|g| Axis::parse(g)).collect::<anyhow::Result<Vec<_>>>()?;
+    let shard = match &args.shard {
+        Some(text) => Some(Shard::parse(text)?),
+        None => Shard::from_env(|k| std::env::var(k).ok(), args.shard_count)?,
+    };
+    if let Some(s) = shard {
+        eprintln!("shard {s}");
+    }
+    let spec = SweepSpec {
+        scenario: args.scenario,
+        sets: args.sets,
+        grid,
+        seeds: args.seeds,
+        threads: args.threads,
+        shard,
+        progress: io::stderr().is_terminal(),
+    };
+    let result = pacer_sim::sweep::sweep(&spec)?;
+    if let Some(file) = &args.out {
+        pacer_sim::sweep::write(&result, file)?;
+    }
+    if shard.is_none() {
+        print!("{}", pacer_sim::sweep::table(&result));
+        if let Some(file) = &args.plot {
+            let title = format!("{}: busy factor against abandon rate", result.scenario);
+            pacer_sim::plot::draw_sweep(&pacer_sim::sweep::pareto_points(&result), args.cap, &title, file)?;
+        }
+    } else if args.out.is_none() {
+        print!("{}", pacer_sim::sweep::render(&result, pacer_sim::sweep::Format::Csv)?);
     }
     Ok(())
 }

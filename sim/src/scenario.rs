@@ -109,7 +109,8 @@ pub struct PacingSpec {
     pub settings: toml::Table,
 }
 
-/// The pacing algorithms' names, as `[pacing] algorithm` takes them.
+/// The pacing algorithms' names, as `[pacing] algorithm` takes them (`oracle`: the
+/// simulator's reference pacer, see [`crate::oracle`]).
 pub const ALGORITHMS: &[&str] = &[
     "progressive",
     "predictive",
@@ -118,6 +119,7 @@ pub const ALGORITHMS: &[&str] = &[
     "time_optimized",
     "fixed_ratio",
     "vicidial_adapt",
+    "oracle",
 ];
 
 fn algorithm_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {

@@ -233,6 +233,9 @@ pub struct GroupPacer {
     last_dial_level: CachePadded<AtomicF64>,
     /// Where the next small-group search starts (see `View::warm_start`).
     warm_start: CachePadded<AtomicU32>,
+    /// Calls to keep in progress set from outside ([`GroupPacer::set_external_level`]); NaN
+    /// when the configured algorithm decides.
+    external_level: CachePadded<AtomicF64>,
 }
 
 impl GroupPacer {
@@ -288,6 +291,7 @@ impl GroupPacer {
             rejected: CachePadded::new(AtomicU64::new(0)),
             last_dial_level: CachePadded::new(AtomicF64::new(0.0)),
             warm_start: CachePadded::new(AtomicU32::new(u32::MAX)),
+            external_level: CachePadded::new(AtomicF64::new(f64::NAN)),
             config,
         }
     }
@@ -322,6 +326,16 @@ impl GroupPacer {
     /// Changes the algorithm.
     pub fn set_algorithm(&self, algorithm: Algorithm) {
         self.algorithm.store(algorithm.code(), Ordering::Release);
+    }
+
+    /// Hands the decision to a pacer outside the engine: from now on each decision aims at
+    /// `calls` calls in progress (dials in flight plus answered calls waiting), instead of
+    /// what the configured algorithm says, until `None` gives it back. Rounding, the
+    /// per-agent cap and the compliance governor still apply. The simulator's `oracle`
+    /// reference pacer, which knows when each agent will really be free, decides through
+    /// this hook.
+    pub fn set_external_level(&self, calls: Option<f64>) {
+        self.external_level.store(calls.filter(|c| c.is_finite()).unwrap_or(f64::NAN));
     }
 
     fn reject(&self) {
@@ -655,7 +669,9 @@ impl GroupPacer {
             warm_start: &self.warm_start,
             slots: &self.slots,
         };
+        let external = self.external_level.load();
         let target = match algorithm {
+            _ if !external.is_nan() => external - f64::from(calls.outstanding()),
             Algorithm::Progressive => Progressive.target_dials(&view),
             Algorithm::Predictive => Predictive.target_dials(&view),
             Algorithm::SmallGroup => SmallGroup.target_dials(&view),

@@ -36,6 +36,8 @@ use rand::{Rng, SeedableRng};
 
 use crate::dist::{SimRng, chance};
 use crate::metrics::{AgentActivity, Metrics, Report, ReportHeader, RunFigures};
+use crate::oracle::Oracle;
+use crate::plot::TracePoint;
 use crate::queue::EventQueue;
 use crate::scenario::{GoalSpec, Scenario};
 use customers::{DialPlan, Party, Population, customer_index, phone_of};
@@ -63,6 +65,8 @@ pub struct RunOptions {
     pub until_event: Option<u64>,
     /// Called now and then with (simulated seconds done, simulated seconds in all).
     pub progress: Option<fn(f64, f64)>,
+    /// Sample the group's state this often into [`RunOutcome::trace`] (for `--plot`).
+    pub trace_every: Option<Duration>,
 }
 
 /// A broken invariant: what, and where to replay it.
@@ -89,6 +93,8 @@ pub struct RunOutcome {
     pub report: Report,
     /// The first invariant found broken, if any.
     pub violation: Option<Violation>,
+    /// The group's state sampled every [`RunOptions::trace_every`] (empty without it).
+    pub trace: Vec<TracePoint>,
 }
 
 /// Builds the engine's pacing configuration from the scenario's `[pacing]` table.
@@ -100,7 +106,13 @@ pub fn pacing_config(scenario: &Scenario) -> Result<PacingConfig, String> {
             .try_into()
             .map_err(|e: toml::de::Error| format!("pacing.settings: {}", e.message()))?
     };
-    config.algorithm = algorithm(&scenario.pacing.algorithm)?;
+    // The oracle decides in the simulator (see [`crate::oracle`]); the engine's algorithm
+    // setting is then never consulted.
+    config.algorithm = if scenario.pacing.algorithm == ORACLE {
+        Algorithm::Progressive
+    } else {
+        algorithm(&scenario.pacing.algorithm)?
+    };
     config.goal = match scenario.pacing.goal {
         GoalSpec::OverdialRate(v) => Goal::OverdialRate(v),
         GoalSpec::BusyFactor(v) => Goal::BusyFactor(v),
@@ -109,6 +121,9 @@ pub fn pacing_config(scenario: &Scenario) -> Result<PacingConfig, String> {
     config.compliance_time = Duration::from_secs_f64(scenario.switch.compliance_time_s.max(0.0));
     Ok(config)
 }
+
+/// The name of the simulator-only reference pacer (see [`crate::oracle`]).
+pub const ORACLE: &str = "oracle";
 
 /// The algorithm named `name` (the names `pacer` documents).
 pub fn algorithm(name: &str) -> Result<Algorithm, String> {
@@ -123,7 +138,7 @@ pub fn algorithm(name: &str) -> Result<Algorithm, String> {
         other => {
             return Err(format!(
                 "pacing.algorithm: unknown algorithm `{other}` (progressive, predictive, small_group, \
-                 advanced_small_group, time_optimized, fixed_ratio, vicidial_adapt)"
+                 advanced_small_group, time_optimized, fixed_ratio, vicidial_adapt; oracle in the simulator)"
             ));
         }
     })
@@ -206,6 +221,8 @@ struct Agent {
     ready_hint_s: Option<i64>,
     /// The dial a preview agent placed.
     preview_plan: Option<DialPlan>,
+    /// After-call work drawn when the call connected (oracle runs only: the oracle knows it).
+    acw_planned: Option<Duration>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -348,6 +365,10 @@ pub struct World<'s> {
     initial_records: u64,
     /// Wall time spent building the list, the store and the engine.
     setup_wall: Duration,
+    /// The oracle pacer, when the scenario asks for it.
+    oracle: Option<Oracle>,
+    /// Samples for `--plot`.
+    trace: Vec<TracePoint>,
     /// (calls, records) the engine still had open when the group was unloaded.
     open_at_unload: (u64, u64),
     /// The pacing algorithm the engine runs.
@@ -421,12 +442,24 @@ impl<'s> World<'s> {
             misroutes: 0,
             initial_records,
             setup_wall: Duration::ZERO,
+            oracle: None,
+            trace: Vec::new(),
             open_at_unload: (0, 0),
             algorithm_in_force: scenario.pacing.algorithm.clone(),
             ports_busy: 0,
             ports_since: start,
             event_kinds: [0; 21],
         };
+        if scenario.pacing.algorithm == ORACLE && !mode.is_gvp() {
+            let config = pacing_config(scenario)?;
+            let cap = config.compliance_max_abandon_rate;
+            let rate = match config.goal {
+                Goal::OverdialRate(r) => r.min(cap),
+                _ => cap,
+            };
+            let compliance_s = config.compliance_time.as_secs_f64();
+            world.oracle = Some(Oracle::new(scenario.agents.count, rate, cap, compliance_s));
+        }
         world.set_up();
         world.setup_wall = setup_started.elapsed();
         Ok(world)
@@ -439,7 +472,10 @@ impl<'s> World<'s> {
         self.admin(AdminCommand::Start { group: group.clone() });
         // The dialing mode can override the configured algorithm (Progressive mode paces
         // progressively whatever is configured): the report names the one in force.
-        if let Some(pacer) = self.server.pacer(&group) {
+        // (The oracle decides in place of any engine algorithm: its name stays.)
+        if self.oracle.is_none()
+            && let Some(pacer) = self.server.pacer(&group)
+        {
             self.algorithm_in_force = pacer.algorithm().name().to_string();
         }
         let shift = Duration::from_secs_f64(s.agents.shift_s.unwrap_or(s.duration_s).max(0.0));
@@ -471,6 +507,7 @@ impl<'s> World<'s> {
                 shift_end,
                 ready_hint_s: None,
                 preview_plan: None,
+                acw_planned: None,
             });
             if !agents_log_in {
                 continue;
@@ -496,6 +533,7 @@ impl<'s> World<'s> {
     }
 
     fn engine(&mut self, input: Input) {
+        self.oracle_steer();
         let mut out = std::mem::take(&mut self.out);
         out.clear();
         self.server.handle(self.now, input, &mut out);
@@ -504,6 +542,49 @@ impl<'s> World<'s> {
             self.on_output(output);
         }
         self.out = out;
+    }
+
+    /// Before each input to the engine: the oracle's level from the agents' true free
+    /// times and the engine's estimates of the customer side.
+    fn oracle_steer(&mut self) {
+        let Some(oracle) = &self.oracle else { return };
+        let Some(pacer) = self.server.pacer(&self.group_name) else { return };
+        let snapshot = pacer.snapshot();
+        let level = oracle.level(
+            self.now,
+            snapshot.calls.waiting,
+            snapshot.hit_ratio,
+            snapshot.dial_to_answer_s,
+            snapshot.correction,
+        );
+        pacer.set_external_level(Some(level));
+    }
+
+    /// One sample of the group's state for the trace.
+    fn sample_trace(&mut self) {
+        let Some(pacer) = self.server.pacer(&self.group_name) else { return };
+        let snapshot = pacer.snapshot();
+        let overdial = pacer.overdial(self.now);
+        let (mut busy, mut ready) = (0u32, 0u32);
+        for a in &self.agents {
+            match a.phase {
+                Phase::Talking | Phase::AfterCallWork => busy += 1,
+                Phase::Ready => ready += 1,
+                _ => {}
+            }
+        }
+        let waiting = self.calls.values().filter(|c| c.state == CallState::Waiting).count() as u32;
+        self.trace.push(TracePoint {
+            t_s: self.now.saturating_duration_since(self.start).as_secs_f64(),
+            dial_level: snapshot.dial_level,
+            agents_busy: busy,
+            agents_ready: ready,
+            calls_in_flight: snapshot.calls.in_flight,
+            calls_waiting: waiting,
+            abandon_rate: overdial.compliance.rate(),
+            abandon_rate_15min: overdial.last_t.rate(),
+            abandon_cap: pacer.config().compliance_max_abandon_rate,
+        });
     }
 
     fn schedule_timer(&mut self) {
@@ -741,6 +822,13 @@ impl<'s> World<'s> {
         };
         let epoch = self.agents[agent as usize].epoch;
         self.queue.push(now + talk, Ev::TalkEnd(agent, epoch));
+        if self.oracle.is_some() {
+            let acw = self.draw_acw();
+            self.agents[agent as usize].acw_planned = Some(acw);
+            if let Some(oracle) = &mut self.oracle {
+                oracle.busy_until(agent, now + talk + acw);
+            }
+        }
         if chance(&mut self.rng, self.scenario.behaviour.update_stats.0) {
             self.queue.push(now + talk / 2, Ev::UpdateStats(agent, epoch));
         }
@@ -786,6 +874,14 @@ impl<'s> World<'s> {
         }
         a.phase = phase;
         a.since = now;
+        if let Some(oracle) = &mut self.oracle {
+            match phase {
+                Phase::Ready => oracle.ready(agent),
+                // The free time was set when the call connected.
+                Phase::Talking | Phase::AfterCallWork if oracle.is_busy(agent) => {}
+                _ => oracle.away(agent),
+            }
+        }
         if phase == Phase::Ready && !self.mode.is_preview() {
             self.switch.agent_ready(agent);
         } else {
@@ -868,6 +964,7 @@ impl<'s> World<'s> {
     ) -> Answer {
         self.metrics.request(kind);
         let dn = self.agents[agent as usize].dn.clone();
+        self.oracle_steer();
         let mut out = std::mem::take(&mut self.out);
         out.clear();
         self.server.handle(self.now, Input::Desktop { dn, kv }, &mut out);
@@ -992,10 +1089,9 @@ impl<'s> World<'s> {
             self.telephony(TelephonyEvent::CallReleased { call: CallId(call) });
         }
         self.set_phase(agent, Phase::AfterCallWork);
-        let acw = if self.scenario.group.ivr {
-            Duration::ZERO
-        } else {
-            self.scenario.agents.acw.dist.sample(&mut self.rng)
+        let acw = match self.agents[agent as usize].acw_planned.take() {
+            Some(acw) => acw,
+            None => self.draw_acw(),
         };
         let epoch = self.agents[agent as usize].epoch;
         self.queue.push(self.now + acw, Ev::AcwEnd(agent, epoch));
@@ -1007,6 +1103,14 @@ impl<'s> World<'s> {
             let error = self.scenario.agents.ready_time_error * standard_normal(&mut self.rng);
             let estimate = (rest * (1.0 + error)).round().max(1.0) as i64;
             self.agents[agent as usize].ready_hint_s = Some(estimate);
+        }
+    }
+
+    fn draw_acw(&mut self) -> Duration {
+        if self.scenario.group.ivr {
+            Duration::ZERO
+        } else {
+            self.scenario.agents.acw.dist.sample(&mut self.rng)
         }
     }
 
@@ -1134,6 +1238,10 @@ impl<'s> World<'s> {
         }
         a.leaving = Some(leave);
         a.logout_acked = false;
+        // The oracle knows the agent will not be free for calls again.
+        if let Some(oracle) = &mut self.oracle {
+            oracle.away(agent);
+        }
         if self.mode.is_preview() {
             // Preview sessions end with PreviewDialingModeOver when the desktop is idle.
             self.agents[agent as usize].logout_acked = true;
@@ -1402,9 +1510,17 @@ impl<'s> World<'s> {
         let total_s = self.scenario.duration_s.max(1.0);
         let mut next_check = self.start + crate::metrics::INTERVAL;
         let mut next_progress = 0u64;
+        let mut next_sample = self.start;
         while let Some((at, ev)) = self.queue.pop() {
             if self.unloaded {
                 break;
+            }
+            if let Some(every) = options.trace_every {
+                while next_sample <= at && next_sample <= self.end {
+                    self.now = next_sample;
+                    self.sample_trace();
+                    next_sample += every.max(Duration::from_millis(100));
+                }
             }
             self.now = at;
             self.events += 1;
@@ -1463,7 +1579,7 @@ impl<'s> World<'s> {
                 .collect(),
         };
         let report = self.metrics.report(header, figures);
-        RunOutcome { report, violation: self.violation }
+        RunOutcome { report, violation: self.violation, trace: self.trace }
     }
 
     /// IVR ports (GVP modes): the time since the last change, busy and idle, counted as

@@ -1,0 +1,280 @@
+//! The `oracle` pacer: an upper reference that exists only inside the simulator.
+//!
+//! Every pacing algorithm of the engine must guess when a busy agent will be free: from the
+//! elapsed talk or after-call work time and the measured distributions, or from a desktop's
+//! ReadyTime estimate, which a person makes and gets wrong. The simulator knows the truth: it
+//! draws each conversation's talk and after-call work time when the call connects. The
+//! oracle uses that truth for the agent side, and the engine's own online estimates (hit
+//! ratio, dial-to-answer time) for the customer side, which no one can know in advance.
+//!
+//! Each decision counts `F`, the agents that will really be free within the horizon
+//! `H = dial-to-answer + compliance time` (the same look-ahead as the engine's predictive
+//! rule), and picks the largest number `n` of calls in progress such that the expected
+//! number of answered calls finding no agent stays within the overdial target `r` of the
+//! expected answers:
+//!
+//! `E[(W + X_n - F)^+] <= r (W + n p)`, with `X_n ~ Binomial(n, p)` and `W` calls waiting.
+//!
+//! The left side is convex in `n` (each added dial raises it by `p P(X_n >= F - W)`, which
+//! grows with `n`) and the right side linear, so the feasible `n` form an interval from 0
+//! and a binary search finds its end. The engine places the difference to the calls already
+//! in progress through [`pacer_engine::pacing::GroupPacer::set_external_level`]; its
+//! per-agent cap and compliance governor still apply, as for every other algorithm.
+
+use std::collections::BTreeMap;
+
+use pacer_engine::time::Time;
+
+/// Binomials with a variance above this use the normal approximation instead of the exact
+/// sum (within about 1% of it there).
+const NORMAL_ABOVE_VARIANCE: f64 = 30.0;
+
+/// How far past the cap the controller may push the model's target rate.
+const CORRECTION_HEADROOM: f64 = 4.0;
+
+/// Where the oracle stands on one agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    /// Not capacity: logged out, not ready, or leaving once free.
+    Away,
+    /// Ready now.
+    Ready,
+    /// Busy (talk, after-call work) until this time, exactly.
+    Busy(u64),
+}
+
+/// The agents' true free times and the decision built on them.
+#[derive(Clone, Debug)]
+pub struct Oracle {
+    /// Overdial target of each decision (the goal's rate, or the compliance cap).
+    rate: f64,
+    /// The compliance cap (the model's target stays within a few times it).
+    cap: f64,
+    /// How long an answered call may wait for an agent, seconds.
+    compliance_s: f64,
+    slots: Vec<Slot>,
+    ready: u32,
+    /// Free time (micros) -> busy agents free then.
+    busy: BTreeMap<u64, u32>,
+}
+
+impl Oracle {
+    /// An oracle for `agents` agents, all away, aiming at overdial rate `rate` (never past
+    /// `cap`), with answered calls waiting at most `compliance_s` seconds for an agent.
+    pub fn new(agents: u32, rate: f64, cap: f64, compliance_s: f64) -> Oracle {
+        Oracle {
+            rate: rate.clamp(0.0, 1.0),
+            cap: cap.clamp(0.0, 1.0),
+            compliance_s: compliance_s.max(0.0),
+            slots: vec![Slot::Away; agents as usize],
+            ready: 0,
+            busy: BTreeMap::new(),
+        }
+    }
+
+    fn set(&mut self, agent: u32, slot: Slot) {
+        let Some(old) = self.slots.get_mut(agent as usize) else { return };
+        match *old {
+            Slot::Away => {}
+            Slot::Ready => self.ready -= 1,
+            Slot::Busy(t) => {
+                if let Some(n) = self.busy.get_mut(&t) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.busy.remove(&t);
+                    }
+                }
+            }
+        }
+        *old = slot;
+        match slot {
+            Slot::Away => {}
+            Slot::Ready => self.ready += 1,
+            Slot::Busy(t) => *self.busy.entry(t).or_default() += 1,
+        }
+    }
+
+    /// `agent` is ready now.
+    pub fn ready(&mut self, agent: u32) {
+        self.set(agent, Slot::Ready);
+    }
+
+    /// `agent` is busy and will really be free at `free_at`.
+    pub fn busy_until(&mut self, agent: u32, free_at: Time) {
+        self.set(agent, Slot::Busy(free_at.as_micros()));
+    }
+
+    /// `agent` is no capacity (away, not ready, or leaving when free).
+    pub fn away(&mut self, agent: u32) {
+        self.set(agent, Slot::Away);
+    }
+
+    /// Whether the oracle counts `agent` as busy now (so a later phase change keeps its
+    /// free time).
+    pub fn is_busy(&self, agent: u32) -> bool {
+        matches!(self.slots.get(agent as usize), Some(Slot::Busy(_)))
+    }
+
+    /// Agents ready now or really free by `at`.
+    pub fn free_by(&self, at: Time) -> u32 {
+        self.ready + self.busy.range(..=at.as_micros()).map(|(_, n)| *n).sum::<u32>()
+    }
+
+    /// The calls that should be in progress now (in flight plus waiting), given `waiting`
+    /// answered calls waiting, the hit ratio `hit` and the mean dial-to-answer time.
+    /// `correction` is the engine's closed-loop factor on the overdial target (1 = none),
+    /// which every model-based algorithm of the engine also gets.
+    pub fn level(&self, now: Time, waiting: u32, hit: f64, dial_to_answer_s: f64, correction: f64) -> f64 {
+        let correction = if correction.is_finite() { correction.max(0.0) } else { 1.0 };
+        // The model's rate is only a knob: timing it cannot see (answers after the horizon
+        // that still find an agent freed just after it) makes the measured rate differ, and
+        // the engine's integral controller corrects for that. The compliance governor, not
+        // this knob, keeps the measured rate under the cap.
+        let rate = (self.rate * correction).min(self.cap * CORRECTION_HEADROOM);
+        let horizon =
+            std::time::Duration::from_secs_f64((dial_to_answer_s.max(0.0) + self.compliance_s).min(3600.0));
+        let free = self.free_by(now + horizon);
+        f64::from(waiting) + f64::from(dials_for(free, waiting, hit, rate))
+    }
+}
+
+/// The largest `n` with `E[(W + X_n - F)^+] <= r (W + n p)`, `X_n ~ Binomial(n, p)`.
+pub fn dials_for(free: u32, waiting: u32, hit: f64, rate: f64) -> u32 {
+    let p = if hit.is_finite() { hit.clamp(0.01, 0.99) } else { 0.3 };
+    let w = f64::from(waiting);
+    let feasible = |n: u32| {
+        let c = f64::from(free) - w;
+        excess(n, p, c) <= rate * (w + f64::from(n) * p) + 1e-12
+    };
+    if !feasible(0) {
+        return 0;
+    }
+    // Past (F + 1) / p dials plus six standard deviations of slack nothing more is feasible
+    // for any rate below 1; the search stays bounded.
+    let mut hi = ((f64::from(free) + 1.0) / p * 4.0 + 16.0).min(1e6) as u32;
+    if feasible(hi) {
+        return hi;
+    }
+    let mut lo = 0;
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if feasible(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// `E[(X - c)^+]` for `X ~ Binomial(n, p)`: exact for small variances, else the normal
+/// approximation `sigma phi(z) + (mu - c)(1 - Phi(z))`, `z = (c - mu) / sigma` (the
+/// expected excess of a normal over `c`).
+pub fn excess(n: u32, p: f64, c: f64) -> f64 {
+    if n == 0 {
+        return (-c).max(0.0);
+    }
+    let nf = f64::from(n);
+    let mu = nf * p;
+    let var = nf * p * (1.0 - p);
+    if var > NORMAL_ABOVE_VARIANCE {
+        let sigma = var.sqrt();
+        let z = (c - mu) / sigma;
+        let phi = (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        return (sigma * phi + (mu - c) * (1.0 - normal_cdf(z))).max(0.0);
+    }
+    // Exact: the pmf by its ratio recurrence, from P(0) = (1 - p)^n.
+    let mut pmf = (1.0 - p).powf(nf);
+    let ratio = p / (1.0 - p);
+    let mut sum = 0.0;
+    for k in 0..=n {
+        let kf = f64::from(k);
+        if kf > c {
+            sum += (kf - c) * pmf;
+        }
+        pmf *= (nf - kf) / (kf + 1.0) * ratio;
+    }
+    sum
+}
+
+/// The standard normal distribution function (Abramowitz and Stegun 7.1.26, absolute error
+/// below 1.5e-7).
+fn normal_cdf(z: f64) -> f64 {
+    let x = z.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-x * x).exp();
+    if z >= 0.0 { 0.5 * (1.0 + erf) } else { 0.5 * (1.0 - erf) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excess_exact_small_case() {
+        // Bin(2, 0.5): P = 1/4, 1/2, 1/4; E[(X - 1)^+] = 1/4.
+        assert!((excess(2, 0.5, 1.0) - 0.25).abs() < 1e-12);
+        assert!((excess(2, 0.5, 0.0) - 1.0).abs() < 1e-12);
+        assert_eq!(excess(0, 0.5, 2.0), 0.0);
+    }
+
+    #[test]
+    fn normal_approximation_is_close_to_exact() {
+        // Variance 1000 * 0.3 * 0.7 = 210: approximated; compare with the exact sum.
+        let (n, p, c) = (1000u32, 0.3f64, 310.0);
+        let mut exact = 0.0;
+        let mut pmf = (1.0 - p).powf(f64::from(n));
+        for k in 0..=n {
+            let kf = f64::from(k);
+            if kf > c {
+                exact += (kf - c) * pmf;
+            }
+            pmf *= (f64::from(n) - kf) / (kf + 1.0) * p / (1.0 - p);
+        }
+        assert!((excess(n, p, c) - exact).abs() < 0.02 * exact.max(0.1), "{} {exact}", excess(n, p, c));
+    }
+
+    #[test]
+    fn dials_grow_with_free_agents_and_fall_with_hit_ratio() {
+        assert_eq!(dials_for(0, 0, 0.3, 0.03), 0);
+        let a = dials_for(5, 0, 0.3, 0.03);
+        let b = dials_for(10, 0, 0.3, 0.03);
+        assert!(a > 0 && b > a, "{a} {b}");
+        assert!(dials_for(10, 0, 0.6, 0.03) < b);
+        // Calls already waiting use up free agents.
+        assert!(dials_for(10, 4, 0.3, 0.03) < b);
+        // More tolerance for overdials, more dials.
+        assert!(dials_for(10, 0, 0.3, 0.10) >= b);
+        // The answer is the edge of the feasible set.
+        let c = 10.0;
+        assert!(excess(b, 0.3, c) <= 0.03 * f64::from(b) * 0.3 + 1e-12);
+        assert!(excess(b + 1, 0.3, c) > 0.03 * f64::from(b + 1) * 0.3);
+    }
+
+    #[test]
+    fn free_agents_follow_true_free_times() {
+        let t0 = Time::from_unix_s(1_790_000_000);
+        let s = std::time::Duration::from_secs;
+        let mut o = Oracle::new(4, 0.03, 0.03, 2.0);
+        o.ready(0);
+        o.busy_until(1, t0 + s(5));
+        o.busy_until(2, t0 + s(50));
+        o.away(3);
+        assert_eq!(o.free_by(t0), 1);
+        assert_eq!(o.free_by(t0 + s(10)), 2);
+        assert_eq!(o.free_by(t0 + s(60)), 3);
+        o.busy_until(1, t0 + s(100));
+        assert_eq!(o.free_by(t0 + s(60)), 2);
+        o.away(0);
+        assert_eq!(o.free_by(t0 + s(60)), 1);
+        assert!(o.is_busy(2) && !o.is_busy(0));
+        // With everyone busy for long, the level is just the waiting calls.
+        let mut o = Oracle::new(2, 0.03, 0.03, 2.0);
+        o.busy_until(0, t0 + s(600));
+        o.busy_until(1, t0 + s(600));
+        assert_eq!(o.level(t0, 1, 0.3, 10.0, 1.0), 1.0);
+    }
+}
