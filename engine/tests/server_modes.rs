@@ -441,3 +441,44 @@ fn server_configuration_reads_from_toml() {
     assert!(Server::new(twice, store(1)).is_err());
     assert!(Server::new(ServerConfig::new(100, vec![]), store(1)).is_err(), "application ids start at 101");
 }
+
+/// A store of `n_chains` chains of two records each, the two of a chain next to each other.
+fn chained_store(n_chains: i64) -> RecordStore {
+    let mut list = CallingList::new("Leads", ListFormat::default());
+    for i in 1..=2 * n_chains {
+        let mut record = Record::new(i, &format!("555{i:06}"), "UTC");
+        (record.daily_from_s, record.daily_till_s) = (0, 86_400);
+        (record.chain_id, record.chain_n) = ((i + 1) / 2, ((i + 1) % 2 + 1) as i32);
+        list.push(record).unwrap();
+    }
+    let mut store = RecordStore::new();
+    store.add_list(list).unwrap();
+    store
+}
+
+#[test]
+fn records_of_chains_out_are_parked_not_left_blocking_the_queue() {
+    // Every second record belongs to a chain already out when retrieval reaches it: they
+    // must not pile up in front of the records that can be dialed.
+    let config = ServerConfig::new(101, vec![group(DialMode::Progressive)]);
+    let mut server = Server::new(config, chained_store(300)).unwrap();
+    let now = Time::from_unix_s(T0);
+    let mut out = Vec::new();
+    server.handle(now, Input::Admin(AdminCommand::Load { group: "G@A".into() }), &mut out);
+    server.handle(now, Input::Admin(AdminCommand::Start { group: "G@A".into() }), &mut out);
+    let placed = dials(&login_ready(&mut server, now, 200));
+    assert_eq!(placed.len(), 200, "one dial per ready agent");
+    let chain_of = |server: &Server, h: i64| server.store().get(RecordHandle(h)).unwrap().chain_id;
+    let mut chains: Vec<i64> = placed.iter().map(|d| chain_of(&server, d.record_handle)).collect();
+    chains.sort_unstable();
+    chains.dedup();
+    assert_eq!(chains.len(), 200, "one record per chain out");
+    // The chain's record comes back: its sibling is dialable again, first in the queue.
+    let first = &placed[0];
+    let out =
+        tel(&mut server, now, TelephonyEvent::CallResult { call: first.call, result: CallResult::NoAnswer });
+    let next = dials(&out);
+    assert_eq!(next.len(), 1);
+    assert_eq!(chain_of(&server, next[0].record_handle), chain_of(&server, first.record_handle));
+    assert_ne!(next[0].record_handle, first.record_handle);
+}

@@ -20,8 +20,9 @@ use crate::time::Time;
 /// input can cause, far above any real decision.
 const MAX_DIALS_PER_INPUT: u32 = 1024;
 
-/// At most this many records of busy chains are passed over by one retrieval.
-const MAX_CHAIN_SKIPS: usize = 64;
+/// At most this many records of busy chains are set aside by one retrieval: each is set
+/// aside once per time its chain is out, so this only bounds the work of one input.
+const MAX_SET_ASIDE: usize = 4096;
 
 /// How a call progress result counts for the pacer.
 fn outcome(result: CallResult) -> DialOutcome {
@@ -37,25 +38,24 @@ fn outcome(result: CallResult) -> DialOutcome {
 impl Server {
     /// The next dialable record of group `g`'s lists, checked against the dialing rules.
     ///
-    /// A record whose chain already has a member out (on a desktop or in a call) is passed
-    /// over: a chain is worked by one agent at a time, and that agent may ask for the rest
-    /// with ChainedRecordRequest. Passed-over records go back to the list afterwards.
+    /// A record whose chain already has a member out (on a desktop or in a call) is not
+    /// dialed: a chain is worked by one agent at a time, and that agent may ask for the rest
+    /// with ChainedRecordRequest. Such a record is set aside, Ready but in no queue, and
+    /// parked with its chain until the chain's last record comes back (see `unhold`): put
+    /// back at the head of the queue instead, enough of them would hide every other record.
     pub(super) fn retrieve(&mut self, now: Time, g: GroupId) -> Option<i64> {
-        let mut passed_over: SmallVec<[RecordHandle; 4]> = SmallVec::new();
-        let mut found = None;
-        for _ in 0..MAX_CHAIN_SKIPS {
-            let Some(h) = self.store.retrieve(&self.groups[g].lists, now, &self.dnc) else { break };
-            if self.chain_busy(h.0) {
-                passed_over.push(h);
-                continue;
+        for _ in 0..MAX_SET_ASIDE {
+            let h = self.store.retrieve(&self.groups[g].lists, now, &self.dnc)?;
+            let chain = self.chain_key(h.0);
+            match chain {
+                Some(chain) if self.chains_out.contains_key(&chain) => {
+                    self.store.set_aside(h);
+                    self.parked.entry(chain).or_default().push(h);
+                }
+                _ => return Some(h.0),
             }
-            found = Some(h.0);
-            break;
         }
-        for h in passed_over {
-            self.store.return_to_list(h, crate::protocol::RecordStatus::Ready);
-        }
-        found
+        None
     }
 
     /// Runs every running group's pacing: routes waiting calls to ready agents, pushes

@@ -337,6 +337,10 @@ pub struct Server {
     held: IdMap<i64, Held>,
     /// Records out per chain, (list, chain id): a chain is worked by one agent at a time.
     chains_out: IdMap<(u32, i64), u32>,
+    /// Records retrieval found while their chain was out, set aside in the store (Ready, in
+    /// no queue) until the chain's last record comes back: parking them per chain keeps them
+    /// from piling up at the head of the ready queue.
+    parked: IdMap<(u32, i64), SmallVec<[RecordHandle; 2]>>,
     calls: IdMap<CallId, Call>,
     next_call: u64,
     /// Stale deadlines of records on desktops: (deadline, handle), removed when the record
@@ -423,6 +427,7 @@ impl Server {
             left: BTreeSet::new(),
             held: IdMap::default(),
             chains_out: IdMap::default(),
+            parked: IdMap::default(),
             calls: IdMap::default(),
             next_call: 1,
             stale_queue: BTreeSet::new(),
@@ -572,6 +577,21 @@ impl Server {
                     self.stale_queue.len()
                 ),
             });
+        }
+        for (chain, parked) in &self.parked {
+            if !self.chains_out.contains_key(chain) {
+                return Err(InvariantViolation {
+                    what: format!("records of chain {} are set aside but the chain is not out", chain.1),
+                });
+            }
+            for h in parked {
+                let ready = self.store.get(*h).is_some_and(|r| r.record_status == RecordStatus::Ready);
+                if !ready && !self.held.contains_key(&h.0) {
+                    return Err(InvariantViolation {
+                        what: format!("record {} set aside for its chain is neither Ready nor held", h.0),
+                    });
+                }
+            }
         }
         for (&h, held) in &self.held {
             if let Some(p) = held.place
@@ -1368,14 +1388,13 @@ impl Server {
             *n -= 1;
             if *n == 0 {
                 self.chains_out.remove(&chain);
+                // The chain is free: its records set aside meanwhile may be dialed again.
+                for parked in self.parked.remove(&chain).unwrap_or_default() {
+                    self.store.requeue(parked);
+                }
             }
         }
         Some(held)
-    }
-
-    /// True when another record of `h`'s chain is out.
-    fn chain_busy(&self, h: i64) -> bool {
-        self.chain_key(h).is_some_and(|chain| self.chains_out.contains_key(&chain))
     }
 
     /// Puts a held record on the desktop of place `p`.
