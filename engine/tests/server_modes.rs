@@ -482,3 +482,48 @@ fn records_of_chains_out_are_parked_not_left_blocking_the_queue() {
     assert_eq!(chain_of(&server, next[0].record_handle), chain_of(&server, first.record_handle));
     assert_ne!(next[0].record_handle, first.record_handle);
 }
+
+#[test]
+fn a_dial_whose_result_never_comes_is_given_up_and_its_record_dialed_again() {
+    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Progressive)]), 1);
+    let now = Time::from_unix_s(T0);
+    let first = dials(&login_ready(&mut server, now, 1));
+    assert_eq!(first.len(), 1);
+    let h = first[0].record_handle;
+    // Before the timeout (120 s by default) the dial is still in flight.
+    let mut out = Vec::new();
+    server.handle(now + Duration::from_secs(119), Input::Timer, &mut out);
+    assert!(dials(&out).is_empty());
+    assert_eq!(server.dial_results_timed_out(), 0);
+    let due = server.next_wakeup().expect("a dial in flight");
+    assert!(due <= now + Duration::from_secs(120), "the server wakes for the result deadline");
+    // Past it: the record is back in its list, retryable, and the agent's pacing capacity
+    // is free again, so the ready agent gets the record dialed anew.
+    let mut out = Vec::new();
+    let later = now + Duration::from_secs(121);
+    server.handle(later, Input::Timer, &mut out);
+    server.check_invariants().unwrap();
+    assert_eq!(server.dial_results_timed_out(), 1);
+    let updates: Vec<_> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::RecordUpdate { record, .. } => Some(record.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].call_result, CallResult::UnknownCallResult);
+    assert_eq!(updates[0].attempts, 1);
+    let again = dials(&out);
+    assert_eq!(again.len(), 1, "the freed capacity dials again");
+    assert_eq!(again[0].record_handle, h);
+    // The late result of the first dial changes nothing.
+    let out = tel(
+        &mut server,
+        later,
+        TelephonyEvent::CallResult { call: first[0].call, result: CallResult::Answer },
+    );
+    assert!(routes(&out).is_empty());
+    assert_eq!(server.pacer("G@A").unwrap().snapshot().calls.in_flight, 1);
+    assert_eq!(server.pacer("G@A").unwrap().snapshot().rejected_events, 0);
+}

@@ -130,3 +130,23 @@ fn every_algorithm_runs_and_keeps_the_invariants() {
         assert_eq!(outcome.report.ledger["engine_records_held_at_unload"], 0, "{algorithm}");
     }
 }
+
+#[test]
+fn lost_dial_results_do_not_leak_pacing_capacity() {
+    // Without a timeout every lost result kept a dial in flight for good, and the pacer,
+    // counting them, dialed less and less.
+    let sets = ["duration_s=3600", "agents.login_spread_s=30"];
+    let clean = load("callbacks-dnc", &sets);
+    let lossy = load("callbacks-dnc", &[&sets[..], &["faults.dial_result_lost=0.05"]].concat());
+    let options = RunOptions { seed: 5, ..RunOptions::default() };
+    let clean = run(&clean, &options).unwrap();
+    let lossy = run(&lossy, &options).unwrap();
+    assert!(lossy.violation.is_none(), "{:?}", lossy.violation);
+    assert!(lossy.report.ledger.get("engine_dial_results_timed_out").is_some_and(|&n| n > 0));
+    assert!(
+        lossy.report.busy_factor > 0.9 * clean.report.busy_factor,
+        "busy factor {:.3} with lost results, {:.3} without",
+        lossy.report.busy_factor,
+        clean.report.busy_factor
+    );
+}

@@ -414,6 +414,17 @@ impl GroupPacer {
         }
     }
 
+    /// A dial whose result never came (the server gave up on it after its dial-result
+    /// timeout): it leaves the calls in flight, and the agent it was counted on, without
+    /// touching the estimates, since nothing is known of how it ended.
+    pub fn dial_lost(&self, counted_on: Option<AgentIdx>) {
+        if !self.calls.apply(-1, 0) {
+            self.reject();
+            return;
+        }
+        self.settle(counted_on);
+    }
+
     /// An answered call reached an agent.
     pub fn connected(&self, counted_on: Option<AgentIdx>, answered_at: Time, now: Time) {
         self.resolve(counted_on, answered_at, now, false);

@@ -197,9 +197,19 @@ impl Server {
             engaged_dn: engaged.map(|p| self.places[p].dn.clone()),
             kv,
         }));
+        let result_due = now + self.groups[g].config.options.dial_result_timeout;
+        self.dial_deadlines.insert((result_due, call));
         self.calls.insert(
             call,
-            Call { group: g, handle: h, counted_on, placed_at: now, state: CallState::Dialing, engaged },
+            Call {
+                group: g,
+                handle: h,
+                counted_on,
+                placed_at: now,
+                result_due,
+                state: CallState::Dialing,
+                engaged,
+            },
         );
     }
 
@@ -237,6 +247,7 @@ impl Server {
         }
         let (g, h, counted_on, placed_at, engaged) =
             (c.group, c.handle, c.counted_on, c.placed_at, c.engaged);
+        self.dial_deadlines.remove(&(c.result_due, call));
         let group = &mut self.groups[g];
         group.dials_in_flight = group.dials_in_flight.saturating_sub(1);
         if let Some(pacer) = &group.pacer {
@@ -321,9 +332,42 @@ impl Server {
         self.end_attempt(now, c.handle, out);
     }
 
+    /// Dials whose result did not come within their group's `dial_result_timeout` are given
+    /// up: the result was lost between the dialer and here, and the call, if it still
+    /// exists, is the dialer's to clean up. The record goes back to its list to be dialed
+    /// again, the seized agent (if any) is free, and the pacer stops counting the dial.
+    pub(super) fn time_out_dials(&mut self, now: Time, out: &mut Vec<Output>) {
+        while let Some(&(due, call)) = self.dial_deadlines.first() {
+            if due > now {
+                break;
+            }
+            self.dial_deadlines.pop_first();
+            let Some(c) = self.calls.remove(&call) else { continue };
+            self.dial_results_timed_out += 1;
+            let group = &mut self.groups[c.group];
+            group.dials_in_flight = group.dials_in_flight.saturating_sub(1);
+            if let Some(pacer) = &group.pacer {
+                pacer.dial_lost(c.counted_on);
+            }
+            if let Some(p) = c.engaged
+                && self.places[p].state == PlaceState::Engaged(call)
+            {
+                self.set_place_state(now, p, PlaceState::Ready);
+            }
+            self.detected(c.handle, CallResult::UnknownCallResult);
+            let Some(held) = self.held.get_mut(&c.handle) else { continue };
+            held.call = None;
+            if held.place.is_none() {
+                let finish = held.cancelled.unwrap_or(Finish::Return);
+                self.finish(now, c.handle, finish, out);
+            }
+        }
+    }
+
     /// Forgets a call (its group is unloading); frees the place it engaged.
     pub(super) fn forget_call(&mut self, now: Time, call: CallId) {
         let Some(c) = self.calls.remove(&call) else { return };
+        self.dial_deadlines.remove(&(c.result_due, call));
         let place = match c.state {
             CallState::Routed { place, .. } => Some(place),
             CallState::Connected { place, .. } => place,

@@ -315,6 +315,8 @@ struct Call {
     handle: i64,
     counted_on: Option<AgentIdx>,
     placed_at: Time,
+    /// When the dial is given up if its result has not come (see `dial_deadlines`).
+    result_due: Time,
     state: CallState,
     /// The place seized before dialing (seizing modes, IVR places).
     engaged: Option<PlaceId>,
@@ -342,6 +344,11 @@ pub struct Server {
     /// from piling up at the head of the ready queue.
     parked: IdMap<(u32, i64), SmallVec<[RecordHandle; 2]>>,
     calls: IdMap<CallId, Call>,
+    /// (result due, call) of every call still dialing: a result lost on its way must not
+    /// hold the record and the pacer's capacity for good.
+    dial_deadlines: BTreeSet<(Time, CallId)>,
+    /// Dials given up because their result did not come in time.
+    dial_results_timed_out: u64,
     next_call: u64,
     /// Stale deadlines of records on desktops: (deadline, handle), removed when the record
     /// leaves the desktop.
@@ -429,6 +436,8 @@ impl Server {
             chains_out: IdMap::default(),
             parked: IdMap::default(),
             calls: IdMap::default(),
+            dial_deadlines: BTreeSet::new(),
+            dial_results_timed_out: 0,
             next_call: 1,
             stale_queue: BTreeSet::new(),
             finished: HandleSet::default(),
@@ -472,6 +481,9 @@ impl Server {
             consider(t);
         }
         if let Some(&(t, _)) = self.stale_queue.first() {
+            consider(t);
+        }
+        if let Some(&(t, _)) = self.dial_deadlines.first() {
             consider(t);
         }
         for group in &self.groups {
@@ -539,6 +551,12 @@ impl Server {
         self.calls.len()
     }
 
+    /// Dials given up because their result did not come within the group's
+    /// `dial_result_timeout` (their records went back to their lists to be dialed again).
+    pub fn dial_results_timed_out(&self) -> u64 {
+        self.dial_results_timed_out
+    }
+
     /// Checks the invariants the server keeps:
     /// - a record is on at most one desktop, and the desktops' lists agree with `held`;
     /// - every held record is somewhere: on a desktop, in a call, or a due callback;
@@ -576,6 +594,12 @@ impl Server {
                     "{on_desktops} records on desktops but {} stale deadlines",
                     self.stale_queue.len()
                 ),
+            });
+        }
+        let dialing = self.calls.values().filter(|c| c.state == CallState::Dialing).count();
+        if dialing != self.dial_deadlines.len() {
+            return Err(InvariantViolation {
+                what: format!("{dialing} calls dialing but {} result deadlines", self.dial_deadlines.len()),
             });
         }
         for (chain, parked) in &self.parked {
@@ -996,6 +1020,7 @@ impl Server {
             }
         }
         self.clean_stale(now, out);
+        self.time_out_dials(now, out);
         self.deliver_callbacks(now, out);
         self.smart_logouts(now, out);
         self.pace_all(now, out);
