@@ -527,3 +527,32 @@ fn a_dial_whose_result_never_comes_is_given_up_and_its_record_dialed_again() {
     assert_eq!(server.pacer("G@A").unwrap().snapshot().calls.in_flight, 1);
     assert_eq!(server.pacer("G@A").unwrap().snapshot().rejected_events, 0);
 }
+
+#[test]
+fn an_agent_logging_out_still_takes_the_calls_dialed_for_them() {
+    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Progressive)]), 10);
+    let now = Time::from_unix_s(T0);
+    let placed = dials(&login_ready(&mut server, now, 1));
+    assert_eq!(placed.len(), 1);
+    // Smart logout while the dial counted on the agent is out: the engine asks to wait.
+    let mut kv = pacer_engine::kv::KvList::new();
+    kv.set("GSW_AGENT_REQ_TYPE", "LogOut");
+    kv.set("GSW_APPLICATION_ID", 101);
+    kv.set("GSW_REFERENCE_ID", 1);
+    kv.set("GSW_CAMPAIGN_NAME", "G");
+    let mut out = Vec::new();
+    server.handle(now, Input::Desktop { dn: Dn::new("1000"), kv }, &mut out);
+    assert!(
+        out.iter().any(|o| matches!(o, Output::ToDesktop { event, .. } if matches!(event.body, EventBody::LogOutTime { .. }))),
+        "{out:?}"
+    );
+    // The call is answered: it goes to the agent, who is still there for it, not dropped.
+    let later = now + Duration::from_secs(5);
+    let out = tel(
+        &mut server,
+        later,
+        TelephonyEvent::CallResult { call: placed[0].call, result: CallResult::Answer },
+    );
+    assert_eq!(routes(&out), vec![(placed[0].call, Dn::new("1000"))]);
+    assert!(dials(&out).is_empty(), "no new dial for a leaving agent");
+}

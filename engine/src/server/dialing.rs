@@ -216,7 +216,7 @@ impl Server {
     /// Answered calls waiting in group `g` go to ready agents, longest idle first.
     fn route_waiting(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
         while !self.groups[g].waiting.is_empty() {
-            let Some(&(_, p)) = self.groups[g].ready.first() else { break };
+            let Some(p) = self.groups[g].first_ready_for_answer() else { break };
             let call = self.groups[g].waiting.pop_front().expect("not empty");
             let Some(c) = self.calls.get(&call) else { continue };
             let CallState::Waiting { answered_at, .. } = c.state else { continue };
@@ -285,8 +285,8 @@ impl Server {
             self.route(now, call, p, now, out);
             return;
         }
-        match self.groups[g].ready.first() {
-            Some(&(_, p)) => self.route(now, call, p, now, out),
+        match self.groups[g].first_ready_for_answer() {
+            Some(p) => self.route(now, call, p, now, out),
             None => {
                 let compliance = self.groups[g].config.pacing.compliance_time;
                 let c = self.calls.get_mut(&call).expect("present");

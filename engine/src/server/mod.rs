@@ -166,6 +166,10 @@ struct Group {
     free_slots: Vec<u32>,
     /// Ready members, longest idle first: (ready since, place).
     ready: BTreeSet<(Time, PlaceId)>,
+    /// Ready members waiting for their smart logout to be acknowledged, longest idle first.
+    /// No dial is made for them any more, but the calls already dialed on their account
+    /// still need someone: an answered call goes to them when no other member is ready.
+    leaving_ready: BTreeSet<(Time, PlaceId)>,
     /// Answered calls waiting for an agent, oldest first.
     waiting: VecDeque<CallId>,
     /// Callbacks that are due but found no agent yet.
@@ -181,6 +185,20 @@ struct Group {
 }
 
 impl Group {
+    /// The member an answered call goes to: the longest idle ready one, or else one that is
+    /// leaving (see `leaving_ready`).
+    fn first_ready_for_answer(&self) -> Option<PlaceId> {
+        self.ready.first().or_else(|| self.leaving_ready.first()).map(|&(_, p)| p)
+    }
+
+    /// The set of ready places `pool` names.
+    fn pool_mut(&mut self, pool: ReadyPool) -> &mut BTreeSet<(Time, PlaceId)> {
+        match pool {
+            ReadyPool::Dialing => &mut self.ready,
+            ReadyPool::Leaving => &mut self.leaving_ready,
+        }
+    }
+
     fn members(&self) -> impl Iterator<Item = PlaceId> + '_ {
         self.slots.iter().filter_map(|s| *s)
     }
@@ -200,6 +218,24 @@ enum PlaceState {
     /// On a call.
     Talking(CallId),
     AfterCallWork,
+}
+
+/// Which ready set of its groups a ready place is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReadyPool {
+    /// Ready for new dials.
+    Dialing,
+    /// Smart logout requested: ready only for the calls already dialed.
+    Leaving,
+}
+
+/// The ready set place `place` belongs in, if any.
+fn ready_pool(place: &Place) -> Option<ReadyPool> {
+    match (place.state, place.logout) {
+        (PlaceState::Ready, Logout::None) => Some(ReadyPool::Dialing),
+        (PlaceState::Ready, Logout::Requested) => Some(ReadyPool::Leaving),
+        _ => None,
+    }
 }
 
 /// Smart logout progress.
@@ -406,6 +442,7 @@ impl Server {
                 slots: Vec::new(),
                 free_slots: Vec::new(),
                 ready: BTreeSet::new(),
+                leaving_ready: BTreeSet::new(),
                 waiting: VecDeque::new(),
                 pending_callbacks: VecDeque::new(),
                 dials_in_flight: 0,
@@ -869,9 +906,9 @@ impl Server {
         if let Some(pacer) = &self.groups[g].pacer {
             pacer.agent_state(AgentIdx(idx), pacer_state(state), now);
         }
-        if state == PlaceState::Ready && self.places[p].logout == Logout::None {
+        if let Some(pool) = ready_pool(&self.places[p]) {
             let since = self.places[p].ready_since;
-            self.groups[g].ready.insert((since, p));
+            self.groups[g].pool_mut(pool).insert((since, p));
         }
         let info = self.groups[g].config.info();
         self.notify(out, p, EventBody::CampaignGroupAssigned(info));
@@ -885,6 +922,7 @@ impl Server {
         let (_, idx) = self.places[p].memberships.remove(pos);
         let group = &mut self.groups[g];
         group.ready.remove(&(self.places[p].ready_since, p));
+        group.leaving_ready.remove(&(self.places[p].ready_since, p));
         group.slots[idx.0 as usize] = None;
         group.free_slots.push(idx.0);
         if let Some(pacer) = &group.pacer {
@@ -973,23 +1011,16 @@ impl Server {
 
     /// Sets a place's state and keeps the groups' ready sets and pacers in step.
     fn set_place_state(&mut self, now: Time, p: PlaceId, state: PlaceState) {
-        let old_since = self.places[p].ready_since;
-        let was_ready = self.places[p].state == PlaceState::Ready && self.places[p].logout == Logout::None;
+        let before = (ready_pool(&self.places[p]), self.places[p].ready_since);
         self.places[p].state = state;
-        if state == PlaceState::Ready && !was_ready {
+        if state == PlaceState::Ready && before.0.is_none() {
             self.places[p].ready_since = now;
         }
-        let is_ready = state == PlaceState::Ready && self.places[p].logout == Logout::None;
-        self.became_ready |= is_ready && !was_ready;
-        let since = self.places[p].ready_since;
+        let after = ready_pool(&self.places[p]);
+        self.became_ready |= after.is_some() && before.0.is_none();
+        self.move_ready(p, before);
         for &(g, idx) in &self.places[p].memberships {
             let group = &mut self.groups[g];
-            if was_ready {
-                group.ready.remove(&(old_since, p));
-            }
-            if is_ready {
-                group.ready.insert((since, p));
-            }
             if let Some(pacer) = &group.pacer {
                 let pstate = if self.places[p].logout != Logout::None {
                     AgentState::Leaving
@@ -997,6 +1028,24 @@ impl Server {
                     pacer_state(state)
                 };
                 pacer.agent_state(idx, pstate, now);
+            }
+        }
+    }
+
+    /// Moves place `p` from the ready set it was in (`before`: its pool and ready-since
+    /// time then) to the one it belongs in now, in every group it is a member of.
+    fn move_ready(&mut self, p: PlaceId, before: (Option<ReadyPool>, Time)) {
+        let after = (ready_pool(&self.places[p]), self.places[p].ready_since);
+        if after == before {
+            return;
+        }
+        for &(g, _) in &self.places[p].memberships {
+            let group = &mut self.groups[g];
+            if let (Some(pool), since) = before {
+                group.pool_mut(pool).remove(&(since, p));
+            }
+            if let (Some(pool), since) = after {
+                group.pool_mut(pool).insert((since, p));
             }
         }
     }
@@ -1089,7 +1138,9 @@ impl Server {
                 }
             }
             if all_clear {
+                let before = (ready_pool(&self.places[p]), self.places[p].ready_since);
                 self.places[p].logout = Logout::Done;
+                self.move_ready(p, before);
                 let campaign_name = campaign.unwrap_or_default().into();
                 self.notify(out, p, EventBody::LogOutAcknowledge { campaign_name });
             }
@@ -1292,6 +1343,7 @@ impl Server {
             group.slots.clear();
             group.free_slots.clear();
             group.ready.clear();
+            group.leaving_ready.clear();
             group.waiting.clear();
             group.dials_in_flight = 0;
             group.ports_busy = 0;
