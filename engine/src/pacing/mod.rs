@@ -166,6 +166,8 @@ pub struct PacerSnapshot {
     pub rejected_events: u64,
 }
 
+/// Relative change of an estimate that makes the log-normal tables be computed again.
+const TABLE_REFILL_TOLERANCE: f64 = 0.01;
 /// How often (engine time) the derived estimates are recomputed from the windows.
 const REFRESH_EVERY: Duration = Duration::from_millis(100);
 /// How often the closed-loop correction takes a step.
@@ -322,6 +324,20 @@ impl GroupPacer {
     /// Changes the algorithm.
     pub fn set_algorithm(&self, algorithm: Algorithm) {
         self.algorithm.store(algorithm.code(), Ordering::Release);
+        // The log-normal tables are kept up to date only for the algorithm that reads them.
+        self.fill_tables();
+    }
+
+    /// Refills the probability tables from the current estimates: the log-normal ones only
+    /// for `advanced_small_group` (their only reader), and only when an estimate moved.
+    fn fill_tables(&self) {
+        let d = &self.derived;
+        let est = self.estimates();
+        let horizon_s = d.dial_to_answer_s.load() + self.config.compliance_time.as_secs_f64();
+        d.tables.fill_exponential(&est, horizon_s);
+        if self.algorithm() == Algorithm::AdvancedSmallGroup {
+            d.tables.fill_conditional(&est, horizon_s, TABLE_REFILL_TOLERANCE);
+        }
     }
 
     fn reject(&self) {
@@ -541,8 +557,7 @@ impl GroupPacer {
         d.acw_cv.store(cv(acw, prior.acw_cv));
         let wait = self.est.agent_wait.moments(now);
         d.wait_s.store(blend(wait, prior.wait_s));
-        d.tables
-            .fill(&self.estimates(), d.dial_to_answer_s.load() + self.config.compliance_time.as_secs_f64());
+        self.fill_tables();
 
         let goal = self.goal();
         if let Goal::OverdialRate(r) = goal {

@@ -61,6 +61,7 @@ impl Server {
     /// Runs every running group's pacing: routes waiting calls to ready agents, pushes
     /// preview records, places the dials the pacer asks for.
     pub(super) fn pace_all(&mut self, now: Time, out: &mut Vec<Output>) {
+        self.last_paced = now;
         for g in 0..self.groups.len() {
             self.route_waiting(now, g, out);
             if self.groups[g].state != GroupState::Running {
@@ -336,7 +337,9 @@ impl Server {
     /// up: the result was lost between the dialer and here, and the call, if it still
     /// exists, is the dialer's to clean up. The record goes back to its list to be dialed
     /// again, the seized agent (if any) is free, and the pacer stops counting the dial.
-    pub(super) fn time_out_dials(&mut self, now: Time, out: &mut Vec<Output>) {
+    /// True when a dial was given up (capacity was freed).
+    pub(super) fn time_out_dials(&mut self, now: Time, out: &mut Vec<Output>) -> bool {
+        let mut freed = false;
         while let Some(&(due, call)) = self.dial_deadlines.first() {
             if due > now {
                 break;
@@ -344,6 +347,7 @@ impl Server {
             self.dial_deadlines.pop_first();
             let Some(c) = self.calls.remove(&call) else { continue };
             self.dial_results_timed_out += 1;
+            freed = true;
             let group = &mut self.groups[c.group];
             group.dials_in_flight = group.dials_in_flight.saturating_sub(1);
             if let Some(pacer) = &group.pacer {
@@ -362,6 +366,7 @@ impl Server {
                 self.finish(now, c.handle, finish, out);
             }
         }
+        freed
     }
 
     /// Forgets a call (its group is unloading); frees the place it engaged.
@@ -591,7 +596,11 @@ impl Server {
         };
         let target = if personal {
             let Some(agent) = agent else { return false };
-            self.groups[g].members().find(|&p| self.places[p].agent_id == agent && eligible(self, p))
+            self.place_by_agent.get(&agent).copied().filter(|&p| {
+                self.places[p].agent_id == agent
+                    && self.places[p].memberships.iter().any(|&(mg, _)| mg == g)
+                    && eligible(self, p)
+            })
         } else {
             self.groups[g]
                 .ready

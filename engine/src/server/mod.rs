@@ -369,6 +369,14 @@ pub struct Server {
     groups: Vec<Group>,
     places: Vec<Place>,
     place_by_dn: IdMap<Dn, PlaceId>,
+    /// The place each logged-in agent id is at (its latest login): personal callbacks look
+    /// their agent up here rather than comparing ids with every member at every tick.
+    place_by_agent: HashMap<CompactString, PlaceId>,
+    /// Places whose smart logout waits for the pacer.
+    pending_logouts: BTreeSet<PlaceId>,
+    /// When the groups were last paced: a running group is paced again at most `tick`
+    /// later, whether or not an input came meanwhile.
+    last_paced: Time,
     /// Agent-group membership added or removed at run time, on top of the configuration.
     joined: BTreeSet<(CompactString, Dn)>,
     left: BTreeSet<(CompactString, Dn)>,
@@ -467,6 +475,9 @@ impl Server {
             groups,
             places: Vec::new(),
             place_by_dn: IdMap::default(),
+            place_by_agent: HashMap::new(),
+            pending_logouts: BTreeSet::new(),
+            last_paced: Time::EPOCH,
             joined: BTreeSet::new(),
             left: BTreeSet::new(),
             held: IdMap::default(),
@@ -523,11 +534,15 @@ impl Server {
         if let Some(&(t, _)) = self.dial_deadlines.first() {
             consider(t);
         }
+        // Waiting calls share their group's compliance time, so the queue is in deadline
+        // order: the first call still waiting has the earliest.
         for group in &self.groups {
-            for call in &group.waiting {
-                if let Some(Call { state: CallState::Waiting { deadline, .. }, .. }) = self.calls.get(call) {
-                    consider(*deadline);
-                }
+            let first = group.waiting.iter().find_map(|call| match self.calls.get(call) {
+                Some(Call { state: CallState::Waiting { deadline, .. }, .. }) => Some(*deadline),
+                _ => None,
+            });
+            if let Some(deadline) = first {
+                consider(deadline);
             }
         }
         next
@@ -855,6 +870,7 @@ impl Server {
                 p
             }
         };
+        self.place_by_agent.insert(agent_id.clone(), p);
         {
             let place = &mut self.places[p];
             place.agent_id = agent_id;
@@ -980,6 +996,10 @@ impl Server {
         for (g, _) in memberships {
             self.leave_group(now, g, p);
         }
+        if self.place_by_agent.get(&self.places[p].agent_id) == Some(&p) {
+            self.place_by_agent.remove(&self.places[p].agent_id);
+        }
+        self.pending_logouts.remove(&p);
         let place = &mut self.places[p];
         place.logged_in = false;
         place.state = PlaceState::NotReady;
@@ -1069,10 +1089,14 @@ impl Server {
             }
         }
         self.clean_stale(now, out);
-        self.time_out_dials(now, out);
+        let freed = self.time_out_dials(now, out);
         self.deliver_callbacks(now, out);
         self.smart_logouts(now, out);
-        self.pace_all(now, out);
+        // Inputs pace as they come; the timer paces only a group left alone for a tick (the
+        // estimates move with time) or when a given-up dial freed capacity.
+        if freed || now >= self.last_paced + self.config.tick {
+            self.pace_all(now, out);
+        }
         if let Some(interval) = self.config.status_interval {
             match self.next_summary {
                 Some(t) if t > now => {}
@@ -1092,10 +1116,15 @@ impl Server {
         self.schedule_tick(now);
     }
 
+    /// The next periodic wake-up: a running group is paced at least every `tick`, and a
+    /// smart logout asks the pacer again as often. Everything else that falls due (waiting
+    /// calls' deadlines, stale records, dial results, summaries) has its own wake-up in
+    /// [`Server::next_wakeup`].
     fn schedule_tick(&mut self, now: Time) {
-        let busy = self.groups.iter().any(|g| g.state == GroupState::Running || !g.waiting.is_empty())
-            || !self.held.is_empty();
-        self.next_tick = busy.then(|| now + self.config.tick);
+        let busy =
+            self.groups.iter().any(|g| g.state == GroupState::Running) || !self.pending_logouts.is_empty();
+        self.next_tick =
+            busy.then(|| self.last_paced.max(now.saturating_sub(self.config.tick)) + self.config.tick);
     }
 
     /// Records left on a desktop past the group's stale_clean_timeout go back as Stale.
@@ -1121,8 +1150,13 @@ impl Server {
 
     /// Smart logouts waiting for dials counted on the agent: acknowledge when the pacer lets go.
     fn smart_logouts(&mut self, now: Time, out: &mut Vec<Output>) {
-        for p in 0..self.places.len() {
+        if self.pending_logouts.is_empty() {
+            return;
+        }
+        let pending: SmallVec<[PlaceId; 16]> = self.pending_logouts.iter().copied().collect();
+        for p in pending {
             if self.places[p].logout != Logout::Requested {
+                self.pending_logouts.remove(&p);
                 continue;
             }
             let mut all_clear = true;
@@ -1140,6 +1174,7 @@ impl Server {
             if all_clear {
                 let before = (ready_pool(&self.places[p]), self.places[p].ready_since);
                 self.places[p].logout = Logout::Done;
+                self.pending_logouts.remove(&p);
                 self.move_ready(p, before);
                 let campaign_name = campaign.unwrap_or_default().into();
                 self.notify(out, p, EventBody::LogOutAcknowledge { campaign_name });

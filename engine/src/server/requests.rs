@@ -786,6 +786,7 @@ impl Server {
             // agent still takes the calls already dialed until the logout is acknowledged.
             let before = (super::ready_pool(&self.places[p]), self.places[p].ready_since);
             self.places[p].logout = Logout::Requested;
+            self.pending_logouts.insert(p);
             self.move_ready(p, before);
             for &(g, idx) in &self.places[p].memberships {
                 if let Some(pacer) = &self.groups[g].pacer {
@@ -805,6 +806,7 @@ impl Server {
         if wait.is_zero() {
             let before = (super::ready_pool(&self.places[p]), self.places[p].ready_since);
             self.places[p].logout = Logout::Done;
+            self.pending_logouts.remove(&p);
             self.move_ready(p, before);
             self.reply(out, dn, request, EventBody::LogOutAcknowledge { campaign_name });
         } else {
