@@ -150,3 +150,19 @@ fn lost_dial_results_do_not_leak_pacing_capacity() {
         clean.report.busy_factor
     );
 }
+
+#[test]
+fn the_end_of_a_shift_does_not_overdial() {
+    // A 1,000-agent floor that fills over half an hour and empties over the last half hour:
+    // the overdial correction learnt on the full floor must follow it down (it took the last
+    // quarter hour to 10% abandons when it adapted over the 15-minute estimator window).
+    let s = load(
+        "floor-1000",
+        &["records.count=200000", "agents.shift_s=5400", "duration_s=7200", "agents.breaks=0"],
+    );
+    let outcome = run(&s, &RunOptions { seed: 1, ..RunOptions::default() }).unwrap();
+    let r = &outcome.report;
+    assert!(outcome.violation.is_none(), "{:?}", outcome.violation);
+    assert!(r.abandon_rate_max_window < 0.07, "worst 15 minutes {:.3}", r.abandon_rate_max_window);
+    assert!(r.busy_factor > 0.9, "busy factor {:.3}", r.busy_factor);
+}

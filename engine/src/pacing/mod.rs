@@ -166,6 +166,8 @@ pub struct PacerSnapshot {
     pub rejected_events: u64,
 }
 
+/// Answers the overdial controller measures its error on, when the window holds that many.
+const CONTROL_ANSWERS: u64 = 600;
 /// Relative change of an estimate that makes the log-normal tables be computed again.
 const TABLE_REFILL_TOLERANCE: f64 = 0.01;
 /// How often (engine time) the derived estimates are recomputed from the windows.
@@ -592,12 +594,22 @@ impl GroupPacer {
     /// enough for the window's own lag; steps are weighted by the time since the previous one.
     fn control_step(&self, now: Time, goal: Goal, elapsed: Duration) {
         let d = &self.derived;
+        let window_s = self.config.estimator_window.as_secs_f64().max(1.0);
+        // The span the error is measured over, which sets the gain (see below).
+        let mut span_s = window_s;
         let error = match goal {
             Goal::OverdialRate(r) => {
-                let measured = self.tracker.control(now);
+                // A large floor answers enough calls in a few minutes to measure its rate: it
+                // is steered on the most recent `CONTROL_ANSWERS` answers, so the correction
+                // follows a floor that changes within minutes (the end of a shift, when the
+                // floor empties in half an hour and a correction learnt on the full floor
+                // overdials the shrinking one: floor-1000's last quarter hour reached 10%
+                // abandons). A small one keeps the whole window.
+                let (measured, span) = self.tracker.control_recent(now, CONTROL_ANSWERS);
                 if measured.answered < CONTROL_MIN_ANSWERED {
                     return;
                 }
+                span_s = span.as_secs_f64().clamp(1.0, window_s);
                 let target = if self.algorithm() == Algorithm::TimeOptimized {
                     d.time_optimized_rate.load()
                 } else {
@@ -622,8 +634,8 @@ impl GroupPacer {
                 ((wait.mean_s - w) / w.max(1.0)).clamp(-1.0, 1.0)
             }
         };
-        let window_s = self.config.estimator_window.as_secs_f64().max(1.0);
-        let gain = 0.5 * elapsed.as_secs_f64().min(window_s) / window_s;
+        // Half the error corrected per measuring span.
+        let gain = 0.5 * elapsed.as_secs_f64().min(span_s) / span_s;
         let c = d.correction.load();
         d.correction.store((c * (gain * error).exp()).clamp(CORRECTION_MIN, CORRECTION_MAX));
     }
