@@ -556,3 +556,25 @@ fn an_agent_logging_out_still_takes_the_calls_dialed_for_them() {
     assert_eq!(routes(&out), vec![(placed[0].call, Dn::new("1000"))]);
     assert!(dials(&out).is_empty(), "no new dial for a leaving agent");
 }
+
+#[test]
+fn an_agent_reported_ready_mid_conversation_ends_a_call_whose_release_was_lost() {
+    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Progressive)]), 10);
+    let now = Time::from_unix_s(T0);
+    let placed = dials(&login_ready(&mut server, now, 1));
+    let call = placed[0].call;
+    let dn = Dn::new("1000");
+    let out = tel(&mut server, now, TelephonyEvent::CallResult { call, result: CallResult::Answer });
+    assert_eq!(routes(&out), vec![(call, dn.clone())]);
+    tel(&mut server, now, TelephonyEvent::CallConnected { call, dn: dn.clone() });
+    // The release never comes; the switch reports the agent ready after wrap-up.
+    let later = now + Duration::from_secs(200);
+    let out = tel(&mut server, later, TelephonyEvent::AgentReady { dn: dn.clone() });
+    assert_eq!(server.calls_released_by_ready(), 1);
+    assert_eq!(server.calls_in_progress(), 1, "the old call is over; a new one is dialed");
+    assert_eq!(dials(&out).len(), 1, "the agent is paced again");
+    // The late release of the old call changes nothing.
+    let out = tel(&mut server, later, TelephonyEvent::CallReleased { call });
+    assert!(dials(&out).is_empty());
+    assert_eq!(server.calls_in_progress(), 1);
+}

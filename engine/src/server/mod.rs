@@ -393,6 +393,8 @@ pub struct Server {
     dial_deadlines: BTreeSet<(Time, CallId)>,
     /// Dials given up because their result did not come in time.
     dial_results_timed_out: u64,
+    /// Conversations taken as released because their agent was reported ready.
+    calls_released_by_ready: u64,
     next_call: u64,
     /// Stale deadlines of records on desktops: (deadline, handle), removed when the record
     /// leaves the desktop.
@@ -486,6 +488,7 @@ impl Server {
             calls: IdMap::default(),
             dial_deadlines: BTreeSet::new(),
             dial_results_timed_out: 0,
+            calls_released_by_ready: 0,
             next_call: 1,
             stale_queue: BTreeSet::new(),
             finished: HandleSet::default(),
@@ -607,6 +610,12 @@ impl Server {
     /// `dial_result_timeout` (their records went back to their lists to be dialed again).
     pub fn dial_results_timed_out(&self) -> u64 {
         self.dial_results_timed_out
+    }
+
+    /// Conversations taken as released because the switch reported their agent ready (their
+    /// release was lost on its way to the engine).
+    pub fn calls_released_by_ready(&self) -> u64 {
+        self.calls_released_by_ready
     }
 
     /// Checks the invariants the server keeps:
@@ -1008,6 +1017,23 @@ impl Server {
 
     fn agent_ready(&mut self, now: Time, p: PlaceId, out: &mut Vec<Output>) {
         match self.places[p].state {
+            PlaceState::Talking(call)
+                if !self.places[p].ivr
+                    && matches!(
+                        self.calls.get(&call).map(|c| c.state),
+                        Some(CallState::Connected { place: Some(q), .. }) if q == p
+                    ) =>
+            {
+                // The switch reports the agent ready while the engine still has them in
+                // conversation: the call's release was lost on its way here. The agent cannot
+                // be both, so the call is taken as released (into after-call work, which the
+                // ready state then ends), rather than keep the agent out of pacing for good.
+                self.call_released(now, call, None, out);
+                self.calls_released_by_ready += 1;
+                if self.places[p].state != PlaceState::AfterCallWork {
+                    return;
+                }
+            }
             PlaceState::Engaged(_) | PlaceState::Talking(_) => return,
             PlaceState::Ready => return,
             PlaceState::AfterCallWork | PlaceState::NotReady => {}
