@@ -441,3 +441,140 @@ fn server_configuration_reads_from_toml() {
     assert!(Server::new(twice, store(1)).is_err());
     assert!(Server::new(ServerConfig::new(100, vec![]), store(1)).is_err(), "application ids start at 101");
 }
+
+/// A store of `n_chains` chains of two records each, the two of a chain next to each other.
+fn chained_store(n_chains: i64) -> RecordStore {
+    let mut list = CallingList::new("Leads", ListFormat::default());
+    for i in 1..=2 * n_chains {
+        let mut record = Record::new(i, &format!("555{i:06}"), "UTC");
+        (record.daily_from_s, record.daily_till_s) = (0, 86_400);
+        (record.chain_id, record.chain_n) = ((i + 1) / 2, ((i + 1) % 2 + 1) as i32);
+        list.push(record).unwrap();
+    }
+    let mut store = RecordStore::new();
+    store.add_list(list).unwrap();
+    store
+}
+
+#[test]
+fn records_of_chains_out_are_parked_not_left_blocking_the_queue() {
+    // Every second record belongs to a chain already out when retrieval reaches it: they
+    // must not pile up in front of the records that can be dialed.
+    let config = ServerConfig::new(101, vec![group(DialMode::Progressive)]);
+    let mut server = Server::new(config, chained_store(300)).unwrap();
+    let now = Time::from_unix_s(T0);
+    let mut out = Vec::new();
+    server.handle(now, Input::Admin(AdminCommand::Load { group: "G@A".into() }), &mut out);
+    server.handle(now, Input::Admin(AdminCommand::Start { group: "G@A".into() }), &mut out);
+    let placed = dials(&login_ready(&mut server, now, 200));
+    assert_eq!(placed.len(), 200, "one dial per ready agent");
+    let chain_of = |server: &Server, h: i64| server.store().get(RecordHandle(h)).unwrap().chain_id;
+    let mut chains: Vec<i64> = placed.iter().map(|d| chain_of(&server, d.record_handle)).collect();
+    chains.sort_unstable();
+    chains.dedup();
+    assert_eq!(chains.len(), 200, "one record per chain out");
+    // The chain's record comes back: its sibling is dialable again, first in the queue.
+    let first = &placed[0];
+    let out =
+        tel(&mut server, now, TelephonyEvent::CallResult { call: first.call, result: CallResult::NoAnswer });
+    let next = dials(&out);
+    assert_eq!(next.len(), 1);
+    assert_eq!(chain_of(&server, next[0].record_handle), chain_of(&server, first.record_handle));
+    assert_ne!(next[0].record_handle, first.record_handle);
+}
+
+#[test]
+fn a_dial_whose_result_never_comes_is_given_up_and_its_record_dialed_again() {
+    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Progressive)]), 1);
+    let now = Time::from_unix_s(T0);
+    let first = dials(&login_ready(&mut server, now, 1));
+    assert_eq!(first.len(), 1);
+    let h = first[0].record_handle;
+    // Before the timeout (120 s by default) the dial is still in flight.
+    let mut out = Vec::new();
+    server.handle(now + Duration::from_secs(119), Input::Timer, &mut out);
+    assert!(dials(&out).is_empty());
+    assert_eq!(server.dial_results_timed_out(), 0);
+    let due = server.next_wakeup().expect("a dial in flight");
+    assert!(due <= now + Duration::from_secs(120), "the server wakes for the result deadline");
+    // Past it: the record is back in its list, retryable, and the agent's pacing capacity
+    // is free again, so the ready agent gets the record dialed anew.
+    let mut out = Vec::new();
+    let later = now + Duration::from_secs(121);
+    server.handle(later, Input::Timer, &mut out);
+    server.check_invariants().unwrap();
+    assert_eq!(server.dial_results_timed_out(), 1);
+    let updates: Vec<_> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::RecordUpdate { record, .. } => Some(record.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].call_result, CallResult::UnknownCallResult);
+    assert_eq!(updates[0].attempts, 1);
+    let again = dials(&out);
+    assert_eq!(again.len(), 1, "the freed capacity dials again");
+    assert_eq!(again[0].record_handle, h);
+    // The late result of the first dial changes nothing.
+    let out = tel(
+        &mut server,
+        later,
+        TelephonyEvent::CallResult { call: first[0].call, result: CallResult::Answer },
+    );
+    assert!(routes(&out).is_empty());
+    assert_eq!(server.pacer("G@A").unwrap().snapshot().calls.in_flight, 1);
+    assert_eq!(server.pacer("G@A").unwrap().snapshot().rejected_events, 0);
+}
+
+#[test]
+fn an_agent_logging_out_still_takes_the_calls_dialed_for_them() {
+    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Progressive)]), 10);
+    let now = Time::from_unix_s(T0);
+    let placed = dials(&login_ready(&mut server, now, 1));
+    assert_eq!(placed.len(), 1);
+    // Smart logout while the dial counted on the agent is out: the engine asks to wait.
+    let mut kv = pacer_engine::kv::KvList::new();
+    kv.set("GSW_AGENT_REQ_TYPE", "LogOut");
+    kv.set("GSW_APPLICATION_ID", 101);
+    kv.set("GSW_REFERENCE_ID", 1);
+    kv.set("GSW_CAMPAIGN_NAME", "G");
+    let mut out = Vec::new();
+    server.handle(now, Input::Desktop { dn: Dn::new("1000"), kv }, &mut out);
+    assert!(
+        out.iter().any(|o| matches!(o, Output::ToDesktop { event, .. } if matches!(event.body, EventBody::LogOutTime { .. }))),
+        "{out:?}"
+    );
+    // The call is answered: it goes to the agent, who is still there for it, not dropped.
+    let later = now + Duration::from_secs(5);
+    let out = tel(
+        &mut server,
+        later,
+        TelephonyEvent::CallResult { call: placed[0].call, result: CallResult::Answer },
+    );
+    assert_eq!(routes(&out), vec![(placed[0].call, Dn::new("1000"))]);
+    assert!(dials(&out).is_empty(), "no new dial for a leaving agent");
+}
+
+#[test]
+fn an_agent_reported_ready_mid_conversation_ends_a_call_whose_release_was_lost() {
+    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Progressive)]), 10);
+    let now = Time::from_unix_s(T0);
+    let placed = dials(&login_ready(&mut server, now, 1));
+    let call = placed[0].call;
+    let dn = Dn::new("1000");
+    let out = tel(&mut server, now, TelephonyEvent::CallResult { call, result: CallResult::Answer });
+    assert_eq!(routes(&out), vec![(call, dn.clone())]);
+    tel(&mut server, now, TelephonyEvent::CallConnected { call, dn: dn.clone() });
+    // The release never comes; the switch reports the agent ready after wrap-up.
+    let later = now + Duration::from_secs(200);
+    let out = tel(&mut server, later, TelephonyEvent::AgentReady { dn: dn.clone() });
+    assert_eq!(server.calls_released_by_ready(), 1);
+    assert_eq!(server.calls_in_progress(), 1, "the old call is over; a new one is dialed");
+    assert_eq!(dials(&out).len(), 1, "the agent is paced again");
+    // The late release of the old call changes nothing.
+    let out = tel(&mut server, later, TelephonyEvent::CallReleased { call });
+    assert!(dials(&out).is_empty());
+    assert_eq!(server.calls_in_progress(), 1);
+}

@@ -86,6 +86,10 @@ pub struct GroupSpec {
     /// behaviour beyond RecordProcessed).
     #[serde(default)]
     pub ivr: bool,
+    /// Seconds after which the engine gives up a dial whose result has not come (the
+    /// engine's default when unset).
+    #[serde(default)]
+    pub dial_result_timeout_s: Option<f64>,
 }
 
 impl GroupSpec {

@@ -130,3 +130,39 @@ fn every_algorithm_runs_and_keeps_the_invariants() {
         assert_eq!(outcome.report.ledger["engine_records_held_at_unload"], 0, "{algorithm}");
     }
 }
+
+#[test]
+fn lost_dial_results_do_not_leak_pacing_capacity() {
+    // Without a timeout every lost result kept a dial in flight for good, and the pacer,
+    // counting them, dialed less and less.
+    let sets = ["duration_s=3600", "agents.login_spread_s=30"];
+    let clean = load("callbacks-dnc", &sets);
+    let lossy = load("callbacks-dnc", &[&sets[..], &["faults.dial_result_lost=0.05"]].concat());
+    let options = RunOptions { seed: 5, ..RunOptions::default() };
+    let clean = run(&clean, &options).unwrap();
+    let lossy = run(&lossy, &options).unwrap();
+    assert!(lossy.violation.is_none(), "{:?}", lossy.violation);
+    assert!(lossy.report.ledger.get("engine_dial_results_timed_out").is_some_and(|&n| n > 0));
+    assert!(
+        lossy.report.busy_factor > 0.9 * clean.report.busy_factor,
+        "busy factor {:.3} with lost results, {:.3} without",
+        lossy.report.busy_factor,
+        clean.report.busy_factor
+    );
+}
+
+#[test]
+fn the_end_of_a_shift_does_not_overdial() {
+    // A 1,000-agent floor that fills over half an hour and empties over the last half hour:
+    // the overdial correction learnt on the full floor must follow it down (it took the last
+    // quarter hour to 10% abandons when it adapted over the 15-minute estimator window).
+    let s = load(
+        "floor-1000",
+        &["records.count=200000", "agents.shift_s=5400", "duration_s=7200", "agents.breaks=0"],
+    );
+    let outcome = run(&s, &RunOptions { seed: 1, ..RunOptions::default() }).unwrap();
+    let r = &outcome.report;
+    assert!(outcome.violation.is_none(), "{:?}", outcome.violation);
+    assert!(r.abandon_rate_max_window < 0.07, "worst 15 minutes {:.3}", r.abandon_rate_max_window);
+    assert!(r.busy_factor > 0.9, "busy factor {:.3}", r.busy_factor);
+}

@@ -64,6 +64,12 @@ pub struct GroupOptions {
     /// a smart logout waits for calls dialed on the agent's account).
     #[serde(default, deserialize_with = "opt_duration_s", rename = "call_wait_connected_timeout_s")]
     pub call_wait_connected_timeout: Option<Duration>,
+    /// A dial whose result has not come this long after it was placed is given up: its
+    /// record goes back to its list (call result Unknown Call Result, to be dialed again)
+    /// and the pacer stops counting it in flight. Results lost by the telephony side would
+    /// otherwise hold pacing capacity for good.
+    #[serde(with = "duration_s", rename = "dial_result_timeout_s")]
+    pub dial_result_timeout: Duration,
     /// Agent places the group's pacer has room for (its dense agent index).
     pub max_agents: u32,
     /// GVP modes: the IVR ports the group dials for.
@@ -91,6 +97,7 @@ impl Default for GroupOptions {
             record_processed: true,
             stale_clean_timeout: Duration::from_secs(3600),
             call_wait_connected_timeout: None,
+            dial_result_timeout: Duration::from_secs(120),
             max_agents: 1024,
             gvp_ports: 30,
             power_gvp_ratio: 1.5,

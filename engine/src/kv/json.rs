@@ -432,6 +432,7 @@ impl<'a> Parser<'a> {
     #[cold]
     #[inline(never)]
     fn number_full(&mut self, node: &PathNode<'_>) -> Result<i64, KvError> {
+        let start = self.pos;
         let negative = self.peek() == Some(b'-');
         if negative {
             self.pos += 1;
@@ -481,6 +482,13 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
             }
             float = true;
+        }
+        // serde_json refuses a float beyond the range of f64 as malformed ("number out of
+        // range") rather than as a float, and so does this reader, so the two agree (found
+        // by the property test on `{"":-0.1e400`). The standard parser rounds the text the
+        // way serde_json does, to infinity past f64::MAX.
+        if float && self.text[start..self.pos].parse::<f64>().is_ok_and(f64::is_infinite) {
+            return Err(self.syntax("number out of range"));
         }
         // serde_json reads `-0` as the float -0.0, and so does this reader, so the two agree
         // on every input (found by fuzzing); the protocol has no use for a negative zero.

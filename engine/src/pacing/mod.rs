@@ -166,6 +166,10 @@ pub struct PacerSnapshot {
     pub rejected_events: u64,
 }
 
+/// Answers the overdial controller measures its error on, when the window holds that many.
+const CONTROL_ANSWERS: u64 = 600;
+/// Relative change of an estimate that makes the log-normal tables be computed again.
+const TABLE_REFILL_TOLERANCE: f64 = 0.01;
 /// How often (engine time) the derived estimates are recomputed from the windows.
 const REFRESH_EVERY: Duration = Duration::from_millis(100);
 /// How often the closed-loop correction takes a step.
@@ -326,6 +330,20 @@ impl GroupPacer {
     /// Changes the algorithm.
     pub fn set_algorithm(&self, algorithm: Algorithm) {
         self.algorithm.store(algorithm.code(), Ordering::Release);
+        // The log-normal tables are kept up to date only for the algorithm that reads them.
+        self.fill_tables();
+    }
+
+    /// Refills the probability tables from the current estimates: the log-normal ones only
+    /// for `advanced_small_group` (their only reader), and only when an estimate moved.
+    fn fill_tables(&self) {
+        let d = &self.derived;
+        let est = self.estimates();
+        let horizon_s = d.dial_to_answer_s.load() + self.config.compliance_time.as_secs_f64();
+        d.tables.fill_exponential(&est, horizon_s);
+        if self.algorithm() == Algorithm::AdvancedSmallGroup {
+            d.tables.fill_conditional(&est, horizon_s, TABLE_REFILL_TOLERANCE);
+        }
     }
 
     /// Hands the decision to a pacer outside the engine: from now on each decision aims at
@@ -426,6 +444,17 @@ impl GroupPacer {
         } else {
             self.settle(counted_on);
         }
+    }
+
+    /// A dial whose result never came (the server gave up on it after its dial-result
+    /// timeout): it leaves the calls in flight, and the agent it was counted on, without
+    /// touching the estimates, since nothing is known of how it ended.
+    pub fn dial_lost(&self, counted_on: Option<AgentIdx>) {
+        if !self.calls.apply(-1, 0) {
+            self.reject();
+            return;
+        }
+        self.settle(counted_on);
     }
 
     /// An answered call reached an agent.
@@ -544,8 +573,7 @@ impl GroupPacer {
         d.acw_cv.store(cv(acw, prior.acw_cv));
         let wait = self.est.agent_wait.moments(now);
         d.wait_s.store(blend(wait, prior.wait_s));
-        d.tables
-            .fill(&self.estimates(), d.dial_to_answer_s.load() + self.config.compliance_time.as_secs_f64());
+        self.fill_tables();
 
         let goal = self.goal();
         if let Goal::OverdialRate(r) = goal {
@@ -580,12 +608,22 @@ impl GroupPacer {
     /// enough for the window's own lag; steps are weighted by the time since the previous one.
     fn control_step(&self, now: Time, goal: Goal, elapsed: Duration) {
         let d = &self.derived;
+        let window_s = self.config.estimator_window.as_secs_f64().max(1.0);
+        // The span the error is measured over, which sets the gain (see below).
+        let mut span_s = window_s;
         let error = match goal {
             Goal::OverdialRate(r) => {
-                let measured = self.tracker.control(now);
+                // A large floor answers enough calls in a few minutes to measure its rate: it
+                // is steered on the most recent `CONTROL_ANSWERS` answers, so the correction
+                // follows a floor that changes within minutes (the end of a shift, when the
+                // floor empties in half an hour and a correction learnt on the full floor
+                // overdials the shrinking one: floor-1000's last quarter hour reached 10%
+                // abandons). A small one keeps the whole window.
+                let (measured, span) = self.tracker.control_recent(now, CONTROL_ANSWERS);
                 if measured.answered < CONTROL_MIN_ANSWERED {
                     return;
                 }
+                span_s = span.as_secs_f64().clamp(1.0, window_s);
                 let target = if self.algorithm() == Algorithm::TimeOptimized {
                     d.time_optimized_rate.load()
                 } else {
@@ -610,8 +648,8 @@ impl GroupPacer {
                 ((wait.mean_s - w) / w.max(1.0)).clamp(-1.0, 1.0)
             }
         };
-        let window_s = self.config.estimator_window.as_secs_f64().max(1.0);
-        let gain = 0.5 * elapsed.as_secs_f64().min(window_s) / window_s;
+        // Half the error corrected per measuring span.
+        let gain = 0.5 * elapsed.as_secs_f64().min(span_s) / span_s;
         let c = d.correction.load();
         d.correction.store((c * (gain * error).exp()).clamp(CORRECTION_MIN, CORRECTION_MAX));
     }

@@ -180,6 +180,13 @@ impl OverdialTracker {
         OverdialCount { abandoned, answered }
     }
 
+    /// The control window's most recent part holding at least `min_answered` answers (the
+    /// whole window when it holds fewer), with that part's length.
+    pub(crate) fn control_recent(&self, now: Time, min_answered: u64) -> (OverdialCount, Duration) {
+        let (abandoned, answered, buckets) = self.control.sum_recent(now, min_answered);
+        (OverdialCount { abandoned, answered }, self.control.bucket_width() * buckets.max(1) as u32)
+    }
+
     /// Campaign totals.
     pub(crate) fn campaign(&self) -> OverdialCount {
         // `Acquire` pairs with the CAS in `record`.

@@ -125,6 +125,36 @@ impl Window {
     }
 }
 
+impl Window {
+    /// The sums `(a, b)` over the most recent buckets of the window ending at `now`, newest
+    /// first, stopping as soon as `b` reaches `min_b` (or the window ends), with the number of
+    /// buckets summed (the current, partial one included).
+    pub(crate) fn sum_recent(&self, now: Time, min_b: u64) -> (u64, u64, u64) {
+        let slot = self.slot(now);
+        let n = self.buckets.len() as u64;
+        let a_max = (1u64 << self.a_bits) - 1;
+        let (mut sum_a, mut sum_b) = (0u64, 0u64);
+        for age in 0..n {
+            let Some(s) = slot.checked_sub(age) else { return (sum_a, sum_b, age) };
+            // `Acquire` pairs with the `AcqRel` CAS of `add`.
+            let word = self.buckets[(s & (n - 1)) as usize].load(Ordering::Acquire);
+            if word & EPOCH_MASK == s & EPOCH_MASK && word != 0 {
+                sum_a += (word >> EPOCH_BITS) & a_max;
+                sum_b += word >> (EPOCH_BITS + self.a_bits);
+            }
+            if sum_b >= min_b {
+                return (sum_a, sum_b, age + 1);
+            }
+        }
+        (sum_a, sum_b, n)
+    }
+
+    /// The width of one bucket.
+    pub(crate) fn bucket_width(&self) -> Duration {
+        Duration::from_micros(self.width_us)
+    }
+}
+
 /// A windowed mean of durations: count in `a` (16 bits per bucket), sum of milliseconds in
 /// `b` (32 bits per bucket), and a second window of the sum of squares (in units of
 /// (100 ms)^2) for the coefficient of variation.
@@ -183,6 +213,24 @@ mod tests {
 
     fn t(s: f64) -> Time {
         Time::from_secs_f64(1_000_000.0 + s)
+    }
+
+    #[test]
+    fn recent_sums_stop_once_enough_is_counted() {
+        // Buckets of 10 s: (1, 10) at 0 s, (2, 20) at 35 s, (1, 1) at 75 s.
+        let w = Window::new(Duration::from_secs(80), 8, 24);
+        w.add(t(0.0), 1, 10);
+        w.add(t(35.0), 2, 20);
+        w.add(t(75.0), 1, 1);
+        assert_eq!(w.bucket_width(), Duration::from_secs(10));
+        // One bucket suffices for 1; the 35 s one is four buckets back; all eight for more.
+        assert_eq!(w.sum_recent(t(75.0), 1), (1, 1, 1));
+        assert_eq!(w.sum_recent(t(75.0), 15), (3, 21, 5));
+        assert_eq!(w.sum_recent(t(75.0), 1000), (4, 31, 8));
+        assert_eq!(w.sum_recent(t(75.0), 1000), {
+            let (a, b) = w.sum(t(75.0));
+            (a, b, 8)
+        });
     }
 
     #[test]

@@ -767,6 +767,65 @@ impl RecordStore {
         }
     }
 
+    /// Sets aside record `h`, just handed out by retrieval (status Retrieved): it is Ready
+    /// again but in no retrieval queue, so it is not handed out until
+    /// [`RecordStore::requeue`] puts it back. A caller parks this way a record it cannot take
+    /// yet (its chain is being worked) without the record blocking the head of the queue.
+    /// False, and nothing changed, when `h` is unknown or not Retrieved.
+    ///
+    /// ```
+    /// use pacer_engine::records::{CallingList, DoNotCallList, ListFormat, Record, RecordStore};
+    /// use pacer_engine::protocol::RecordStatus;
+    /// use pacer_engine::time::Time;
+    /// let mut list = CallingList::new("Leads", ListFormat::default());
+    /// for id in 1..=2 {
+    ///     let mut r = Record::new(id, &format!("555100{id}"), "UTC");
+    ///     (r.daily_from_s, r.daily_till_s) = (0, 86_400);
+    ///     list.push(r).unwrap();
+    /// }
+    /// let mut store = RecordStore::new();
+    /// let id = store.add_list(list).unwrap();
+    /// let (now, dnc) = (Time::from_unix_s(1_800_000_000), DoNotCallList::new("Acme"));
+    /// let first = store.retrieve(&[id], now, &dnc).unwrap();
+    /// assert!(store.set_aside(first));
+    /// assert_eq!(store.get(first).unwrap().record_status, RecordStatus::Ready);
+    /// let second = store.retrieve(&[id], now, &dnc).unwrap();
+    /// assert_ne!(first, second);
+    /// assert_eq!(store.retrieve(&[id], now, &dnc), None, "the first is set aside");
+    /// store.requeue(first);
+    /// assert_eq!(store.retrieve(&[id], now, &dnc), Some(first));
+    /// ```
+    pub fn set_aside(&mut self, h: RecordHandle) -> bool {
+        let Some(loc) = self.loc(h) else { return false };
+        let slot = &mut self.slots[loc.list as usize];
+        let idx = loc.idx as usize;
+        let r = &mut slot.list.records_mut()[idx];
+        if r.record_status != RecordStatus::Retrieved {
+            return false;
+        }
+        // Not through `get_mut`: its guard would queue the record again.
+        r.record_status = RecordStatus::Ready;
+        if let Queued::In(queue, key) = slot.queued[idx] {
+            slot.queues[queue as usize].remove(&(key, h));
+        }
+        slot.queued[idx] = Queued::No;
+        true
+    }
+
+    /// Puts a record set aside by [`RecordStore::set_aside`] back in its retrieval queue.
+    /// A record that left the aside state meanwhile (taken out, changed, already queued) is
+    /// left as it is.
+    pub fn requeue(&mut self, h: RecordHandle) {
+        let Some(loc) = self.loc(h) else { return };
+        let slot = &mut self.slots[loc.list as usize];
+        let idx = loc.idx as usize;
+        if slot.queued[idx] != Queued::No {
+            return;
+        }
+        let q = initial_queue(&slot.list.records()[idx]);
+        slot.enqueue(idx, h, q);
+    }
+
     /// True if `now` falls inside the record's daily window, in the record's time zone (with
     /// daylight saving time for zones of the [`tz`] table that observe it).
     pub fn in_window(record: &Record, now: Time) -> bool {

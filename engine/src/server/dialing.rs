@@ -20,8 +20,9 @@ use crate::time::Time;
 /// input can cause, far above any real decision.
 const MAX_DIALS_PER_INPUT: u32 = 1024;
 
-/// At most this many records of busy chains are passed over by one retrieval.
-const MAX_CHAIN_SKIPS: usize = 64;
+/// At most this many records of busy chains are set aside by one retrieval: each is set
+/// aside once per time its chain is out, so this only bounds the work of one input.
+const MAX_SET_ASIDE: usize = 4096;
 
 /// How a call progress result counts for the pacer.
 fn outcome(result: CallResult) -> DialOutcome {
@@ -37,30 +38,30 @@ fn outcome(result: CallResult) -> DialOutcome {
 impl Server {
     /// The next dialable record of group `g`'s lists, checked against the dialing rules.
     ///
-    /// A record whose chain already has a member out (on a desktop or in a call) is passed
-    /// over: a chain is worked by one agent at a time, and that agent may ask for the rest
-    /// with ChainedRecordRequest. Passed-over records go back to the list afterwards.
+    /// A record whose chain already has a member out (on a desktop or in a call) is not
+    /// dialed: a chain is worked by one agent at a time, and that agent may ask for the rest
+    /// with ChainedRecordRequest. Such a record is set aside, Ready but in no queue, and
+    /// parked with its chain until the chain's last record comes back (see `unhold`): put
+    /// back at the head of the queue instead, enough of them would hide every other record.
     pub(super) fn retrieve(&mut self, now: Time, g: GroupId) -> Option<i64> {
-        let mut passed_over: SmallVec<[RecordHandle; 4]> = SmallVec::new();
-        let mut found = None;
-        for _ in 0..MAX_CHAIN_SKIPS {
-            let Some(h) = self.store.retrieve(&self.groups[g].lists, now, &self.dnc) else { break };
-            if self.chain_busy(h.0) {
-                passed_over.push(h);
-                continue;
+        for _ in 0..MAX_SET_ASIDE {
+            let h = self.store.retrieve(&self.groups[g].lists, now, &self.dnc)?;
+            let chain = self.chain_key(h.0);
+            match chain {
+                Some(chain) if self.chains_out.contains_key(&chain) => {
+                    self.store.set_aside(h);
+                    self.parked.entry(chain).or_default().push(h);
+                }
+                _ => return Some(h.0),
             }
-            found = Some(h.0);
-            break;
         }
-        for h in passed_over {
-            self.store.return_to_list(h, crate::protocol::RecordStatus::Ready);
-        }
-        found
+        None
     }
 
     /// Runs every running group's pacing: routes waiting calls to ready agents, pushes
     /// preview records, places the dials the pacer asks for.
     pub(super) fn pace_all(&mut self, now: Time, out: &mut Vec<Output>) {
+        self.last_paced = now;
         for g in 0..self.groups.len() {
             self.route_waiting(now, g, out);
             if self.groups[g].state != GroupState::Running {
@@ -197,16 +198,26 @@ impl Server {
             engaged_dn: engaged.map(|p| self.places[p].dn.clone()),
             kv,
         }));
+        let result_due = now + self.groups[g].config.options.dial_result_timeout;
+        self.dial_deadlines.insert((result_due, call));
         self.calls.insert(
             call,
-            Call { group: g, handle: h, counted_on, placed_at: now, state: CallState::Dialing, engaged },
+            Call {
+                group: g,
+                handle: h,
+                counted_on,
+                placed_at: now,
+                result_due,
+                state: CallState::Dialing,
+                engaged,
+            },
         );
     }
 
     /// Answered calls waiting in group `g` go to ready agents, longest idle first.
     fn route_waiting(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
         while !self.groups[g].waiting.is_empty() {
-            let Some(&(_, p)) = self.groups[g].ready.first() else { break };
+            let Some(p) = self.groups[g].first_ready_for_answer() else { break };
             let call = self.groups[g].waiting.pop_front().expect("not empty");
             let Some(c) = self.calls.get(&call) else { continue };
             let CallState::Waiting { answered_at, .. } = c.state else { continue };
@@ -237,6 +248,7 @@ impl Server {
         }
         let (g, h, counted_on, placed_at, engaged) =
             (c.group, c.handle, c.counted_on, c.placed_at, c.engaged);
+        self.dial_deadlines.remove(&(c.result_due, call));
         let group = &mut self.groups[g];
         group.dials_in_flight = group.dials_in_flight.saturating_sub(1);
         if let Some(pacer) = &group.pacer {
@@ -274,8 +286,8 @@ impl Server {
             self.route(now, call, p, now, out);
             return;
         }
-        match self.groups[g].ready.first() {
-            Some(&(_, p)) => self.route(now, call, p, now, out),
+        match self.groups[g].first_ready_for_answer() {
+            Some(p) => self.route(now, call, p, now, out),
             None => {
                 let compliance = self.groups[g].config.pacing.compliance_time;
                 let c = self.calls.get_mut(&call).expect("present");
@@ -321,9 +333,46 @@ impl Server {
         self.end_attempt(now, c.handle, out);
     }
 
+    /// Dials whose result did not come within their group's `dial_result_timeout` are given
+    /// up: the result was lost between the dialer and here, and the call, if it still
+    /// exists, is the dialer's to clean up. The record goes back to its list to be dialed
+    /// again, the seized agent (if any) is free, and the pacer stops counting the dial.
+    /// True when a dial was given up (capacity was freed).
+    pub(super) fn time_out_dials(&mut self, now: Time, out: &mut Vec<Output>) -> bool {
+        let mut freed = false;
+        while let Some(&(due, call)) = self.dial_deadlines.first() {
+            if due > now {
+                break;
+            }
+            self.dial_deadlines.pop_first();
+            let Some(c) = self.calls.remove(&call) else { continue };
+            self.dial_results_timed_out += 1;
+            freed = true;
+            let group = &mut self.groups[c.group];
+            group.dials_in_flight = group.dials_in_flight.saturating_sub(1);
+            if let Some(pacer) = &group.pacer {
+                pacer.dial_lost(c.counted_on);
+            }
+            if let Some(p) = c.engaged
+                && self.places[p].state == PlaceState::Engaged(call)
+            {
+                self.set_place_state(now, p, PlaceState::Ready);
+            }
+            self.detected(c.handle, CallResult::UnknownCallResult);
+            let Some(held) = self.held.get_mut(&c.handle) else { continue };
+            held.call = None;
+            if held.place.is_none() {
+                let finish = held.cancelled.unwrap_or(Finish::Return);
+                self.finish(now, c.handle, finish, out);
+            }
+        }
+        freed
+    }
+
     /// Forgets a call (its group is unloading); frees the place it engaged.
     pub(super) fn forget_call(&mut self, now: Time, call: CallId) {
         let Some(c) = self.calls.remove(&call) else { return };
+        self.dial_deadlines.remove(&(c.result_due, call));
         let place = match c.state {
             CallState::Routed { place, .. } => Some(place),
             CallState::Connected { place, .. } => place,
@@ -547,7 +596,11 @@ impl Server {
         };
         let target = if personal {
             let Some(agent) = agent else { return false };
-            self.groups[g].members().find(|&p| self.places[p].agent_id == agent && eligible(self, p))
+            self.place_by_agent.get(&agent).copied().filter(|&p| {
+                self.places[p].agent_id == agent
+                    && self.places[p].memberships.iter().any(|&(mg, _)| mg == g)
+                    && eligible(self, p)
+            })
         } else {
             self.groups[g]
                 .ready

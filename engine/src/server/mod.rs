@@ -166,6 +166,10 @@ struct Group {
     free_slots: Vec<u32>,
     /// Ready members, longest idle first: (ready since, place).
     ready: BTreeSet<(Time, PlaceId)>,
+    /// Ready members waiting for their smart logout to be acknowledged, longest idle first.
+    /// No dial is made for them any more, but the calls already dialed on their account
+    /// still need someone: an answered call goes to them when no other member is ready.
+    leaving_ready: BTreeSet<(Time, PlaceId)>,
     /// Answered calls waiting for an agent, oldest first.
     waiting: VecDeque<CallId>,
     /// Callbacks that are due but found no agent yet.
@@ -181,6 +185,20 @@ struct Group {
 }
 
 impl Group {
+    /// The member an answered call goes to: the longest idle ready one, or else one that is
+    /// leaving (see `leaving_ready`).
+    fn first_ready_for_answer(&self) -> Option<PlaceId> {
+        self.ready.first().or_else(|| self.leaving_ready.first()).map(|&(_, p)| p)
+    }
+
+    /// The set of ready places `pool` names.
+    fn pool_mut(&mut self, pool: ReadyPool) -> &mut BTreeSet<(Time, PlaceId)> {
+        match pool {
+            ReadyPool::Dialing => &mut self.ready,
+            ReadyPool::Leaving => &mut self.leaving_ready,
+        }
+    }
+
     fn members(&self) -> impl Iterator<Item = PlaceId> + '_ {
         self.slots.iter().filter_map(|s| *s)
     }
@@ -200,6 +218,24 @@ enum PlaceState {
     /// On a call.
     Talking(CallId),
     AfterCallWork,
+}
+
+/// Which ready set of its groups a ready place is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReadyPool {
+    /// Ready for new dials.
+    Dialing,
+    /// Smart logout requested: ready only for the calls already dialed.
+    Leaving,
+}
+
+/// The ready set place `place` belongs in, if any.
+fn ready_pool(place: &Place) -> Option<ReadyPool> {
+    match (place.state, place.logout) {
+        (PlaceState::Ready, Logout::None) => Some(ReadyPool::Dialing),
+        (PlaceState::Ready, Logout::Requested) => Some(ReadyPool::Leaving),
+        _ => None,
+    }
 }
 
 /// Smart logout progress.
@@ -315,6 +351,8 @@ struct Call {
     handle: i64,
     counted_on: Option<AgentIdx>,
     placed_at: Time,
+    /// When the dial is given up if its result has not come (see `dial_deadlines`).
+    result_due: Time,
     state: CallState,
     /// The place seized before dialing (seizing modes, IVR places).
     engaged: Option<PlaceId>,
@@ -331,13 +369,32 @@ pub struct Server {
     groups: Vec<Group>,
     places: Vec<Place>,
     place_by_dn: IdMap<Dn, PlaceId>,
+    /// The place each logged-in agent id is at (its latest login): personal callbacks look
+    /// their agent up here rather than comparing ids with every member at every tick.
+    place_by_agent: HashMap<CompactString, PlaceId>,
+    /// Places whose smart logout waits for the pacer.
+    pending_logouts: BTreeSet<PlaceId>,
+    /// When the groups were last paced: a running group is paced again at most `tick`
+    /// later, whether or not an input came meanwhile.
+    last_paced: Time,
     /// Agent-group membership added or removed at run time, on top of the configuration.
     joined: BTreeSet<(CompactString, Dn)>,
     left: BTreeSet<(CompactString, Dn)>,
     held: IdMap<i64, Held>,
     /// Records out per chain, (list, chain id): a chain is worked by one agent at a time.
     chains_out: IdMap<(u32, i64), u32>,
+    /// Records retrieval found while their chain was out, set aside in the store (Ready, in
+    /// no queue) until the chain's last record comes back: parking them per chain keeps them
+    /// from piling up at the head of the ready queue.
+    parked: IdMap<(u32, i64), SmallVec<[RecordHandle; 2]>>,
     calls: IdMap<CallId, Call>,
+    /// (result due, call) of every call still dialing: a result lost on its way must not
+    /// hold the record and the pacer's capacity for good.
+    dial_deadlines: BTreeSet<(Time, CallId)>,
+    /// Dials given up because their result did not come in time.
+    dial_results_timed_out: u64,
+    /// Conversations taken as released because their agent was reported ready.
+    calls_released_by_ready: u64,
     next_call: u64,
     /// Stale deadlines of records on desktops: (deadline, handle), removed when the record
     /// leaves the desktop.
@@ -395,6 +452,7 @@ impl Server {
                 slots: Vec::new(),
                 free_slots: Vec::new(),
                 ready: BTreeSet::new(),
+                leaving_ready: BTreeSet::new(),
                 waiting: VecDeque::new(),
                 pending_callbacks: VecDeque::new(),
                 dials_in_flight: 0,
@@ -419,11 +477,18 @@ impl Server {
             groups,
             places: Vec::new(),
             place_by_dn: IdMap::default(),
+            place_by_agent: HashMap::new(),
+            pending_logouts: BTreeSet::new(),
+            last_paced: Time::EPOCH,
             joined: BTreeSet::new(),
             left: BTreeSet::new(),
             held: IdMap::default(),
             chains_out: IdMap::default(),
+            parked: IdMap::default(),
             calls: IdMap::default(),
+            dial_deadlines: BTreeSet::new(),
+            dial_results_timed_out: 0,
+            calls_released_by_ready: 0,
             next_call: 1,
             stale_queue: BTreeSet::new(),
             finished: HandleSet::default(),
@@ -469,11 +534,18 @@ impl Server {
         if let Some(&(t, _)) = self.stale_queue.first() {
             consider(t);
         }
+        if let Some(&(t, _)) = self.dial_deadlines.first() {
+            consider(t);
+        }
+        // Waiting calls share their group's compliance time, so the queue is in deadline
+        // order: the first call still waiting has the earliest.
         for group in &self.groups {
-            for call in &group.waiting {
-                if let Some(Call { state: CallState::Waiting { deadline, .. }, .. }) = self.calls.get(call) {
-                    consider(*deadline);
-                }
+            let first = group.waiting.iter().find_map(|call| match self.calls.get(call) {
+                Some(Call { state: CallState::Waiting { deadline, .. }, .. }) => Some(*deadline),
+                _ => None,
+            });
+            if let Some(deadline) = first {
+                consider(deadline);
             }
         }
         next
@@ -534,6 +606,18 @@ impl Server {
         self.calls.len()
     }
 
+    /// Dials given up because their result did not come within the group's
+    /// `dial_result_timeout` (their records went back to their lists to be dialed again).
+    pub fn dial_results_timed_out(&self) -> u64 {
+        self.dial_results_timed_out
+    }
+
+    /// Conversations taken as released because the switch reported their agent ready (their
+    /// release was lost on its way to the engine).
+    pub fn calls_released_by_ready(&self) -> u64 {
+        self.calls_released_by_ready
+    }
+
     /// Checks the invariants the server keeps:
     /// - a record is on at most one desktop, and the desktops' lists agree with `held`;
     /// - every held record is somewhere: on a desktop, in a call, or a due callback;
@@ -572,6 +656,27 @@ impl Server {
                     self.stale_queue.len()
                 ),
             });
+        }
+        let dialing = self.calls.values().filter(|c| c.state == CallState::Dialing).count();
+        if dialing != self.dial_deadlines.len() {
+            return Err(InvariantViolation {
+                what: format!("{dialing} calls dialing but {} result deadlines", self.dial_deadlines.len()),
+            });
+        }
+        for (chain, parked) in &self.parked {
+            if !self.chains_out.contains_key(chain) {
+                return Err(InvariantViolation {
+                    what: format!("records of chain {} are set aside but the chain is not out", chain.1),
+                });
+            }
+            for h in parked {
+                let ready = self.store.get(*h).is_some_and(|r| r.record_status == RecordStatus::Ready);
+                if !ready && !self.held.contains_key(&h.0) {
+                    return Err(InvariantViolation {
+                        what: format!("record {} set aside for its chain is neither Ready nor held", h.0),
+                    });
+                }
+            }
         }
         for (&h, held) in &self.held {
             if let Some(p) = held.place
@@ -774,6 +879,7 @@ impl Server {
                 p
             }
         };
+        self.place_by_agent.insert(agent_id.clone(), p);
         {
             let place = &mut self.places[p];
             place.agent_id = agent_id;
@@ -825,9 +931,9 @@ impl Server {
         if let Some(pacer) = &self.groups[g].pacer {
             pacer.agent_state(AgentIdx(idx), pacer_state(state), now);
         }
-        if state == PlaceState::Ready && self.places[p].logout == Logout::None {
+        if let Some(pool) = ready_pool(&self.places[p]) {
             let since = self.places[p].ready_since;
-            self.groups[g].ready.insert((since, p));
+            self.groups[g].pool_mut(pool).insert((since, p));
         }
         let info = self.groups[g].config.info();
         self.notify(out, p, EventBody::CampaignGroupAssigned(info));
@@ -841,6 +947,7 @@ impl Server {
         let (_, idx) = self.places[p].memberships.remove(pos);
         let group = &mut self.groups[g];
         group.ready.remove(&(self.places[p].ready_since, p));
+        group.leaving_ready.remove(&(self.places[p].ready_since, p));
         group.slots[idx.0 as usize] = None;
         group.free_slots.push(idx.0);
         if let Some(pacer) = &group.pacer {
@@ -898,6 +1005,10 @@ impl Server {
         for (g, _) in memberships {
             self.leave_group(now, g, p);
         }
+        if self.place_by_agent.get(&self.places[p].agent_id) == Some(&p) {
+            self.place_by_agent.remove(&self.places[p].agent_id);
+        }
+        self.pending_logouts.remove(&p);
         let place = &mut self.places[p];
         place.logged_in = false;
         place.state = PlaceState::NotReady;
@@ -906,6 +1017,23 @@ impl Server {
 
     fn agent_ready(&mut self, now: Time, p: PlaceId, out: &mut Vec<Output>) {
         match self.places[p].state {
+            PlaceState::Talking(call)
+                if !self.places[p].ivr
+                    && matches!(
+                        self.calls.get(&call).map(|c| c.state),
+                        Some(CallState::Connected { place: Some(q), .. }) if q == p
+                    ) =>
+            {
+                // The switch reports the agent ready while the engine still has them in
+                // conversation: the call's release was lost on its way here. The agent cannot
+                // be both, so the call is taken as released (into after-call work, which the
+                // ready state then ends), rather than keep the agent out of pacing for good.
+                self.call_released(now, call, None, out);
+                self.calls_released_by_ready += 1;
+                if self.places[p].state != PlaceState::AfterCallWork {
+                    return;
+                }
+            }
             PlaceState::Engaged(_) | PlaceState::Talking(_) => return,
             PlaceState::Ready => return,
             PlaceState::AfterCallWork | PlaceState::NotReady => {}
@@ -929,23 +1057,16 @@ impl Server {
 
     /// Sets a place's state and keeps the groups' ready sets and pacers in step.
     fn set_place_state(&mut self, now: Time, p: PlaceId, state: PlaceState) {
-        let old_since = self.places[p].ready_since;
-        let was_ready = self.places[p].state == PlaceState::Ready && self.places[p].logout == Logout::None;
+        let before = (ready_pool(&self.places[p]), self.places[p].ready_since);
         self.places[p].state = state;
-        if state == PlaceState::Ready && !was_ready {
+        if state == PlaceState::Ready && before.0.is_none() {
             self.places[p].ready_since = now;
         }
-        let is_ready = state == PlaceState::Ready && self.places[p].logout == Logout::None;
-        self.became_ready |= is_ready && !was_ready;
-        let since = self.places[p].ready_since;
+        let after = ready_pool(&self.places[p]);
+        self.became_ready |= after.is_some() && before.0.is_none();
+        self.move_ready(p, before);
         for &(g, idx) in &self.places[p].memberships {
             let group = &mut self.groups[g];
-            if was_ready {
-                group.ready.remove(&(old_since, p));
-            }
-            if is_ready {
-                group.ready.insert((since, p));
-            }
             if let Some(pacer) = &group.pacer {
                 let pstate = if self.places[p].logout != Logout::None {
                     AgentState::Leaving
@@ -953,6 +1074,24 @@ impl Server {
                     pacer_state(state)
                 };
                 pacer.agent_state(idx, pstate, now);
+            }
+        }
+    }
+
+    /// Moves place `p` from the ready set it was in (`before`: its pool and ready-since
+    /// time then) to the one it belongs in now, in every group it is a member of.
+    fn move_ready(&mut self, p: PlaceId, before: (Option<ReadyPool>, Time)) {
+        let after = (ready_pool(&self.places[p]), self.places[p].ready_since);
+        if after == before {
+            return;
+        }
+        for &(g, _) in &self.places[p].memberships {
+            let group = &mut self.groups[g];
+            if let (Some(pool), since) = before {
+                group.pool_mut(pool).remove(&(since, p));
+            }
+            if let (Some(pool), since) = after {
+                group.pool_mut(pool).insert((since, p));
             }
         }
     }
@@ -976,9 +1115,14 @@ impl Server {
             }
         }
         self.clean_stale(now, out);
+        let freed = self.time_out_dials(now, out);
         self.deliver_callbacks(now, out);
         self.smart_logouts(now, out);
-        self.pace_all(now, out);
+        // Inputs pace as they come; the timer paces only a group left alone for a tick (the
+        // estimates move with time) or when a given-up dial freed capacity.
+        if freed || now >= self.last_paced + self.config.tick {
+            self.pace_all(now, out);
+        }
         if let Some(interval) = self.config.status_interval {
             match self.next_summary {
                 Some(t) if t > now => {}
@@ -998,10 +1142,15 @@ impl Server {
         self.schedule_tick(now);
     }
 
+    /// The next periodic wake-up: a running group is paced at least every `tick`, and a
+    /// smart logout asks the pacer again as often. Everything else that falls due (waiting
+    /// calls' deadlines, stale records, dial results, summaries) has its own wake-up in
+    /// [`Server::next_wakeup`].
     fn schedule_tick(&mut self, now: Time) {
-        let busy = self.groups.iter().any(|g| g.state == GroupState::Running || !g.waiting.is_empty())
-            || !self.held.is_empty();
-        self.next_tick = busy.then(|| now + self.config.tick);
+        let busy =
+            self.groups.iter().any(|g| g.state == GroupState::Running) || !self.pending_logouts.is_empty();
+        self.next_tick =
+            busy.then(|| self.last_paced.max(now.saturating_sub(self.config.tick)) + self.config.tick);
     }
 
     /// Records left on a desktop past the group's stale_clean_timeout go back as Stale.
@@ -1027,8 +1176,13 @@ impl Server {
 
     /// Smart logouts waiting for dials counted on the agent: acknowledge when the pacer lets go.
     fn smart_logouts(&mut self, now: Time, out: &mut Vec<Output>) {
-        for p in 0..self.places.len() {
+        if self.pending_logouts.is_empty() {
+            return;
+        }
+        let pending: SmallVec<[PlaceId; 16]> = self.pending_logouts.iter().copied().collect();
+        for p in pending {
             if self.places[p].logout != Logout::Requested {
+                self.pending_logouts.remove(&p);
                 continue;
             }
             let mut all_clear = true;
@@ -1044,7 +1198,10 @@ impl Server {
                 }
             }
             if all_clear {
+                let before = (ready_pool(&self.places[p]), self.places[p].ready_since);
                 self.places[p].logout = Logout::Done;
+                self.pending_logouts.remove(&p);
+                self.move_ready(p, before);
                 let campaign_name = campaign.unwrap_or_default().into();
                 self.notify(out, p, EventBody::LogOutAcknowledge { campaign_name });
             }
@@ -1247,6 +1404,7 @@ impl Server {
             group.slots.clear();
             group.free_slots.clear();
             group.ready.clear();
+            group.leaving_ready.clear();
             group.waiting.clear();
             group.dials_in_flight = 0;
             group.ports_busy = 0;
@@ -1368,14 +1526,13 @@ impl Server {
             *n -= 1;
             if *n == 0 {
                 self.chains_out.remove(&chain);
+                // The chain is free: its records set aside meanwhile may be dialed again.
+                for parked in self.parked.remove(&chain).unwrap_or_default() {
+                    self.store.requeue(parked);
+                }
             }
         }
         Some(held)
-    }
-
-    /// True when another record of `h`'s chain is out.
-    fn chain_busy(&self, h: i64) -> bool {
-        self.chain_key(h).is_some_and(|chain| self.chains_out.contains_key(&chain))
     }
 
     /// Puts a held record on the desktop of place `p`.

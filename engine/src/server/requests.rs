@@ -782,11 +782,13 @@ impl Server {
             return Err((ErrorCode::InvalidRequest, "There is no 'Auto' campaign started"));
         }
         if self.places[p].logout == Logout::None {
+            // No more dials for the agent, who is counted as leaving from now on; a ready
+            // agent still takes the calls already dialed until the logout is acknowledged.
+            let before = (super::ready_pool(&self.places[p]), self.places[p].ready_since);
             self.places[p].logout = Logout::Requested;
-            // Out of the ready pools and counted as leaving from now on.
-            let since = self.places[p].ready_since;
+            self.pending_logouts.insert(p);
+            self.move_ready(p, before);
             for &(g, idx) in &self.places[p].memberships {
-                self.groups[g].ready.remove(&(since, p));
                 if let Some(pacer) = &self.groups[g].pacer {
                     pacer.agent_state(idx, crate::pacing::AgentState::Leaving, now);
                 }
@@ -802,7 +804,10 @@ impl Server {
         }
         let campaign_name = self.campaign_name(auto[0].0);
         if wait.is_zero() {
+            let before = (super::ready_pool(&self.places[p]), self.places[p].ready_since);
             self.places[p].logout = Logout::Done;
+            self.pending_logouts.remove(&p);
+            self.move_ready(p, before);
             self.reply(out, dn, request, EventBody::LogOutAcknowledge { campaign_name });
         } else {
             // Whole seconds, rounded up: the desktop should not come back too early.

@@ -166,6 +166,11 @@ pub fn server_config(scenario: &Scenario) -> Result<ServerConfig, String> {
     group.ivr_group = scenario.group.ivr;
     group.options.max_agents = scenario.agents.count.max(1);
     group.options.gvp_ports = scenario.agents.count.max(1);
+    if let Some(seconds) = scenario.group.dial_result_timeout_s {
+        group.options.dial_result_timeout = Duration::try_from_secs_f64(seconds).map_err(|_| {
+            format!("group.dial_result_timeout_s: {seconds} is not a non-negative number of seconds")
+        })?;
+    }
     Ok(ServerConfig::new(scenario.application_id, vec![group]))
 }
 
@@ -371,6 +376,10 @@ pub struct World<'s> {
     trace: Vec<TracePoint>,
     /// (calls, records) the engine still had open when the group was unloaded.
     open_at_unload: (u64, u64),
+    /// Dials the engine gave up for want of a result, read at the unload.
+    dial_results_timed_out: u64,
+    /// Conversations the engine took as released when their agent was reported ready.
+    calls_released_by_ready: u64,
     /// The pacing algorithm the engine runs.
     algorithm_in_force: String,
     /// IVR ports on a call (GVP modes), and since when.
@@ -445,6 +454,8 @@ impl<'s> World<'s> {
             oracle: None,
             trace: Vec::new(),
             open_at_unload: (0, 0),
+            dial_results_timed_out: 0,
+            calls_released_by_ready: 0,
             algorithm_in_force: scenario.pacing.algorithm.clone(),
             ports_busy: 0,
             ports_since: start,
@@ -1495,6 +1506,8 @@ impl<'s> World<'s> {
                 // end it never learned (lost telephony events) and the records they hold.
                 self.open_at_unload =
                     (self.server.calls_in_progress() as u64, self.server.records_held() as u64);
+                self.dial_results_timed_out = self.server.dial_results_timed_out();
+                self.calls_released_by_ready = self.server.calls_released_by_ready();
                 let group = self.group_name.clone();
                 self.admin(AdminCommand::Unload { group });
                 self.unloaded = true;
@@ -1647,6 +1660,8 @@ impl<'s> World<'s> {
         by_status.insert("misrouted_calls".into(), self.misroutes);
         by_status.insert("engine_calls_open_at_unload".into(), self.open_at_unload.0);
         by_status.insert("engine_records_held_at_unload".into(), self.open_at_unload.1);
+        by_status.insert("engine_dial_results_timed_out".into(), self.dial_results_timed_out);
+        by_status.insert("engine_calls_released_by_ready".into(), self.calls_released_by_ready);
         by_status
     }
 }

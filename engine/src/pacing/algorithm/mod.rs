@@ -100,6 +100,9 @@ pub(crate) struct FreeTables {
     talk: [AtomicF64; TABLE_POINTS],
     acw_per_span_s: AtomicF64,
     acw: [AtomicF64; TABLE_POINTS],
+    /// The (talk_s, talk_cv, acw_s, acw_cv, horizon_s) the log-normal tables were last
+    /// filled for (NaN: never).
+    filled_for: [AtomicF64; 5],
     /// The standard normal distribution function at `NORMAL_POINTS` points evenly spaced
     /// over `[-NORMAL_SPAN, NORMAL_SPAN]`; fixed at construction.
     normal: Box<[f64; NORMAL_POINTS]>,
@@ -117,6 +120,7 @@ impl FreeTables {
             talk: std::array::from_fn(|_| AtomicF64::new(0.0)),
             acw_per_span_s: AtomicF64::new(1.0),
             acw: std::array::from_fn(|_| AtomicF64::new(0.0)),
+            filled_for: std::array::from_fn(|_| AtomicF64::new(f64::NAN)),
             normal: Box::new(std::array::from_fn(|i| {
                 let z = -NORMAL_SPAN + 2.0 * NORMAL_SPAN * i as f64 / (NORMAL_POINTS - 1) as f64;
                 advanced_small_group::normal_cdf(z)
@@ -146,9 +150,31 @@ impl FreeTables {
 
     /// Recomputes every probability for these estimates and this horizon.
     pub(crate) fn fill(&self, est: &Estimates, horizon_s: f64) {
-        use advanced_small_group::LogNormal;
+        self.fill_exponential(est, horizon_s);
+        self.fill_conditional(est, horizon_s, 0.0);
+    }
+
+    /// Recomputes the exponential-model probabilities (two exponentials: cheap).
+    pub(crate) fn fill_exponential(&self, est: &Estimates, horizon_s: f64) {
         self.p_talk.store(predictive::p_hypoexponential(horizon_s, est.talk_s, est.acw_s));
         self.p_acw.store(predictive::p_hypoexponential(horizon_s, est.acw_s, 0.0));
+    }
+
+    /// Recomputes the log-normal tables, unless every input is within `tolerance` (relative)
+    /// of the one they were last filled for. The tables cost 128 conditional log-normal
+    /// probabilities; refilled at every refresh (ten times a second) they took most of the
+    /// time of a small-group simulation, while the estimates move by far less than the
+    /// tables' own interpolation error between refreshes.
+    pub(crate) fn fill_conditional(&self, est: &Estimates, horizon_s: f64, tolerance: f64) {
+        use advanced_small_group::LogNormal;
+        let inputs = [est.talk_s, est.talk_cv, est.acw_s, est.acw_cv, horizon_s];
+        let close = |a: f64, b: f64| (a - b).abs() <= tolerance * a.abs().max(b.abs()).max(1e-9);
+        if inputs.iter().zip(&self.filled_for).all(|(&x, last)| close(x, last.load())) {
+            return;
+        }
+        for (x, last) in inputs.iter().zip(&self.filled_for) {
+            last.store(*x);
+        }
         // Points are spaced evenly in the square root of the elapsed time: dense at the start
         // of a call, where the conditional probability bends most, sparse in the tail.
         let fill_one = |table: &[AtomicF64; TABLE_POINTS],
@@ -288,6 +314,26 @@ pub(crate) mod tests {
             tables: FreeTables::new(),
             warm_start: AtomicU32::new(u32::MAX),
         }
+    }
+
+    #[test]
+    fn conditional_tables_are_refilled_only_when_an_estimate_moves() {
+        let tables = FreeTables::new();
+        let est = Estimates { talk_s: 100.0, talk_cv: 0.8, acw_s: 10.0, acw_cv: 0.5, ..Estimates::PRIOR };
+        tables.fill_conditional(&est, 30.0, 0.01);
+        let before = tables.talk_given_elapsed(50.0);
+        // Half a percent longer talk: within the tolerance, the tables stay as they are.
+        let near = Estimates { talk_s: 100.5, ..est };
+        tables.fill_conditional(&near, 30.0, 0.01);
+        assert_eq!(tables.talk_given_elapsed(50.0), before);
+        // A fifth longer: refilled.
+        let far = Estimates { talk_s: 120.0, ..est };
+        tables.fill_conditional(&far, 30.0, 0.01);
+        let after = tables.talk_given_elapsed(50.0);
+        assert!(after < before, "longer calls end later: {after} vs {before}");
+        // A longer horizon alone also refills.
+        tables.fill_conditional(&far, 60.0, 0.01);
+        assert!(tables.talk_given_elapsed(50.0) > after);
     }
 
     #[test]
