@@ -472,6 +472,13 @@ mod tests {
         assert_eq!(cfg.compliance_time, Duration::from_secs(2));
         assert_eq!(cfg.vicidial.drop_mode, VicidialDropMode::Tapered);
         assert_eq!(cfg.small_group_max_agents, 50);
+        assert_eq!(cfg.compliance_mode, ComplianceMode::Confidence);
+        assert_eq!(cfg.compliance_confidence, 0.999);
+        let cfg: PacingConfig =
+            toml::from_str("compliance_mode = \"hard\"\ncompliance_confidence = 0.99").unwrap();
+        assert_eq!((cfg.compliance_mode, cfg.compliance_confidence), (ComplianceMode::Hard, 0.99));
+        assert_eq!(cfg.compliance_mode.name(), "hard");
+        assert!(toml::from_str::<PacingConfig>("compliance_mode = \"lenient\"").is_err());
         let err = toml::from_str::<PacingConfig>("estimator_window = \"10 parsecs\"").unwrap_err();
         assert!(err.to_string().contains("parsecs"), "{err}");
         assert!(toml::from_str::<PacingConfig>("speed = 3").is_err());
@@ -493,5 +500,11 @@ mod tests {
             ..PacingConfig::default()
         };
         assert_eq!(bad.validate().unwrap_err().field, "vicidial.intensity");
+        for confidence in [0.3, 1.5, f64::NAN] {
+            let bad = PacingConfig { compliance_confidence: confidence, ..PacingConfig::default() };
+            assert_eq!(bad.validate().unwrap_err().field, "compliance_confidence");
+        }
+        let edge = PacingConfig { compliance_confidence: 1.0, ..PacingConfig::default() };
+        assert_eq!(edge.validate(), Ok(()));
     }
 }

@@ -479,6 +479,15 @@ mod tests {
     }
 
     #[test]
+    fn a_confidence_of_one_is_the_worst_case() {
+        let g = Governor::new(&PacingConfig { compliance_confidence: 1.0, ..PacingConfig::default() });
+        g.observe_hits(100, 1000);
+        assert_eq!(g.hit_upper(), 1.0);
+        // Hard: 7 ready + 10 allowed - 12 outstanding.
+        assert_eq!(g.dial_limit(Some(10), 0.03, 7, calls(10, 2)), Some(5));
+    }
+
+    #[test]
     fn confidence_never_allows_fewer_than_hard() {
         let hard = governor(ComplianceMode::Hard);
         let conf = governor(ComplianceMode::Confidence);
