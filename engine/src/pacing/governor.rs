@@ -211,6 +211,9 @@ pub(crate) struct Governor {
     tail: f64,
     /// The standard normal quantile `z` with `P(Z > z) = tail`.
     z: f64,
+    /// `1 / (1 - c)` for the pacer's cap `c`: answers each ready agent absorbs while the
+    /// window has budget.
+    per_ready: f64,
     /// `p⁺` rounded up, in units of `1 / Q_ONE` (`Q_ONE` = 1).
     hit_upper_q: CachePadded<AtomicU32>,
     /// The last answer: `x (24 bits) | q (17) | n (23)`.
@@ -229,10 +232,13 @@ impl Governor {
         // A confidence of 1 is the worst case.
         let mode = if tail <= 0.0 { ComplianceMode::Hard } else { config.compliance_mode };
         let z = if tail > 0.0 { -Normal::standard().inverse_cdf(tail) } else { f64::INFINITY };
+        let cap = config.compliance_max_abandon_rate;
+        let per_ready = if cap.is_nan() { 1.0 } else { 1.0 / (1.0 - cap.clamp(0.0, 0.999)) };
         Governor {
             mode,
             tail,
             z,
+            per_ready,
             hit_upper_q: CachePadded::new(AtomicU32::new(Q_ONE)),
             cache: CachePadded::new(AtomicU64::new(u64::MAX)),
         }
@@ -257,16 +263,10 @@ impl Governor {
     }
 
     /// The most new dials the governor allows now, given the window's allowance of uncovered
-    /// calls (`floor(S)`; `None` if the cap is off), the cap, the agents ready now and the
-    /// calls in progress.
+    /// calls (`floor(S)` at the pacer's cap; `None` if the cap is off), the agents ready now
+    /// and the calls in progress.
     #[inline]
-    pub(crate) fn dial_limit(
-        &self,
-        allowance: Option<u64>,
-        cap: f64,
-        ready: u32,
-        calls: CallCounts,
-    ) -> Option<u32> {
+    pub(crate) fn dial_limit(&self, allowance: Option<u64>, ready: u32, calls: CallCounts) -> Option<u32> {
         let allowance = allowance?;
         if self.mode == ComplianceMode::Hard {
             return dial_limit(Some(allowance), ready, calls.outstanding());
@@ -277,7 +277,7 @@ impl Governor {
             u64::from(ready)
         } else {
             // `as` saturates; the value is finite and non-negative.
-            (f64::from(ready) / (1.0 - cap.clamp(0.0, 0.999)) - 1e-9).floor().max(0.0) as u64
+            (f64::from(ready) * self.per_ready - 1e-9).floor().max(0.0) as u64
         };
         let Some(x) = (allowance.saturating_add(absorbed)).checked_sub(u64::from(calls.waiting)) else {
             // Already more answered calls waiting than the window can take: nothing more.
@@ -459,7 +459,7 @@ mod tests {
         // answered calls pay for. 20 ready, allowance 10: x = 10 + floor(20 / 0.97) = 30.
         g.observe_hits(2, 29);
         assert_eq!(g.hit_upper(), 1.0);
-        assert_eq!(g.dial_limit(Some(10), 0.03, 20, calls(5, 0)), Some(25));
+        assert_eq!(g.dial_limit(Some(10), 20, calls(5, 0)), Some(25));
         // 1,000 of 10,000 dials answered: Wilson at 99.95% gives p+ = 0.11031 (rounded up to
         // 1/65,536), and x = 30: the binomial quantile allows more calls in flight.
         g.observe_hits(1000, 10_000);
@@ -467,15 +467,15 @@ mod tests {
         assert!((0.110308..0.110308 + 2.0 / 65_536.0).contains(&p), "{p}");
         let n = max_calls(30, p, g.z, g.tail);
         assert!(tail_ref(30, n, p) <= 0.0005 && tail_ref(30, n + 1, p) > 0.0005);
-        assert_eq!(g.dial_limit(Some(10), 0.03, 20, calls(5, 0)), Some(n as u32 - 5));
+        assert_eq!(g.dial_limit(Some(10), 20, calls(5, 0)), Some(n as u32 - 5));
         // Cached: the same answer again.
-        assert_eq!(g.dial_limit(Some(10), 0.03, 20, calls(5, 0)), Some(n as u32 - 5));
+        assert_eq!(g.dial_limit(Some(10), 20, calls(5, 0)), Some(n as u32 - 5));
         // No budget left: only the ready agents' answers (x = 20 - 2 waiting = 18).
         let n0 = max_calls(18, p, g.z, g.tail);
-        assert_eq!(g.dial_limit(Some(0), 0.03, 20, calls(3, 2)), Some(n0 as u32 - 3));
+        assert_eq!(g.dial_limit(Some(0), 20, calls(3, 2)), Some(n0 as u32 - 3));
         // More waiting than the window can absorb: nothing.
-        assert_eq!(g.dial_limit(Some(0), 0.03, 1, calls(3, 2)), Some(0));
-        assert_eq!(g.dial_limit(None, 0.03, 1, calls(3, 2)), None);
+        assert_eq!(g.dial_limit(Some(0), 1, calls(3, 2)), Some(0));
+        assert_eq!(g.dial_limit(None, 1, calls(3, 2)), None);
     }
 
     #[test]
@@ -484,7 +484,7 @@ mod tests {
         g.observe_hits(100, 1000);
         assert_eq!(g.hit_upper(), 1.0);
         // Hard: 7 ready + 10 allowed - 12 outstanding.
-        assert_eq!(g.dial_limit(Some(10), 0.03, 7, calls(10, 2)), Some(5));
+        assert_eq!(g.dial_limit(Some(10), 7, calls(10, 2)), Some(5));
     }
 
     #[test]
@@ -498,8 +498,8 @@ mod tests {
             for allowance in [0, 1, 5, 70, 400] {
                 for ready in [0, 1, 7, 300] {
                     for (f, wt) in [(0, 0), (10, 0), (200, 3), (5000, 0)] {
-                        let h = hard.dial_limit(Some(allowance), 0.03, ready, calls(f, wt));
-                        let c = conf.dial_limit(Some(allowance), 0.03, ready, calls(f, wt));
+                        let h = hard.dial_limit(Some(allowance), ready, calls(f, wt));
+                        let c = conf.dial_limit(Some(allowance), ready, calls(f, wt));
                         assert!(c >= h, "{hits}/{dials} {allowance} {ready} {f} {wt}: {c:?} < {h:?}");
                     }
                 }

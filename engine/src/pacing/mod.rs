@@ -698,7 +698,7 @@ impl GroupPacer {
         let cap_calls = (self.config.max_dials_per_agent.max(0.0) * f64::from(agents.available())) as u32;
         dials = dials.min(cap_calls.saturating_sub(calls.outstanding()));
         let allowance = self.tracker.uncovered_allowance(now, cap);
-        let governor_limit = self.governor.dial_limit(allowance, cap, agents.ready, calls);
+        let governor_limit = self.governor.dial_limit(allowance, agents.ready, calls);
         let governed = governor_limit.is_some_and(|limit| dials > limit);
         if let Some(limit) = governor_limit {
             dials = dials.min(limit);
