@@ -46,7 +46,8 @@
 //! of budget left (`floor(S) = 0`) the answers may not exceed the ready agents at all
 //! (`x = R - W`): the fallback to dialing only for agents ready now, with "for" read as
 //! "whose answers the ready agents take with that confidence". Since `B(n, p) <= n`, the
-//! rule never allows fewer dials than `hard`, and at `p⁺ = 1` it is `hard`.
+//! rule never allows fewer dials than `hard`; at `p⁺ = 1` it allows `hard`'s dials plus the
+//! abandons that the ready agents' answered calls pay for.
 //!
 //! Why it is the default: an operator wants the cap kept with a stated, small risk *and* agents
 //! busy; the worst case buys certainty against an event (every uncovered call answered at a
