@@ -1,5 +1,5 @@
-//! Property: whatever the algorithm and goal, the compliance governor keeps the abandon rate
-//! over the regulatory window at or under the cap, over random event sequences.
+//! Property: whatever the algorithm and goal, the compliance governor in `hard` mode keeps the
+//! abandon rate over the regulatory window at or under the cap, over random event sequences.
 //!
 //! The world is modelled as the governor's guarantee states it: ready agents stay ready until
 //! they take a call (agents leave only from wrap-up), an answered call that finds no ready
@@ -12,7 +12,9 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use pacer_engine::pacing::{AgentIdx, AgentState, Algorithm, DialOutcome, Goal, GroupPacer, PacingConfig};
+use pacer_engine::pacing::{
+    AgentIdx, AgentState, Algorithm, ComplianceMode, DialOutcome, Goal, GroupPacer, PacingConfig,
+};
 use pacer_engine::time::Time;
 use proptest::prelude::*;
 
@@ -151,6 +153,9 @@ proptest! {
             goal: Goal::OverdialRate(0.5),
             fixed_ratio: 3.0,
             compliance_max_abandon_rate: cap,
+            // The worst-case rule holds whatever the answers; `confidence` mode is checked
+            // statistically in `pacing_governor_confidence.rs`.
+            compliance_mode: ComplianceMode::Hard,
             small_group_max_agents: 5,
             ..PacingConfig::default()
         };

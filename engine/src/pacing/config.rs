@@ -198,6 +198,32 @@ impl Default for VicidialConfig {
     }
 }
 
+/// How the compliance governor bounds the abandons that the calls in progress can still
+/// cause (see `governor.rs` for both rules and their sources).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComplianceMode {
+    /// Worst case: every call in progress beyond the agents ready now is answered and
+    /// abandoned. The cap holds with certainty (as long as ready agents take their calls),
+    /// at a large cost in agent idle time when the hit ratio is low.
+    Hard,
+    /// The answers among the calls in progress are bounded by a high upper quantile of the
+    /// binomial distribution at an upper confidence bound of the hit ratio, so the cap holds
+    /// with probability at least `compliance_confidence` at each decision.
+    #[default]
+    Confidence,
+}
+
+impl ComplianceMode {
+    /// The mode's name in settings (`"hard"`, `"confidence"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ComplianceMode::Hard => "hard",
+            ComplianceMode::Confidence => "confidence",
+        }
+    }
+}
+
 /// Settings of one campaign group's pacer. Durations read from files as seconds (`30`,
 /// `0.5`) or with a unit (`"500ms"`, `"30s"`, `"15m"`, `"24h"`, `"30d"`).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -222,6 +248,17 @@ pub struct PacingConfig {
     /// The compliance cap: abandoned / answered-live over `compliance_window` never exceeds
     /// it, whatever the goal. 1.0 turns the governor off (for baselines only).
     pub compliance_max_abandon_rate: f64,
+    /// How the governor bounds the abandons the calls in progress can cause: `hard` (every
+    /// call beyond the ready agents may abandon) or `confidence` (the default: a binomial
+    /// upper quantile of their answers, at an upper confidence bound of the hit ratio). The
+    /// default keeps the cap with a stated confidence without holding agents idle: at a hit
+    /// ratio of 0.1 the worst-case rule allows about a tenth of the calls in progress that
+    /// keep agents busy (the benchmark suite's `h10` rows; see `scenarios/bench/README.md`).
+    pub compliance_mode: ComplianceMode,
+    /// In `confidence` mode, the least probability that the calls in progress at a decision
+    /// cannot push the abandon rate over the cap, even if no busy agent frees up in time
+    /// (0.5..=1; 1 is the `hard` rule). Default 0.999.
+    pub compliance_confidence: f64,
     /// The regulatory window of the compliance cap (e.g. 24 h or 30 days).
     #[serde(deserialize_with = "de_duration")]
     pub compliance_window: Duration,
@@ -254,6 +291,8 @@ impl Default for PacingConfig {
             fixed_ratio: 1.0,
             max_dials_per_agent: 4.0,
             compliance_max_abandon_rate: 0.03,
+            compliance_mode: ComplianceMode::Confidence,
+            compliance_confidence: 0.999,
             compliance_window: Duration::from_secs(86_400),
             estimator_window: Duration::from_secs(900),
             call_wait_connected_timeout: Duration::from_secs(60),
@@ -302,6 +341,12 @@ impl PacingConfig {
             return err(
                 "compliance_max_abandon_rate",
                 format!("{} is not a share between 0 and 1", self.compliance_max_abandon_rate),
+            );
+        }
+        if !(self.compliance_confidence.is_finite() && (0.5..=1.0).contains(&self.compliance_confidence)) {
+            return err(
+                "compliance_confidence",
+                format!("{} is not a probability between 0.5 and 1", self.compliance_confidence),
             );
         }
         if !(self.fixed_ratio.is_finite() && self.fixed_ratio >= 0.0) {
@@ -427,6 +472,13 @@ mod tests {
         assert_eq!(cfg.compliance_time, Duration::from_secs(2));
         assert_eq!(cfg.vicidial.drop_mode, VicidialDropMode::Tapered);
         assert_eq!(cfg.small_group_max_agents, 50);
+        assert_eq!(cfg.compliance_mode, ComplianceMode::Confidence);
+        assert_eq!(cfg.compliance_confidence, 0.999);
+        let cfg: PacingConfig =
+            toml::from_str("compliance_mode = \"hard\"\ncompliance_confidence = 0.99").unwrap();
+        assert_eq!((cfg.compliance_mode, cfg.compliance_confidence), (ComplianceMode::Hard, 0.99));
+        assert_eq!(cfg.compliance_mode.name(), "hard");
+        assert!(toml::from_str::<PacingConfig>("compliance_mode = \"lenient\"").is_err());
         let err = toml::from_str::<PacingConfig>("estimator_window = \"10 parsecs\"").unwrap_err();
         assert!(err.to_string().contains("parsecs"), "{err}");
         assert!(toml::from_str::<PacingConfig>("speed = 3").is_err());
@@ -448,5 +500,11 @@ mod tests {
             ..PacingConfig::default()
         };
         assert_eq!(bad.validate().unwrap_err().field, "vicidial.intensity");
+        for confidence in [0.3, 1.5, f64::NAN] {
+            let bad = PacingConfig { compliance_confidence: confidence, ..PacingConfig::default() };
+            assert_eq!(bad.validate().unwrap_err().field, "compliance_confidence");
+        }
+        let edge = PacingConfig { compliance_confidence: 1.0, ..PacingConfig::default() };
+        assert_eq!(edge.validate(), Ok(()));
     }
 }

@@ -2,21 +2,95 @@
 //!
 //! Regulators cap abandoned / answered-live calls over a window (e.g. 3% over a day in the
 //! UK's Ofcom persistent-misuse policy, over 30 days in the US FTC Telemarketing Sales Rule
-//! §310.4(b)(4)(i)). The governor keeps the cap in the worst case, not on average:
+//! §310.4(b)(4)(i)). With `A` abandoned out of `N` answered over the window, the window can
+//! take `k` more abandons while `(A + k) / (N + k) <= c`, i.e. `k <= S = (c N - A) / (1 - c)`:
+//! the *budget*. Both rules below assume that no busy agent frees up in time (agents who do
+//! only take calls that would otherwise be abandoned) and that agents who are ready now take
+//! the calls that reach them. (An agent who leaves Ready while a call counted on them is in
+//! flight can still cause an abandon the governor could not foresee; it is counted at once and
+//! tightens the bound for every later decision.)
+//!
+//! ## `hard`: the worst case
 //!
 //! A call in progress is *covered* if an agent who is ready now can take it; with `ready`
 //! agents ready and `outstanding` calls in progress (in flight or answered and waiting),
 //! `max(0, outstanding - ready)` calls are uncovered and each might be answered and find no
-//! agent. With `A` abandoned out of `N` answered over the window, `k` more abandons keep the
-//! rate at or under the cap `c` while `(A + k) / (N + k) <= c`, i.e.
-//! `k <= (c N - A) / (1 - c)`. So the governor allows new dials only up to
-//! `ready + floor((c N - A) / (1 - c)) - outstanding`. Far from the cap that bound is loose;
-//! near it, it falls to `ready - outstanding`: one call per agent ready now, which cannot
-//! abandon as long as those agents take the calls. (An agent who leaves Ready while a call
-//! counted on them is in flight can still cause an abandon the governor could not foresee;
-//! it is counted at once and tightens the bound for every later decision.)
+//! agent. So the governor allows new dials only up to `ready + floor(S) - outstanding`. Far
+//! from the cap that bound is loose; near it, it falls to `ready - outstanding`: one call per
+//! agent ready now, which cannot abandon. The cap then holds with certainty, but the rule
+//! ignores the hit ratio: at a hit ratio of 0.1 a group needs about ten calls in progress per
+//! agent about to be free, and the rule allows one (the benchmark suite's `h10` rows stall
+//! near a third of agent time busy, whatever the algorithm).
+//!
+//! ## `confidence` (the default): a binomial upper quantile
+//!
+//! Of `n` calls in flight, the number `X` answered is binomial `B(n, p)` at the hit ratio
+//! `p`; `W` answered calls are waiting now and `R` agents are ready. At most `R` of the
+//! `W + X` answered calls reach an agent, the rest abandon, and every one of them is counted
+//! as answered in the window, so the window stays at or under the cap while
+//! `A + (W + X - R) <= c (N + W + X)`, i.e.
+//!
+//! `W + X <= S + R / (1 - c)`
+//!
+//! (the answered calls that reach the ready agents raise the budget by `c R / (1 - c)`
+//! abandons). The governor allows the largest `n` for which `P(X > x) <= α/2` with
+//! `x = floor(S) + floor(R / (1 - c)) - W`, `p` replaced by `p⁺`, the upper bound of the
+//! Wilson score interval of the hit ratio measured over the estimator window at one-sided
+//! level `1 - α/2` (E. B. Wilson, "Probable inference, the law of succession, and
+//! statistical inference", JASA 22 (1927) 209-212; its coverage is close to nominal even for
+//! small counts and ratios near 0: Brown, Cai and DasGupta, "Interval estimation for a
+//! binomial proportion", Statistical Science 16 (2001) 101-133), and `p⁺ = 1` until
+//! [`HIT_MIN_DIALS`] dials have a result. By the union (Bonferroni) bound the calls in
+//! progress at a decision push the window over the cap with probability at most
+//! `α = 1 - compliance_confidence` (0.1% by default). When the window has no whole abandon
+//! of budget left (`floor(S) = 0`) the answers may not exceed the ready agents at all
+//! (`x = R - W`): the fallback to dialing only for agents ready now, with "for" read as
+//! "whose answers the ready agents take with that confidence". Since `B(n, p) <= n`, the
+//! rule never allows fewer dials than `hard`; at `p⁺ = 1` it allows `hard`'s dials plus the
+//! abandons that the ready agents' answered calls pay for.
+//!
+//! Why it is the default: an operator wants the cap kept with a stated, small risk *and* agents
+//! busy; the worst case buys certainty against an event (every uncovered call answered at a
+//! hit ratio of 0.1) whose probability is far below any regulator's tolerance, at the price
+//! of most of the agents' time. The remaining risk is stated (`compliance_confidence`) and is
+//! far smaller in practice than the bound, which still assumes no busy agent frees up.
+//!
+//! `n` is the largest integer with `1 - F(x; n, p) <= α/2`, `F` the binomial distribution
+//! function (its quantile function inverted in `n`; see Johnson, Kemp and Kotz, *Univariate
+//! Discrete Distributions*, 3rd ed. (2005), §3.3 and §3.6). For `x <` [`EXACT_BELOW`] it is
+//! exact: `F` and the probability `f` of exactly `x` are summed once at a starting `n` and
+//! then stepped with `F(x; n+1) = F(x; n) - p f(x; n)` and
+//! `f(x; n+1) = f(x; n) (n+1)(1-p) / (n+1-x)`. Above, the normal approximation with continuity
+//! correction and the Cornish-Fisher skewness term (Cornish and Fisher, "Moments and
+//! cumulants in the specification of distributions", Rev. Int. Stat. Inst. 5 (1937) 307-320)
+//! gives `n p + z sqrt(n p (1-p)) + (z² - 1)(1 - 2p)/6 <= x + 1/2`, a quadratic in `sqrt(n)`;
+//! a margin of [`APPROX_MARGIN`] answers keeps it at or under the exact `n` (the test
+//! `approximation_never_allows_more_than_exact` checks a grid). The answer is cached per
+//! `(x, p⁺)`, with `p⁺` rounded up to 1/65,536, so repeated decisions cost one load.
 
+use super::ComplianceMode;
+use super::PacingConfig;
+use super::atomic::{AtomicU32, AtomicU64, CachePadded, Ordering};
 use super::overdial::OverdialCount;
+use super::state::CallCounts;
+
+/// Dials with a result needed in the estimator window before the measured hit ratio's
+/// confidence bound replaces the worst case `p⁺ = 1`. The Wilson bound is already wide for
+/// few dials (2 hits of 30 give `p⁺ ≈ 0.39` at 99.95%); the floor also keeps a pacer that has
+/// barely started from trusting a handful of results.
+pub(crate) const HIT_MIN_DIALS: u64 = 30;
+/// Budgets of answers below this use the exact binomial path; above it the approximation.
+pub(crate) const EXACT_BELOW: u64 = 64;
+/// Answers taken off the budget before the approximation (see the module comment).
+pub(crate) const APPROX_MARGIN: f64 = 1.0;
+/// Resolution of the cached hit-ratio bound: `p⁺` is rounded up to a multiple of `1 / Q_ONE`.
+const Q_ONE: u32 = 1 << 16;
+/// Bits of the cache word: `x (24) | q (17) | n (23)`.
+const X_BITS: u32 = 24;
+const Q_BITS: u32 = 17;
+const N_BITS: u32 = 23;
+const N_MAX: u64 = (1 << N_BITS) - 1;
+const X_MAX: u64 = (1 << X_BITS) - 2;
 
 /// How many uncovered calls may be in progress at once: `floor((c N - A) / (1 - c))`, at
 /// least 0; `None` if the cap is off (`c >= 1`).
@@ -31,16 +105,206 @@ pub(crate) fn uncovered_allowance(cap: f64, window: OverdialCount) -> Option<u64
     Some(if allowance <= 0.0 { 0 } else { allowance.min(u64::MAX as f64 / 2.0) as u64 })
 }
 
-/// The most new dials the governor allows now, given the allowance of uncovered calls
-/// (`None` if the cap is off).
+/// The `hard` rule: the most new dials the governor allows now, given the allowance of
+/// uncovered calls (`None` if the cap is off).
 pub(crate) fn dial_limit(allowance: Option<u64>, ready: u32, outstanding: u32) -> Option<u32> {
     let limit = (u64::from(ready) + allowance?).saturating_sub(u64::from(outstanding));
     Some(limit.min(u64::from(u32::MAX)) as u32)
 }
 
+/// The upper bound of the Wilson score interval for `hits` successes in `trials`, at the
+/// one-sided normal quantile `z`; 1 for no trials.
+pub(crate) fn wilson_upper(hits: u64, trials: u64, z: f64) -> f64 {
+    if trials == 0 {
+        return 1.0;
+    }
+    let n = trials as f64;
+    let p = (hits.min(trials) as f64) / n;
+    let z2 = z * z;
+    let centre = p + z2 / (2.0 * n);
+    let spread = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre + spread) / (1.0 + z2 / n)).clamp(0.0, 1.0)
+}
+
+/// The binomial distribution function `F(x; n, p)` and probability `f(x; n, p)` of exactly
+/// `x`, by summing the terms from 0 (`x` small, `n p` below a few hundred: no underflow).
+fn binomial_cdf_pmf(x: u64, n: u64, p: f64) -> (f64, f64) {
+    if x >= n {
+        // All n can be answered: F = 1, f = p^n only when x == n.
+        let pmf = if x == n { p.powi(n.min(i32::MAX as u64) as i32) } else { 0.0 };
+        return (1.0, pmf);
+    }
+    let ratio = p / (1.0 - p);
+    let mut term = (n as f64 * (-p).ln_1p()).exp();
+    let mut cdf = term;
+    for k in 0..x {
+        term *= (n - k) as f64 / (k + 1) as f64 * ratio;
+        cdf += term;
+    }
+    (cdf.min(1.0), term)
+}
+
+/// The normal (Cornish-Fisher, continuity-corrected) estimate of the most calls whose
+/// answers stay at or under `x` with upper quantile `z`, less `margin` answers; at least 0.
+fn approx_max_calls(x: u64, p: f64, z: f64, margin: f64) -> u64 {
+    let b = x as f64 + 0.5 - margin - (z * z - 1.0) * (1.0 - 2.0 * p) / 6.0;
+    if b <= 0.0 {
+        return 0;
+    }
+    let beta = z * (p * (1.0 - p)).sqrt();
+    let s = (-beta + (beta * beta + 4.0 * p * b).sqrt()) / (2.0 * p);
+    let n = (s * s).floor();
+    if n.is_finite() && n >= 0.0 { n.min(N_MAX as f64) as u64 } else { 0 }
+}
+
+/// The largest `n` with `P(B(n, p) > x) <= tail`, exactly, starting the search at `start`.
+fn exact_max_calls(x: u64, p: f64, tail: f64, start: u64) -> u64 {
+    let mut n = start.max(x);
+    let (mut cdf, mut pmf) = binomial_cdf_pmf(x, n, p);
+    if !(pmf > 0.0 && cdf.is_finite()) {
+        // Underflow (never at the starts used here): `x` calls are always safe.
+        return x;
+    }
+    if 1.0 - cdf <= tail {
+        // Step up while the next n still keeps the tail small enough.
+        while n < N_MAX {
+            let next_cdf = cdf - p * pmf;
+            if 1.0 - next_cdf > tail {
+                break;
+            }
+            pmf *= (n + 1) as f64 * (1.0 - p) / (n + 1 - x) as f64;
+            cdf = next_cdf;
+            n += 1;
+        }
+    } else {
+        // Step down until it does; n = x always does (the tail is 0).
+        while n > x && 1.0 - cdf > tail {
+            pmf *= (n - x) as f64 / (n as f64 * (1.0 - p));
+            cdf += p * pmf;
+            n -= 1;
+        }
+    }
+    n
+}
+
+/// The most calls in flight whose answers exceed `x` with probability at most `tail`, at
+/// hit ratio `p` (`z` the normal quantile of `tail`): exact for small `x`, else approximated
+/// from below.
+pub(crate) fn max_calls(x: u64, p: f64, z: f64, tail: f64) -> u64 {
+    // NaN or 1: every call may be answered.
+    if p.is_nan() || p >= 1.0 {
+        return x;
+    }
+    let p = p.max(1.0 / f64::from(Q_ONE));
+    if x < EXACT_BELOW {
+        let start = approx_max_calls(x, p, z, 0.0);
+        exact_max_calls(x, p, tail, start).min(N_MAX)
+    } else {
+        approx_max_calls(x, p, z, APPROX_MARGIN).max(x).min(N_MAX)
+    }
+}
+
+/// The governor of one pacer: its mode, its confidence and what it caches.
+#[derive(Debug)]
+pub(crate) struct Governor {
+    mode: ComplianceMode,
+    /// The tail allowed to each of the two bounds, `α/2`.
+    tail: f64,
+    /// The standard normal quantile `z` with `P(Z > z) = tail`.
+    z: f64,
+    /// `1 / (1 - c)` for the pacer's cap `c`: answers each ready agent absorbs while the
+    /// window has budget.
+    per_ready: f64,
+    /// `p⁺` rounded up, in units of `1 / Q_ONE` (`Q_ONE` = 1).
+    hit_upper_q: CachePadded<AtomicU32>,
+    /// The last answer: `x (24 bits) | q (17) | n (23)`.
+    cache: CachePadded<AtomicU64>,
+}
+
+impl Governor {
+    pub(crate) fn new(config: &PacingConfig) -> Governor {
+        use statrs::distribution::{ContinuousCDF, Normal};
+        let confidence = if config.compliance_confidence.is_nan() {
+            0.999
+        } else {
+            config.compliance_confidence.clamp(0.5, 1.0)
+        };
+        let tail = (1.0 - confidence) / 2.0;
+        // A confidence of 1 is the worst case.
+        let mode = if tail <= 0.0 { ComplianceMode::Hard } else { config.compliance_mode };
+        let z = if tail > 0.0 { -Normal::standard().inverse_cdf(tail) } else { f64::INFINITY };
+        let cap = config.compliance_max_abandon_rate;
+        let per_ready = if cap.is_nan() { 1.0 } else { 1.0 / (1.0 - cap.clamp(0.0, 0.999)) };
+        Governor {
+            mode,
+            tail,
+            z,
+            per_ready,
+            hit_upper_q: CachePadded::new(AtomicU32::new(Q_ONE)),
+            cache: CachePadded::new(AtomicU64::new(u64::MAX)),
+        }
+    }
+
+    /// Updates the hit ratio's upper bound from the estimator window: `hits` live answers
+    /// among `dials` dials with a result.
+    pub(crate) fn observe_hits(&self, hits: u64, dials: u64) {
+        if self.mode == ComplianceMode::Hard {
+            return;
+        }
+        let upper = if dials < HIT_MIN_DIALS { 1.0 } else { wilson_upper(hits, dials, self.z) };
+        // Rounded up: the bound only grows. `as` saturates; `upper` is in [0, 1].
+        let q = ((upper * f64::from(Q_ONE)).ceil() as u32).clamp(1, Q_ONE);
+        // `Relaxed`: the value stands alone; a decision may use the previous one.
+        self.hit_upper_q.store(q, Ordering::Relaxed);
+    }
+
+    /// The hit ratio's upper confidence bound in use (1 in `hard` mode).
+    pub(crate) fn hit_upper(&self) -> f64 {
+        f64::from(self.hit_upper_q.load(Ordering::Relaxed)) / f64::from(Q_ONE)
+    }
+
+    /// The most new dials the governor allows now, given the window's allowance of uncovered
+    /// calls (`floor(S)` at the pacer's cap; `None` if the cap is off), the agents ready now
+    /// and the calls in progress.
+    #[inline]
+    pub(crate) fn dial_limit(&self, allowance: Option<u64>, ready: u32, calls: CallCounts) -> Option<u32> {
+        let allowance = allowance?;
+        if self.mode == ComplianceMode::Hard {
+            return dial_limit(Some(allowance), ready, calls.outstanding());
+        }
+        // Answers the ready agents absorb: those they take, plus, while the window has
+        // budget, the abandons their answered calls pay for (see the module comment).
+        let absorbed = if allowance == 0 {
+            u64::from(ready)
+        } else {
+            // `as` saturates; the value is finite and non-negative.
+            (f64::from(ready) * self.per_ready - 1e-9).floor().max(0.0) as u64
+        };
+        let Some(x) = (allowance.saturating_add(absorbed)).checked_sub(u64::from(calls.waiting)) else {
+            // Already more answered calls waiting than the window can take: nothing more.
+            return Some(0);
+        };
+        let x = x.min(X_MAX);
+        let q = self.hit_upper_q.load(Ordering::Relaxed);
+        let key = (x << Q_BITS) | u64::from(q);
+        // `Relaxed`: the cached word is self-contained (key and answer in one value).
+        let cached = self.cache.load(Ordering::Relaxed);
+        let n = if cached >> N_BITS == key {
+            cached & N_MAX
+        } else {
+            let n = max_calls(x, f64::from(q) / f64::from(Q_ONE), self.z, self.tail);
+            self.cache.store((key << N_BITS) | n, Ordering::Relaxed);
+            n
+        };
+        let limit = n.saturating_sub(u64::from(calls.in_flight));
+        Some(limit.min(u64::from(u32::MAX)) as u32)
+    }
+}
+
 #[cfg(all(test, not(pacer_loom)))]
 mod tests {
     use super::*;
+    use statrs::distribution::{Binomial, DiscreteCDF};
 
     fn w(abandoned: u64, answered: u64) -> OverdialCount {
         OverdialCount { abandoned, answered }
@@ -80,6 +344,191 @@ mod tests {
                         // And the bound is tight: one more would pass the cap (when under it).
                         let rate = (abandoned + k + 1) as f64 / (answered + k + 1) as f64;
                         assert!(rate > cap - 1e-12 || abandoned as f64 > cap * answered as f64);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `P(B(n, p) > x)` by statrs (regularized incomplete beta), the reference.
+    fn tail_ref(x: u64, n: u64, p: f64) -> f64 {
+        if x >= n { 0.0 } else { 1.0 - Binomial::new(p, n).unwrap().cdf(x) }
+    }
+
+    /// The largest n with `P(B(n, p) > x) <= tail` by bisection on statrs' tail.
+    fn max_calls_ref(x: u64, p: f64, tail: f64) -> u64 {
+        let (mut lo, mut hi) = (x, x + 1);
+        while tail_ref(x, hi, p) <= tail {
+            lo = hi;
+            hi *= 2;
+        }
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if tail_ref(x, mid, p) <= tail { lo = mid } else { hi = mid }
+        }
+        lo
+    }
+
+    fn z_of(tail: f64) -> f64 {
+        use statrs::distribution::{ContinuousCDF, Normal};
+        -Normal::standard().inverse_cdf(tail)
+    }
+
+    #[test]
+    fn quantiles_by_hand() {
+        let tail = 0.0005;
+        let z = z_of(tail);
+        assert!((z - 3.2905).abs() < 1e-4, "{z}");
+        // No answer allowed: one call at p = 0.1 is answered with probability 0.1 > 0.05%.
+        assert_eq!(max_calls(0, 0.1, z, tail), 0);
+        // x = 1, p = 0.1: P(B(n) >= 2) = 1 - 0.9^n - n 0.1 0.9^(n-1):
+        // n = 2: 0.01 > 0.0005, so only n = 1 (tail 0).
+        assert_eq!(max_calls(1, 0.1, z, tail), 1);
+        // x = 2, p = 0.1: n = 3: P(3 answers) = 0.001 > 0.0005; n = 2 only.
+        assert_eq!(max_calls(2, 0.1, z, tail), 2);
+        // x = 1, p = 0.01: n = 4: P(>= 2) = 1 - 0.99^4 - 4 (0.01)(0.99^3) = 0.000592 > 0.0005;
+        // n = 3: 1 - 0.99^3 - 3 (0.01)(0.99^2) = 0.000298: n = 3.
+        assert_eq!(max_calls(1, 0.01, z, tail), 3);
+        // x = 10, p = 0.1: P(B(35) > 10) = 0.000424 and P(B(36) > 10) = 0.000556 (summed
+        // from the binomial terms, and checked against statrs here): n = 35.
+        assert!((tail_ref(10, 35, 0.1) - 0.000424).abs() < 1e-6);
+        assert!((tail_ref(10, 36, 0.1) - 0.000556).abs() < 1e-6);
+        assert_eq!(max_calls(10, 0.1, z, tail), 35);
+        // At p = 1 every call is answered: x calls.
+        assert_eq!(max_calls(17, 1.0, z, tail), 17);
+        assert_eq!(max_calls(17, f64::NAN, z, tail), 17);
+    }
+
+    #[test]
+    fn exact_path_matches_statrs() {
+        for tail in [0.0005, 0.005, 0.05] {
+            let z = z_of(tail);
+            for p in [0.002, 0.01, 0.05, 0.1, 0.3, 0.5, 0.8, 0.99] {
+                for x in 0..EXACT_BELOW {
+                    assert_eq!(
+                        max_calls(x, p, z, tail),
+                        max_calls_ref(x, p, tail),
+                        "x={x} p={p} tail={tail}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn approximation_never_allows_more_than_exact() {
+        // Above the exact range, the approximation stays at or under the exact answer, and
+        // within 3% of it (so the margin does not waste much).
+        for tail in [0.0005, 0.005] {
+            let z = z_of(tail);
+            for p in [0.0005, 0.003, 0.02, 0.1, 0.25, 0.5, 0.75, 0.95] {
+                let mut x = EXACT_BELOW;
+                while x < 20_000 {
+                    let exact = max_calls_ref(x, p, tail).min(N_MAX);
+                    let approx = max_calls(x, p, z, tail);
+                    assert!(approx <= exact, "x={x} p={p} tail={tail}: {approx} > {exact}");
+                    assert!(approx as f64 >= 0.97 * exact as f64, "x={x} p={p}: {approx} << {exact}");
+                    x = x * 5 / 4 + 1;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn wilson_by_hand() {
+        // 10 of 100 at z = 1.96: (0.1 + 0.019208 + 1.96 sqrt(0.0009 + 0.00009604)) / 1.038416
+        // = (0.119208 + 0.061858) / 1.038416 = 0.17437.
+        assert!((wilson_upper(10, 100, 1.96) - 0.17437).abs() < 1e-4);
+        // 0 of 30 at z = 3.2905: z² / (n + z²) = 10.8274 / 40.8274 = 0.26520.
+        assert!((wilson_upper(0, 30, 3.2905) - 0.26520).abs() < 1e-4);
+        assert_eq!(wilson_upper(0, 0, 3.0), 1.0);
+        assert_eq!(wilson_upper(50, 50, 3.0), 1.0);
+    }
+
+    fn governor(mode: ComplianceMode) -> Governor {
+        Governor::new(&PacingConfig { compliance_mode: mode, ..PacingConfig::default() })
+    }
+
+    fn calls(in_flight: u32, waiting: u32) -> CallCounts {
+        CallCounts { in_flight, waiting }
+    }
+
+    #[test]
+    fn confidence_bound_by_hand() {
+        let g = governor(ComplianceMode::Confidence);
+        // Until enough dials have a result, p+ = 1: the hard rule plus what the ready agents'
+        // answered calls pay for. 20 ready, allowance 10: x = 10 + floor(20 / 0.97) = 30.
+        g.observe_hits(2, 29);
+        assert_eq!(g.hit_upper(), 1.0);
+        assert_eq!(g.dial_limit(Some(10), 20, calls(5, 0)), Some(25));
+        // 1,000 of 10,000 dials answered: Wilson at 99.95% gives p+ = 0.11031 (rounded up to
+        // 1/65,536), and x = 30: the binomial quantile allows more calls in flight.
+        g.observe_hits(1000, 10_000);
+        let p = g.hit_upper();
+        assert!((0.110308..0.110308 + 2.0 / 65_536.0).contains(&p), "{p}");
+        let n = max_calls(30, p, g.z, g.tail);
+        assert!(tail_ref(30, n, p) <= 0.0005 && tail_ref(30, n + 1, p) > 0.0005);
+        assert_eq!(g.dial_limit(Some(10), 20, calls(5, 0)), Some(n as u32 - 5));
+        // Cached: the same answer again.
+        assert_eq!(g.dial_limit(Some(10), 20, calls(5, 0)), Some(n as u32 - 5));
+        // No budget left: only the ready agents' answers (x = 20 - 2 waiting = 18).
+        let n0 = max_calls(18, p, g.z, g.tail);
+        assert_eq!(g.dial_limit(Some(0), 20, calls(3, 2)), Some(n0 as u32 - 3));
+        // More waiting than the window can absorb: nothing.
+        assert_eq!(g.dial_limit(Some(0), 1, calls(3, 2)), Some(0));
+        assert_eq!(g.dial_limit(None, 1, calls(3, 2)), None);
+    }
+
+    #[test]
+    fn a_confidence_of_one_is_the_worst_case() {
+        let g = Governor::new(&PacingConfig { compliance_confidence: 1.0, ..PacingConfig::default() });
+        g.observe_hits(100, 1000);
+        assert_eq!(g.hit_upper(), 1.0);
+        // Hard: 7 ready + 10 allowed - 12 outstanding.
+        assert_eq!(g.dial_limit(Some(10), 7, calls(10, 2)), Some(5));
+    }
+
+    #[test]
+    fn confidence_never_allows_fewer_than_hard() {
+        let hard = governor(ComplianceMode::Hard);
+        let conf = governor(ComplianceMode::Confidence);
+        hard.observe_hits(30, 1000);
+        assert_eq!(hard.hit_upper(), 1.0);
+        for (hits, dials) in [(0, 0), (30, 1000), (900, 1000)] {
+            conf.observe_hits(hits, dials);
+            for allowance in [0, 1, 5, 70, 400] {
+                for ready in [0, 1, 7, 300] {
+                    for (f, wt) in [(0, 0), (10, 0), (200, 3), (5000, 0)] {
+                        let h = hard.dial_limit(Some(allowance), ready, calls(f, wt));
+                        let c = conf.dial_limit(Some(allowance), ready, calls(f, wt));
+                        assert!(c >= h, "{hits}/{dials} {allowance} {ready} {f} {wt}: {c:?} < {h:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn budget_formula_keeps_the_cap_for_every_outcome_within_it() {
+        // For every outcome with W + X <= x, the window stays at or under the cap.
+        for cap in [0.01, 0.03, 0.1] {
+            for (abandoned, answered) in [(0, 0), (0, 50), (3, 100), (20, 1000), (29, 1000)] {
+                let allowance = uncovered_allowance(cap, w(abandoned, answered)).unwrap();
+                for ready in 0..40u64 {
+                    let absorbed = if allowance == 0 {
+                        ready
+                    } else {
+                        (ready as f64 / (1.0 - cap) - 1e-9).floor() as u64
+                    };
+                    let x = allowance + absorbed;
+                    for answers in 0..=x {
+                        let abandons = answers.saturating_sub(ready);
+                        let a = abandoned + abandons;
+                        let n = answered + answers;
+                        assert!(
+                            a as f64 <= cap * n as f64 + 1e-9 || abandons == 0,
+                            "cap {cap} {abandoned}/{answered} ready {ready} answers {answers}"
+                        );
                     }
                 }
             }

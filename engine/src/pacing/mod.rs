@@ -12,7 +12,8 @@
 //! agents), asks the configured [`Algorithm`] for a number of dials, and bounds it by the
 //! per-agent cap (`max_dials_per_agent`) and by the compliance governor (`governor.rs`),
 //! which no goal overrides: the abandon rate over the regulatory window stays under the cap
-//! even if every call beyond the agents ready now were abandoned.
+//! even if no busy agent frees up in time, with the stated `compliance_confidence` (or, in
+//! `hard` mode, even if every call beyond the agents ready now were abandoned).
 //!
 //! How the pieces fit:
 //!
@@ -64,8 +65,8 @@ mod state;
 mod window;
 
 pub use config::{
-    Algorithm, Goal, PacingConfig, PacingConfigError, UnknownAlgorithm, VicidialConfig, VicidialDropMode,
-    parse_duration,
+    Algorithm, ComplianceMode, Goal, PacingConfig, PacingConfigError, UnknownAlgorithm, VicidialConfig,
+    VicidialDropMode, parse_duration,
 };
 pub use overdial::{OverdialCount, OverdialStats};
 pub use state::{AgentCounts, AgentState, CallCounts, MAX_AGENTS};
@@ -79,6 +80,7 @@ use algorithm::time_optimized::{TimeOptimized, effective_rate};
 use algorithm::vicidial_adapt::{DropCounts, VicidialAdapt};
 use algorithm::{Estimates, FreeTables, Pacer, View, round_dials};
 use atomic::{AtomicF64, AtomicU32, AtomicU64, CachePadded, Ordering};
+use governor::Governor;
 use overdial::{OverdialTracker, WINDOW_BUCKETS};
 use state::{AgentCountWord, AgentSlot, CallCountWord};
 use window::{Window, WindowedMean};
@@ -151,6 +153,9 @@ pub struct PacerSnapshot {
     pub goal: Goal,
     /// Estimated answered-live share of dials.
     pub hit_ratio: f64,
+    /// The upper confidence bound of the hit ratio that the compliance governor uses (1 in
+    /// `hard` mode and until enough dials have a result).
+    pub hit_ratio_upper: f64,
     /// Estimated seconds from dial to live answer.
     pub dial_to_answer_s: f64,
     /// Estimated mean talk time, seconds.
@@ -232,6 +237,7 @@ pub struct GroupPacer {
     est: Estimators,
     derived: CachePadded<Derived>,
     tracker: OverdialTracker,
+    governor: Governor,
     vicidial: VicidialAdapt,
     rejected: CachePadded<AtomicU64>,
     last_dial_level: CachePadded<AtomicF64>,
@@ -291,6 +297,7 @@ impl GroupPacer {
                 config.compliance_window.max(Duration::from_secs(1)),
                 config.day_utc_offset_s,
             ),
+            governor: Governor::new(&config),
             vicidial: VicidialAdapt::new(config.vicidial.initial_level),
             rejected: CachePadded::new(AtomicU64::new(0)),
             last_dial_level: CachePadded::new(AtomicF64::new(0.0)),
@@ -527,6 +534,7 @@ impl GroupPacer {
             algorithm: self.algorithm(),
             goal: self.goal(),
             hit_ratio: d.hit_ratio.load(),
+            hit_ratio_upper: self.governor.hit_upper(),
             dial_to_answer_s: d.dial_to_answer_s.load(),
             talk_s: d.talk_s.load(),
             after_call_work_s: d.acw_s.load(),
@@ -556,6 +564,7 @@ impl GroupPacer {
         let d = &self.derived;
         let prior = Estimates::PRIOR;
         let (hits, dials) = self.est.hits.sum(now);
+        self.governor.observe_hits(hits, dials);
         d.hit_ratio
             .store((hits as f64 + prior.hit_ratio * HIT_PRIOR_DIALS) / (dials as f64 + HIT_PRIOR_DIALS));
         let blend = |m: window::Moments, prior_mean: f64| {
@@ -727,7 +736,7 @@ impl GroupPacer {
         let cap_calls = (self.config.max_dials_per_agent.max(0.0) * f64::from(agents.available())) as u32;
         dials = dials.min(cap_calls.saturating_sub(calls.outstanding()));
         let allowance = self.tracker.uncovered_allowance(now, cap);
-        let governor_limit = governor::dial_limit(allowance, agents.ready, calls.outstanding());
+        let governor_limit = self.governor.dial_limit(allowance, agents.ready, calls);
         let governed = governor_limit.is_some_and(|limit| dials > limit);
         if let Some(limit) = governor_limit {
             dials = dials.min(limit);

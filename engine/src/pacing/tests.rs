@@ -411,3 +411,52 @@ fn controller_follows_busy_factor_goal() {
     }
     assert!(p.snapshot().correction < high, "{} {high}", p.snapshot().correction);
 }
+
+#[test]
+fn confidence_mode_dials_ahead_where_the_worst_case_cannot() {
+    // 20 agents: 5 ready, 15 talking; 1,000 answered calls none abandoned (allowance 30), and
+    // 2,000 dials with a result of which 200 answered (hit ratio 0.1).
+    let build = |mode| {
+        let config = PacingConfig {
+            compliance_mode: mode,
+            small_group_max_agents: 0,
+            max_dials_per_agent: 100.0,
+            ..PacingConfig::default()
+        };
+        let p = pacer(config, 20);
+        set_all(&p, 0..5, AgentState::Ready, t0());
+        set_all(&p, 5..20, AgentState::Talking, t0());
+        for i in 0..1000 {
+            answered_call(&p, t0() + secs(f64::from(i) * 0.1), 5.0, false);
+        }
+        // Nine unanswered dials for each of the last 200 answered ones: 200 of 2,000 in the
+        // estimator window (15 minutes) at the decision below.
+        for i in 0..1800 {
+            let at = t0() + secs(100.0 + f64::from(i) * 0.05);
+            let c = p.dial_placed(at);
+            p.call_progress(c, DialOutcome::NoAnswer, at, at);
+        }
+        p.set_external_level(Some(1e6));
+        p
+    };
+    let now = t0() + secs(200.0);
+    let hard = build(ComplianceMode::Hard);
+    let d = hard.decide(now);
+    // 5 ready + 30 allowed uncovered.
+    assert_eq!(d.governor_limit, Some(35));
+    assert_eq!(hard.snapshot().hit_ratio_upper, 1.0);
+    let confident = build(ComplianceMode::Confidence);
+    let d = confident.decide(now);
+    let upper = confident.snapshot().hit_ratio_upper;
+    // The estimator window holds the last 1,000 answered dials and the 1,800 unanswered ones
+    // only in part, so check the bound against the window's own counts.
+    let (hits, dials) = confident.est.hits.sum(now);
+    let z = 3.290_526_731_491_9;
+    let want = governor::wilson_upper(hits, dials, z);
+    assert!(upper >= want && upper < want + 2.0 / 65_536.0, "{upper} vs {want} ({hits}/{dials})");
+    // x = 30 + floor(5 / 0.97) = 35 answers; the binomial quantile at p+ allows n calls.
+    let n = governor::max_calls(35, upper, z, 0.0005);
+    assert_eq!(d.governor_limit, Some(n as u32));
+    assert!(n > 35, "{n}");
+    assert!(d.governed && d.dials == n as u32, "{d:?}");
+}

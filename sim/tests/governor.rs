@@ -1,0 +1,31 @@
+//! The compliance governor around the simulated floor: at a hit ratio of 0.1 the default
+//! `confidence` mode keeps the abandon rate at or under the cap and agents far busier than the
+//! worst-case `hard` mode (the benchmark suite's `h10` rows; `scenarios/bench/README.md`).
+
+use pacer_sim::scenario;
+use pacer_sim::world::{RunOptions, run};
+
+fn busy_and_abandon(mode: &str, seed: u64) -> (f64, f64) {
+    let path = scenario::resolve("bench/n0050-h10-t60").expect("bench scenario");
+    let sets = vec![
+        // Twenty minutes keep the test fast; the shift starts with an empty window, the
+        // governor's hardest part.
+        "duration_s=1200".to_string(),
+        "records.count=20000".to_string(),
+        format!("pacing.settings.compliance_mode={mode}"),
+    ];
+    let s = scenario::load(&path, &sets).unwrap_or_else(|e| panic!("{e}"));
+    let outcome = run(&s, &RunOptions { seed, ..RunOptions::default() }).unwrap();
+    assert!(outcome.violation.is_none(), "{mode}: {:?}", outcome.violation);
+    (outcome.report.busy_factor, outcome.report.abandon_rate)
+}
+
+#[test]
+fn confidence_mode_holds_the_cap_without_idling_agents() {
+    for seed in [1, 2] {
+        let (hard_busy, hard_abandon) = busy_and_abandon("hard", seed);
+        let (busy, abandon) = busy_and_abandon("confidence", seed);
+        assert!(hard_abandon <= 0.03 && abandon <= 0.03, "seed {seed}: {hard_abandon} {abandon}");
+        assert!(busy >= hard_busy + 0.2, "seed {seed}: busy {busy:.3} vs hard {hard_busy:.3}");
+    }
+}
