@@ -118,89 +118,50 @@ where
     let t_max = trace.last().map_or(1.0, |p| p.t_s / 60.0).max(1.0);
     let minutes = |p: &TracePoint| p.t_s / 60.0;
 
-    // Agents.
+    let line = |label, color, width, value: &dyn Fn(&TracePoint) -> f64| Line {
+        label,
+        color,
+        width,
+        dashed: false,
+        points: trace.iter().map(|p| (minutes(p), value(p))).collect(),
+    };
+
     let agents_max = trace.iter().map(|p| p.agents_busy + p.agents_ready).max().unwrap_or(1).max(1) as f64;
-    let mut chart = ChartBuilder::on(&panels[0])
-        .caption("Agents", ("sans-serif", 20))
-        .margin(10)
-        .x_label_area_size(35)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..t_max, 0.0..agents_max * 1.1)?;
-    chart.configure_mesh().x_desc("simulated time (min)").y_desc("agents").draw()?;
-    chart
-        .draw_series(LineSeries::new(
-            trace.iter().map(|p| (minutes(p), f64::from(p.agents_busy))),
-            BLUE.stroke_width(2),
-        ))?
-        .label("busy (talk + after-call work)")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
-    chart
-        .draw_series(LineSeries::new(
-            trace.iter().map(|p| (minutes(p), f64::from(p.agents_ready))),
-            GREEN.stroke_width(2),
-        ))?
-        .label("ready (waiting for a call)")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::MiddleRight)
-        .draw()?;
+    panel(
+        &panels[0],
+        ("Agents", "agents"),
+        t_max,
+        agents_max * 1.1,
+        &[
+            line("busy (talk + after-call work)", BLUE, 2, &|p| f64::from(p.agents_busy)),
+            line("ready (waiting for a call)", GREEN, 2, &|p| f64::from(p.agents_ready)),
+        ],
+        SeriesLabelPosition::MiddleRight,
+    )?;
 
-    // Dial level.
     let level_max = trace.iter().map(|p| p.dial_level).fold(0.0, f64::max).max(1.0);
-    let mut chart = ChartBuilder::on(&panels[1])
-        .caption("Dial level", ("sans-serif", 20))
-        .margin(10)
-        .x_label_area_size(35)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..t_max, 0.0..level_max * 1.1)?;
-    chart.configure_mesh().x_desc("simulated time (min)").y_desc("calls per available agent").draw()?;
-    chart
-        .draw_series(LineSeries::new(
-            trace.iter().map(|p| (minutes(p), p.dial_level)),
-            MAGENTA.stroke_width(2),
-        ))?
-        .label("calls in progress per available agent")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], MAGENTA.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()?;
+    panel(
+        &panels[1],
+        ("Dial level", "calls per available agent"),
+        t_max,
+        level_max * 1.1,
+        &[line("calls in progress per available agent", MAGENTA, 2, &|p| p.dial_level)],
+        SeriesLabelPosition::UpperRight,
+    )?;
 
-    // Calls.
     let calls_max =
         trace.iter().map(|p| p.calls_waiting.max(p.calls_in_flight)).max().unwrap_or(1).max(1) as f64;
-    let mut chart = ChartBuilder::on(&panels[2])
-        .caption("Calls", ("sans-serif", 20))
-        .margin(10)
-        .x_label_area_size(35)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..t_max, 0.0..calls_max * 1.1)?;
-    chart.configure_mesh().x_desc("simulated time (min)").y_desc("calls").draw()?;
-    chart
-        .draw_series(LineSeries::new(
-            trace.iter().map(|p| (minutes(p), f64::from(p.calls_in_flight))),
-            CYAN.stroke_width(1),
-        ))?
-        .label("dials in flight (not answered yet)")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], CYAN.stroke_width(2)));
-    chart
-        .draw_series(LineSeries::new(
-            trace.iter().map(|p| (minutes(p), f64::from(p.calls_waiting))),
-            RED.stroke_width(2),
-        ))?
-        .label("answered calls waiting for an agent")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()?;
+    panel(
+        &panels[2],
+        ("Calls", "calls"),
+        t_max,
+        calls_max * 1.1,
+        &[
+            line("dials in flight (not answered yet)", CYAN, 1, &|p| f64::from(p.calls_in_flight)),
+            line("answered calls waiting for an agent", RED, 2, &|p| f64::from(p.calls_waiting)),
+        ],
+        SeriesLabelPosition::UpperRight,
+    )?;
 
     // Abandon rate against the cap.
     let rate_max = trace
@@ -209,43 +170,72 @@ where
         .fold(0.0, f64::max)
         .clamp(0.01, 1.0)
         * 100.0;
-    let mut chart = ChartBuilder::on(&panels[3])
-        .caption("Abandon rate", ("sans-serif", 20))
+    panel(
+        &panels[3],
+        ("Abandon rate", "abandoned / answered (%)"),
+        t_max,
+        rate_max * 1.15,
+        &[
+            line("last 15 min", RGBColor(255, 160, 0), 1, &|p| p.abandon_rate_15min * 100.0),
+            line("compliance window (governed)", BLACK, 2, &|p| p.abandon_rate * 100.0),
+            Line { dashed: true, ..line("cap", RED, 2, &|p| p.abandon_cap * 100.0) },
+        ],
+        SeriesLabelPosition::UpperRight,
+    )?;
+    root.present()?;
+    Ok(())
+}
+
+/// One curve of a shift panel.
+struct Line {
+    label: &'static str,
+    color: RGBColor,
+    /// Stroke width of the curve; the legend's sample is always 2 wide so thin curves stay
+    /// visible there.
+    width: u32,
+    dashed: bool,
+    points: Vec<(f64, f64)>,
+}
+
+/// Draws one panel of the shift: its axes over `0..t_max` minutes and `0..y_max`, the curves
+/// in order, and their legend at `legend`.
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    (caption, y_desc): (&str, &str),
+    t_max: f64,
+    y_max: f64,
+    lines: &[Line],
+    legend: SeriesLabelPosition,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 20))
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..t_max, 0.0..rate_max * 1.15)?;
-    chart.configure_mesh().x_desc("simulated time (min)").y_desc("abandoned / answered (%)").draw()?;
-    chart
-        .draw_series(LineSeries::new(
-            trace.iter().map(|p| (minutes(p), p.abandon_rate_15min * 100.0)),
-            RGBColor(255, 160, 0).stroke_width(1),
-        ))?
-        .label("last 15 min")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RGBColor(255, 160, 0).stroke_width(2)));
-    chart
-        .draw_series(LineSeries::new(
-            trace.iter().map(|p| (minutes(p), p.abandon_rate * 100.0)),
-            BLACK.stroke_width(2),
-        ))?
-        .label("compliance window (governed)")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2)));
-    chart
-        .draw_series(DashedLineSeries::new(
-            trace.iter().map(|p| (minutes(p), p.abandon_cap * 100.0)),
-            8,
-            5,
-            RED.stroke_width(2),
-        ))?
-        .label("cap")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
+        .build_cartesian_2d(0.0..t_max, 0.0..y_max)?;
+    chart.configure_mesh().x_desc("simulated time (min)").y_desc(y_desc).draw()?;
+    for line in lines {
+        let style = line.color.stroke_width(line.width);
+        let points = line.points.iter().copied();
+        let series = if line.dashed {
+            chart.draw_series(DashedLineSeries::new(points, 8, 5, style))?
+        } else {
+            chart.draw_series(LineSeries::new(points, style))?
+        };
+        let color = line.color;
+        series
+            .label(line.label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
+        .position(legend)
         .draw()?;
-    root.present()?;
     Ok(())
 }
 
