@@ -1259,14 +1259,7 @@ impl<'s> World<'s> {
             self.try_leave(agent);
             return;
         }
-        let reference = self.reference();
-        let kv = self.requests.simple(reference, RequestBody::LogOut);
-        let answer = self.send(agent, kv, reference);
-        if answer.error.is_some() && !answer.accepted {
-            // Nothing to wait for (no auto campaign running): leave when idle.
-            self.agents[agent as usize].logout_acked = true;
-            self.try_leave(agent);
-        }
+        self.send_logout(agent);
     }
 
     fn logout_retry(&mut self, agent: u32) {
@@ -1274,10 +1267,16 @@ impl<'s> World<'s> {
         if a.leaving.is_none() || a.logout_acked || matches!(a.phase, Phase::Out | Phase::Crashed) {
             return;
         }
+        self.send_logout(agent);
+    }
+
+    /// Sends LogOut for the agent's desktop.
+    fn send_logout(&mut self, agent: u32) {
         let reference = self.reference();
         let kv = self.requests.simple(reference, RequestBody::LogOut);
         let answer = self.send(agent, kv, reference);
         if answer.error.is_some() && !answer.accepted {
+            // Nothing to wait for (no auto campaign running): leave when idle.
             self.agents[agent as usize].logout_acked = true;
             self.try_leave(agent);
         }
