@@ -146,21 +146,24 @@ pub fn parse(text: &str) -> Result<InLine, String> {
     if kinds.iter().filter(|k| **k).count() > 1 {
         return Err("a line holds at most one of `kv`, `tel`, `admin`, `hello`".into());
     }
+    // The keys only a telephony line and only an admin line may hold; a desktop line holds
+    // neither set.
+    let telephony_keys = [
+        ("agent", raw.agent.is_some()),
+        ("call", raw.call.is_some()),
+        ("result", raw.result.is_some()),
+        ("user_data", raw.user_data.is_some()),
+    ];
+    let admin_keys = [
+        ("campaign_group", raw.campaign_group.is_some()),
+        ("agent_group", raw.agent_group.is_some()),
+        ("mode", raw.mode.is_some()),
+        ("goal", raw.goal.is_some()),
+        ("application_id", raw.application_id.is_some()),
+    ];
     let command = if let Some(kv) = raw.kv {
-        refuse_extra(
-            "desktop",
-            &[
-                ("agent", raw.agent.is_some()),
-                ("call", raw.call.is_some()),
-                ("result", raw.result.is_some()),
-                ("user_data", raw.user_data.is_some()),
-                ("campaign_group", raw.campaign_group.is_some()),
-                ("agent_group", raw.agent_group.is_some()),
-                ("mode", raw.mode.is_some()),
-                ("goal", raw.goal.is_some()),
-                ("application_id", raw.application_id.is_some()),
-            ],
-        )?;
+        refuse_extra("desktop", &telephony_keys)?;
+        refuse_extra("desktop", &admin_keys)?;
         let dn = raw.dn.ok_or("a desktop line needs `dn`")?;
         if dn.is_empty() {
             return Err("`dn` is empty".into());
@@ -168,27 +171,10 @@ pub fn parse(text: &str) -> Result<InLine, String> {
         let kv = KvList::from_json_str(kv.get()).map_err(|e| format!("`kv`: {e}"))?;
         Command::Desktop { dn: Dn(CompactString::from(dn.as_ref())), kv }
     } else if let Some(tel) = raw.tel {
-        refuse_extra(
-            "telephony",
-            &[
-                ("campaign_group", raw.campaign_group.is_some()),
-                ("agent_group", raw.agent_group.is_some()),
-                ("mode", raw.mode.is_some()),
-                ("goal", raw.goal.is_some()),
-                ("application_id", raw.application_id.is_some()),
-            ],
-        )?;
+        refuse_extra("telephony", &admin_keys)?;
         Command::Telephony(telephony(&tel, raw.dn, raw.agent, raw.call, raw.result, raw.user_data)?)
     } else if let Some(admin) = raw.admin {
-        refuse_extra(
-            "admin",
-            &[
-                ("agent", raw.agent.is_some()),
-                ("call", raw.call.is_some()),
-                ("result", raw.result.is_some()),
-                ("user_data", raw.user_data.is_some()),
-            ],
-        )?;
+        refuse_extra("admin", &telephony_keys)?;
         Command::Admin(admin_command(
             &admin,
             raw.campaign_group,
