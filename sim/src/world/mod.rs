@@ -12,6 +12,7 @@
 //! a desktop retry. Everything an event causes (requests, engine outputs, the desktop's
 //! reactions) is part of handling it.
 
+mod calls;
 pub mod customers;
 pub mod desktop;
 pub mod switch;
@@ -40,6 +41,7 @@ use crate::oracle::Oracle;
 use crate::plot::TracePoint;
 use crate::queue::EventQueue;
 use crate::scenario::{GoalSpec, Scenario};
+use calls::CallTable;
 use customers::{DialPlan, Party, Population, customer_index, phone_of};
 use desktop::{Held, RequestFault, Requests};
 use switch::Switch;
@@ -348,7 +350,7 @@ pub struct World<'s> {
     events: u64,
     agents: Vec<Agent>,
     agent_by_dn: HashMap<Dn, u32>,
-    calls: HashMap<u64, Call>,
+    calls: CallTable,
     switch: Switch<u64>,
     lines_busy: u32,
     timer_at: Option<Time>,
@@ -433,7 +435,7 @@ impl<'s> World<'s> {
             events: 0,
             agents: Vec::with_capacity(n),
             agent_by_dn: HashMap::with_capacity(n),
-            calls: HashMap::new(),
+            calls: CallTable::new(),
             switch: Switch::new(n),
             lines_busy: 0,
             timer_at: None,
@@ -640,7 +642,7 @@ impl<'s> World<'s> {
             }
             Output::Drop { call } => {
                 self.metrics.output("Drop");
-                if let Some(c) = self.calls.get_mut(&call.0)
+                if let Some(c) = self.calls.get_mut(call.0)
                     && c.state == CallState::Waiting
                 {
                     c.state = CallState::Done;
@@ -728,7 +730,7 @@ impl<'s> World<'s> {
             // The dialer never reports; its line comes free when the call would have ended.
             self.metrics.fault("dial_result_lost");
             self.queue.push(self.now + plan.after, Ev::LineFree);
-            if let Some(c) = self.calls.get_mut(&command.call.0) {
+            if let Some(c) = self.calls.get_mut(command.call.0) {
                 c.state = CallState::Done;
             }
             return;
@@ -737,7 +739,7 @@ impl<'s> World<'s> {
     }
 
     fn dial_report(&mut self, call: u64) {
-        let Some(c) = self.calls.get(&call) else { return };
+        let Some(c) = self.calls.get(call) else { return };
         if c.state != CallState::Dialing {
             return;
         }
@@ -745,18 +747,18 @@ impl<'s> World<'s> {
         let live = plan.reported.is_live_answer();
         self.metrics.outcome(plan.reported.label(), live, self.now.as_micros());
         if live {
-            let c = self.calls.get_mut(&call).expect("present");
+            let c = self.calls.get_mut(call).expect("present");
             c.state = CallState::Waiting;
             c.answered_at = self.now;
         } else {
-            self.calls.get_mut(&call).expect("present").state = CallState::Done;
+            self.calls.get_mut(call).expect("present").state = CallState::Done;
             self.free_line();
         }
         self.telephony(TelephonyEvent::CallResult { call: CallId(call), result: plan.reported });
         // Most answered calls reach an agent at once; only one left waiting needs its
         // customer's patience. A person hangs up when it runs out; a machine or ring tone
         // holds the line until the dialer gives up on a call nobody takes.
-        if live && self.calls.get(&call).is_some_and(|c| c.state == CallState::Waiting) {
+        if live && self.calls.get(call).is_some_and(|c| c.state == CallState::Waiting) {
             let patience =
                 self.population.patience(plan.party, &mut self.rng).unwrap_or(WAIT_LIMIT).min(WAIT_LIMIT);
             self.queue.push(self.now + patience, Ev::Patience(call));
@@ -764,7 +766,7 @@ impl<'s> World<'s> {
     }
 
     fn patience_over(&mut self, call: u64) {
-        let Some(c) = self.calls.get_mut(&call) else { return };
+        let Some(c) = self.calls.get_mut(call) else { return };
         if c.state != CallState::Waiting {
             return;
         }
@@ -775,8 +777,13 @@ impl<'s> World<'s> {
     }
 
     fn route(&mut self, call: CallId, dn: &Dn, kv: &KvList) {
-        let Some(c) = self.calls.get(&call.0) else {
-            self.violate(format!("route of call {} that was never dialed", call.0));
+        let Some(c) = self.calls.get(call.0) else {
+            if self.calls.was_dialed(call.0) {
+                // Over already (the customer hung up): nothing to deliver.
+                self.misroutes += 1;
+            } else {
+                self.violate(format!("route of call {} that was never dialed", call.0));
+            }
             return;
         };
         if c.state != CallState::Waiting {
@@ -790,7 +797,7 @@ impl<'s> World<'s> {
             // An IVR port plays the message.
             self.account_ports();
             self.ports_busy += 1;
-            let c = self.calls.get_mut(&call.0).expect("present");
+            let c = self.calls.get_mut(call.0).expect("present");
             c.state = CallState::Talking;
             self.metrics.connected(self.now.saturating_duration_since(answered_at), self.now.as_micros());
             let talk = self.scenario.agents.talk.dist.sample(&mut self.rng);
@@ -815,7 +822,7 @@ impl<'s> World<'s> {
             return;
         };
         self.take_record(agent, held);
-        let c = self.calls.get_mut(&call.0).expect("present");
+        let c = self.calls.get_mut(call.0).expect("present");
         c.state = CallState::Talking;
         c.agent = Some(agent);
         let now = self.now;
@@ -1093,7 +1100,7 @@ impl<'s> World<'s> {
             return;
         }
         if let Some(call) = self.agents[agent as usize].call.take() {
-            if let Some(c) = self.calls.get_mut(&call) {
+            if let Some(c) = self.calls.get_mut(call) {
                 c.state = CallState::Done;
             }
             self.free_line();
@@ -1324,7 +1331,7 @@ impl<'s> World<'s> {
         }
         let dn = self.agents[agent as usize].dn.clone();
         if let Some(call) = self.agents[agent as usize].call.take() {
-            if let Some(c) = self.calls.get_mut(&call) {
+            if let Some(c) = self.calls.get_mut(call) {
                 c.state = CallState::Done;
             }
             self.free_line();
@@ -1453,7 +1460,7 @@ impl<'s> World<'s> {
             Ev::Crash(agent, epoch) if valid(self, agent, epoch) => self.crash(agent),
             Ev::TelephonyLogout(agent, epoch) if valid(self, agent, epoch) => self.telephony_logout(agent),
             Ev::IvrRelease(call) => {
-                if let Some(c) = self.calls.get_mut(&call)
+                if let Some(c) = self.calls.get_mut(call)
                     && c.state == CallState::Talking
                 {
                     c.state = CallState::Done;
