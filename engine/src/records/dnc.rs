@@ -1,7 +1,7 @@
 //! One tenant's do-not-call list: phone numbers and customer ids, each blocked forever or
 //! until an expiry (a DoNotCall request's `GSW_DURATION` added to the time it arrived).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fmt;
 use std::io::{Read, Write};
 use std::path::Path;

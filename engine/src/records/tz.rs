@@ -53,13 +53,31 @@ pub struct Zone {
     /// Standard-time offset, seconds east of UTC.
     pub std_offset_s: i32,
     rule: Option<jiff::tz::TimeZone>,
+    /// The rule's offset changes from [`TABLE_FROM_S`] to [`TABLE_UNTIL_S`]: `(first second,
+    /// offset from then on)`, in order. Retrieval asks a record's offset for every record it
+    /// looks at; a binary search over these is about ten times cheaper than evaluating the
+    /// POSIX rule, which `offset_at` still does outside the tabulated years.
+    changes: Vec<(i64, i32)>,
+    /// The offset in force at [`TABLE_FROM_S`], before the first change.
+    offset_from: i32,
 }
+
+/// First second of the tabulated offset changes (1970-01-01T00:00Z).
+const TABLE_FROM_S: i64 = 0;
+/// First second after them (2200-01-01T00:00Z).
+const TABLE_UNTIL_S: i64 = 7_258_118_400;
 
 impl Zone {
     /// The offset from UTC (seconds east) in force at Unix second `unix_s`.
     pub fn offset_at(&self, unix_s: i64) -> i32 {
         match &self.rule {
             None => self.std_offset_s,
+            Some(_) if (TABLE_FROM_S..TABLE_UNTIL_S).contains(&unix_s) => {
+                match self.changes.partition_point(|&(start, _)| start <= unix_s) {
+                    0 => self.offset_from,
+                    n => self.changes[n - 1].1,
+                }
+            }
             Some(tz) => match jiff::Timestamp::from_second(unix_s) {
                 Ok(ts) => tz.to_offset(ts).seconds(),
                 Err(_) => self.std_offset_s,
@@ -131,15 +149,28 @@ fn zones() -> &'static [Zone] {
         TABLE
             .iter()
             .zip(FIRST_DBID..)
-            .map(|(&(name, std_offset_s, rule), dbid)| Zone {
-                name,
-                dbid,
-                std_offset_s,
+            .map(|(&(name, std_offset_s, rule), dbid)| {
                 // The rules are constants of this file, checked by a unit test.
-                rule: rule.map(|r| jiff::tz::TimeZone::posix(r).expect("valid POSIX rule in the zone table")),
+                let rule =
+                    rule.map(|r| jiff::tz::TimeZone::posix(r).expect("valid POSIX rule in the zone table"));
+                let (changes, offset_from) = tabulate(rule.as_ref(), std_offset_s);
+                Zone { name, dbid, std_offset_s, rule, changes, offset_from }
             })
             .collect()
     })
+}
+
+/// The offset changes of `rule` between [`TABLE_FROM_S`] and [`TABLE_UNTIL_S`], and the
+/// offset in force at the start.
+fn tabulate(rule: Option<&jiff::tz::TimeZone>, std_offset_s: i32) -> (Vec<(i64, i32)>, i32) {
+    let Some(tz) = rule else { return (Vec::new(), std_offset_s) };
+    let from = jiff::Timestamp::from_second(TABLE_FROM_S).expect("1970 is a valid timestamp");
+    let changes = tz
+        .following(from)
+        .map(|t| (t.timestamp().as_second(), t.offset().seconds()))
+        .take_while(|&(s, _)| s < TABLE_UNTIL_S)
+        .collect();
+    (changes, tz.to_offset(from).seconds())
 }
 
 /// Every zone of the table, in dbid order.
@@ -328,6 +359,28 @@ pub fn local_to_utc(tz_name: &str, tz_offset_s: i32, local: LocalDateTime) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The tabulated offsets agree with the POSIX rule itself at every change, a second either
+    /// side of it, and at a spread of instants across the table's years and outside them.
+    #[test]
+    fn tabulated_offsets_match_the_rule() {
+        let by_rule = |zone: &Zone, s: i64| {
+            zone.rule.as_ref().map_or(zone.std_offset_s, |tz| {
+                tz.to_offset(jiff::Timestamp::from_second(s).unwrap()).seconds()
+            })
+        };
+        let mut checked = 0;
+        for zone in all_zones() {
+            assert_eq!(zone.has_dst(), !zone.changes.is_empty(), "{}", zone.name);
+            let mut instants: Vec<i64> = zone.changes.iter().flat_map(|&(s, _)| [s - 1, s, s + 1]).collect();
+            instants.extend((-40i64..300).map(|k| k * 27_449_611 + 12_345));
+            for s in instants {
+                assert_eq!(zone.offset_at(s), by_rule(zone, s), "{} at {s}", zone.name);
+                checked += 1;
+            }
+        }
+        assert!(checked > 20_000);
+    }
 
     #[test]
     fn every_rule_parses_and_dbids_are_dense() {

@@ -459,7 +459,7 @@ impl Server {
             self.end_attempt(now, c.handle, out);
             return;
         };
-        if let Some(idx) = self.groups[g].slot_of(p)
+        if let Some(idx) = self.slot_of(g, p)
             && let Some(pacer) = &self.groups[g].pacer
         {
             pacer.call_ended(idx, now.saturating_duration_since(connected_at), now);

@@ -202,10 +202,6 @@ impl Group {
     fn members(&self) -> impl Iterator<Item = PlaceId> + '_ {
         self.slots.iter().filter_map(|s| *s)
     }
-
-    fn slot_of(&self, place: PlaceId) -> Option<AgentIdx> {
-        self.slots.iter().position(|s| *s == Some(place)).map(|i| AgentIdx(i as u32))
-    }
 }
 
 /// What a place (an agent's desktop, or an IVR port) is doing.
@@ -371,7 +367,7 @@ pub struct Server {
     place_by_dn: IdMap<Dn, PlaceId>,
     /// The place each logged-in agent id is at (its latest login): personal callbacks look
     /// their agent up here rather than comparing ids with every member at every tick.
-    place_by_agent: HashMap<CompactString, PlaceId>,
+    place_by_agent: foldhash::HashMap<CompactString, PlaceId>,
     /// Places whose smart logout waits for the pacer.
     pending_logouts: BTreeSet<PlaceId>,
     /// When the groups were last paced: a running group is paced again at most `tick`
@@ -477,7 +473,7 @@ impl Server {
             groups,
             places: Vec::new(),
             place_by_dn: IdMap::default(),
-            place_by_agent: HashMap::new(),
+            place_by_agent: foldhash::HashMap::default(),
             pending_logouts: BTreeSet::new(),
             last_paced: Time::EPOCH,
             joined: BTreeSet::new(),
@@ -939,6 +935,12 @@ impl Server {
         self.notify(out, p, EventBody::CampaignGroupAssigned(info));
         let status = self.status_event(g);
         self.notify(out, p, status);
+    }
+
+    /// Place `p`'s agent index in group `g`'s pacer, if it is a member (from the place's own
+    /// short membership list: a search of the group's slots would cost a scan of the floor).
+    fn slot_of(&self, g: GroupId, p: PlaceId) -> Option<AgentIdx> {
+        self.places[p].memberships.iter().find(|&&(mg, _)| mg == g).map(|&(_, idx)| idx)
     }
 
     /// Removes place `p` from group `g`.

@@ -194,7 +194,7 @@ impl Server {
             return Err((ErrorCode::DuplicateRequest, "ReadyTime was already sent for this record"));
         }
         self.places[p].ready_time_for.push(h);
-        if let (Some(pacer), Some(idx)) = (&self.groups[g].pacer, self.groups[g].slot_of(p)) {
+        if let (Some(pacer), Some(idx)) = (&self.groups[g].pacer, self.slot_of(g, p)) {
             pacer.ready_time(idx, std::time::Duration::from_secs(ready_time_s as u64), now);
         }
         self.reply(out, dn, request, EventBody::ReadyTimeAcknowledge { record_handle: h });

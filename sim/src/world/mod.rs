@@ -17,7 +17,7 @@ pub mod customers;
 pub mod desktop;
 pub mod switch;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use compact_str::{CompactString, format_compact};
@@ -349,7 +349,7 @@ pub struct World<'s> {
     end: Time,
     events: u64,
     agents: Vec<Agent>,
-    agent_by_dn: HashMap<Dn, u32>,
+    agent_by_dn: foldhash::HashMap<Dn, u32>,
     calls: CallTable,
     switch: Switch<u64>,
     lines_busy: u32,
@@ -359,7 +359,7 @@ pub struct World<'s> {
     /// Numbers added to the do-not-call list by acknowledged DoNotCall requests.
     dnc_added: BTreeSet<u64>,
     /// Record handle -> agent holding it, for the "one desktop" check.
-    holder: HashMap<i64, u32>,
+    holder: foldhash::HashMap<i64, u32>,
     stopping: bool,
     unloaded: bool,
     violation: Option<Violation>,
@@ -434,7 +434,7 @@ impl<'s> World<'s> {
             end,
             events: 0,
             agents: Vec::with_capacity(n),
-            agent_by_dn: HashMap::with_capacity(n),
+            agent_by_dn: foldhash::HashMap::with_capacity_and_hasher(n, Default::default()),
             calls: CallTable::new(),
             switch: Switch::new(n),
             lines_busy: 0,
@@ -442,7 +442,7 @@ impl<'s> World<'s> {
             next_reference: 1,
             next_new_index: scenario.records.count + 1_000_000_000,
             dnc_added: BTreeSet::new(),
-            holder: HashMap::new(),
+            holder: foldhash::HashMap::default(),
             stopping: false,
             unloaded: false,
             violation: None,
