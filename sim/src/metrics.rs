@@ -58,6 +58,49 @@ pub struct Interval {
     logged_in_us: u64,
 }
 
+/// Counts by kind, for kinds named by `&'static str` constants.
+///
+/// A count is taken for every message and engine output, so the look-up matters: the kinds
+/// are few (tens), and the same constant comes back each time, so a scan that compares the
+/// names' addresses first finds it in a few instructions (an ordered map compared strings
+/// on every count). Reports read the counts in name order.
+#[derive(Clone, Debug, Default)]
+pub struct Tally(Vec<(&'static str, u64)>);
+
+impl Tally {
+    /// Counts one of `kind`.
+    #[inline]
+    pub fn add(&mut self, kind: &'static str) {
+        if let Some(entry) = self.0.iter_mut().find(|(k, _)| std::ptr::eq(*k, kind)) {
+            entry.1 += 1;
+        } else if let Some(entry) = self.0.iter_mut().find(|(k, _)| *k == kind) {
+            // The same name from another constant.
+            entry.1 += 1;
+        } else {
+            self.0.push((kind, 1));
+        }
+    }
+
+    /// The count of `kind` (0 if never counted).
+    pub fn get(&self, kind: &str) -> u64 {
+        self.0.iter().filter(|(k, _)| *k == kind).map(|(_, n)| n).sum()
+    }
+
+    /// The sum of all counts.
+    pub fn total(&self) -> u64 {
+        self.0.iter().map(|(_, n)| n).sum()
+    }
+
+    /// The counts in name order.
+    pub fn by_name(&self) -> BTreeMap<String, u64> {
+        let mut map = BTreeMap::new();
+        for &(k, n) in &self.0 {
+            *map.entry(k.to_string()).or_default() += n;
+        }
+        map
+    }
+}
+
 /// Everything counted during a run.
 pub struct Metrics {
     start_us: u64,
@@ -72,21 +115,21 @@ pub struct Metrics {
     /// Answered calls whose customer hung up while waiting for an agent.
     pub hung_up: u64,
     /// Dial outcomes as call progress detection reported them, by call result name.
-    pub outcomes: BTreeMap<&'static str, u64>,
+    pub outcomes: Tally,
     /// Requests sent by desktops, by kind.
-    pub requests: BTreeMap<&'static str, u64>,
+    pub requests: Tally,
     /// Events received by desktops, by kind.
-    pub events: BTreeMap<&'static str, u64>,
+    pub events: Tally,
     /// Error events received by desktops, by error name.
     pub errors: BTreeMap<String, u64>,
     /// Error events that answered a deliberately faulty request (expected errors).
     pub expected_errors: u64,
     /// Faults injected, by kind.
-    pub faults: BTreeMap<&'static str, u64>,
+    pub faults: Tally,
     /// Telephony events delivered to the engine.
     pub telephony_events: u64,
     /// Outputs taken from the engine, by kind.
-    pub outputs: BTreeMap<&'static str, u64>,
+    pub outputs: Tally,
     /// Customer wait from answer to agent, microseconds.
     pub customer_wait_us: Histogram<u64>,
     /// Agent wait from ready to the next connected call, microseconds.
@@ -114,14 +157,14 @@ impl Metrics {
             connected: 0,
             dropped: 0,
             hung_up: 0,
-            outcomes: BTreeMap::new(),
-            requests: BTreeMap::new(),
-            events: BTreeMap::new(),
+            outcomes: Tally::default(),
+            requests: Tally::default(),
+            events: Tally::default(),
             errors: BTreeMap::new(),
             expected_errors: 0,
-            faults: BTreeMap::new(),
+            faults: Tally::default(),
             telephony_events: 0,
-            outputs: BTreeMap::new(),
+            outputs: Tally::default(),
             customer_wait_us: histogram(),
             agent_wait_us: histogram(),
             talk_us: 0,
@@ -149,7 +192,7 @@ impl Metrics {
 
     /// Call progress detection reported `result`.
     pub fn outcome(&mut self, result: &'static str, live: bool, at_us: u64) {
-        *self.outcomes.entry(result).or_default() += 1;
+        self.outcomes.add(result);
         if live {
             self.answered_live += 1;
             self.interval(at_us).answered_live += 1;
@@ -213,12 +256,12 @@ impl Metrics {
 
     /// Counts a request sent by a desktop.
     pub fn request(&mut self, kind: &'static str) {
-        *self.requests.entry(kind).or_default() += 1;
+        self.requests.add(kind);
     }
 
     /// Counts an event received by a desktop.
     pub fn event(&mut self, kind: &'static str) {
-        *self.events.entry(kind).or_default() += 1;
+        self.events.add(kind);
     }
 
     /// Counts an error event received by a desktop.
@@ -229,12 +272,12 @@ impl Metrics {
 
     /// Counts an injected fault.
     pub fn fault(&mut self, kind: &'static str) {
-        *self.faults.entry(kind).or_default() += 1;
+        self.faults.add(kind);
     }
 
     /// Counts an output of the engine.
     pub fn output(&mut self, kind: &'static str) {
-        *self.outputs.entry(kind).or_default() += 1;
+        self.outputs.add(kind);
     }
 
     /// Total logged-in agent time, microseconds.
@@ -270,7 +313,7 @@ impl Metrics {
             .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.max(r))))
             .unwrap_or(ratio(abandoned, self.answered_live));
         let logged_in_h = self.logged_in_us() as f64 / 3.6e9;
-        let protocol_messages = self.requests.values().sum::<u64>() + self.events.values().sum::<u64>();
+        let protocol_messages = self.requests.total() + self.events.total();
         let protocol_errors = self.errors.values().sum::<u64>();
         let wall_s = run.wall.as_secs_f64();
         Report {
@@ -312,12 +355,12 @@ impl Metrics {
             protocol_errors,
             expected_protocol_errors: self.expected_errors,
             telephony_events: self.telephony_events,
-            outcomes: self.outcomes.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-            requests: self.requests.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-            events_by_kind: self.events.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            outcomes: self.outcomes.by_name(),
+            requests: self.requests.by_name(),
+            events_by_kind: self.events.by_name(),
             errors: self.errors.clone(),
-            faults: self.faults.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-            outputs: self.outputs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            faults: self.faults.by_name(),
+            outputs: self.outputs.by_name(),
             ledger: run.ledger,
             queue_events: run.queue_events,
             series,
