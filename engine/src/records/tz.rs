@@ -183,36 +183,34 @@ pub fn zone_by_name(name: &str) -> Option<&'static Zone> {
     zones().get(zone_index(name)?)
 }
 
-/// The index in [`all_zones`] of the zone named `name`. A `match` the compiler turns into a
-/// length switch and a comparison or two: retrieval asks this for every record it looks at.
+/// The index in [`all_zones`] of the zone named `name`. Retrieval asks this for every record
+/// it looks at, so the name is packed into one integer (its length and up to four bytes) and
+/// matched against the table's packed names: one integer search instead of a string compare
+/// per name of equal length (18 of the 24 names have three letters).
 pub fn zone_index(name: &str) -> Option<usize> {
-    Some(match name {
-        "UTC" => 0,
-        "GMT" => 1,
-        "WET" => 2,
-        "CET" => 3,
-        "EET" => 4,
-        "MSK" => 5,
-        "GST" => 6,
-        "IST" => 7,
-        "SGT" => 8,
-        "HKT" => 9,
-        "AWST" => 10,
-        "JST" => 11,
-        "KST" => 12,
-        "ACST" => 13,
-        "AEST" => 14,
-        "NZST" => 15,
-        "NST" => 16,
-        "AST" => 17,
-        "EST" => 18,
-        "CST" => 19,
-        "MST" => 20,
-        "PST" => 21,
-        "AKST" => 22,
-        "HST" => 23,
-        _ => return None,
-    })
+    const fn pack(name: &[u8]) -> u64 {
+        let mut key = (name.len() as u64) << 32;
+        let mut i = 0;
+        while i < name.len() && i < 4 {
+            key |= (name[i] as u64) << (8 * i);
+            i += 1;
+        }
+        key
+    }
+    const KEYS: [u64; TABLE.len()] = {
+        let mut keys = [0u64; TABLE.len()];
+        let mut i = 0;
+        while i < TABLE.len() {
+            keys[i] = pack(TABLE[i].0.as_bytes());
+            i += 1;
+        }
+        keys
+    };
+    if name.len() > 4 {
+        return None;
+    }
+    let key = pack(name.as_bytes());
+    KEYS.iter().position(|&k| k == key)
 }
 
 /// The zone whose configuration dbid is `dbid`.
@@ -476,6 +474,11 @@ mod tests {
         assert_eq!(cache.span("Lunar", 4321, asked), OffsetSpan::fixed(4321));
         for zone in all_zones() {
             assert_eq!(zone_index(zone.name).map(|i| all_zones()[i].name), Some(zone.name));
+        }
+        // Near misses of the packed key: a longer name with a known prefix, a trailing NUL,
+        // another case, a prefix.
+        for name in ["ESTX", "EST\0", "AWSTX", "est", "ES", "", "AKST5", "UTC\0\0"] {
+            assert_eq!(zone_index(name), None, "{name:?}");
         }
     }
 
