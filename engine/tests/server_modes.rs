@@ -84,6 +84,7 @@ fn login_ready(server: &mut Server, now: Time, n: usize) -> Vec<Output> {
 #[test]
 fn time_going_backwards_is_clamped_and_counted() {
     let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Preview)]), 3);
+    login_ready(&mut server, Time::from_unix_s(T0), 1);
     let later = Time::from_unix_s(T0 + 100);
     let mut out = Vec::new();
     server.handle(later, Input::Timer, &mut out);
@@ -94,6 +95,28 @@ fn time_going_backwards_is_clamped_and_counted() {
     assert_eq!(server.clock_regressions(), 1);
     let next = server.next_wakeup().expect("a running group wants ticks");
     assert!(next >= later, "wake-ups are never before the latest time seen");
+}
+
+#[test]
+fn an_empty_running_group_wants_no_ticks_until_someone_logs_in() {
+    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Predictive)]), 100);
+    let now = Time::from_unix_s(T0);
+    let mut out = Vec::new();
+    server.handle(now, Input::Timer, &mut out);
+    assert_eq!(server.next_wakeup(), None, "nobody to pace for: a virtual clock may jump");
+    let out = login_ready(&mut server, now, 2);
+    assert!(!dials(&out).is_empty(), "a login paces at once");
+    assert!(server.next_wakeup().is_some(), "members: the pacing tick is back");
+    for a in 0..2 {
+        let dn = Dn::new(&format!("{}", 1000 + a));
+        tel(&mut server, now, TelephonyEvent::AgentLogout { dn });
+    }
+    let mut out = Vec::new();
+    server.handle(now + Duration::from_secs(1), Input::Timer, &mut out);
+    // Dials still in flight keep their result deadlines; the tick itself is gone.
+    if let Some(next) = server.next_wakeup() {
+        assert!(next > now + Duration::from_secs(60), "only the dial-result deadline is left, not a tick");
+    }
 }
 
 #[test]
