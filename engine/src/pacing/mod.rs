@@ -132,6 +132,9 @@ pub struct Decision {
     pub hit_ratio: f64,
     /// The closed-loop correction used (1 = none).
     pub correction: f64,
+    /// Agents the classic rule kept free for a busy-factor or agent-wait goal (0 for an
+    /// overdial-rate goal and for the other rules).
+    pub idle_reserve: f64,
     /// The overdial rate the model-based algorithms aimed at.
     pub overdial_target: f64,
     /// Calls in progress after these dials, per available agent.
@@ -640,20 +643,14 @@ impl GroupPacer {
                 };
                 ((target - measured.rate()) / target.max(0.005)).clamp(-2.0, 1.0)
             }
-            Goal::BusyFactor(b) => {
+            Goal::BusyFactor(_) | Goal::AgentWaitS(_) => {
                 let wait = self.est.agent_wait.moments(now);
                 if wait.count < CV_MIN_SAMPLES {
                     return;
                 }
-                let busy_s = d.talk_s.load() + d.acw_s.load();
-                let busy = busy_s / (busy_s + wait.mean_s).max(1e-9);
-                ((b - busy) / b.max(0.05)).clamp(-1.0, 1.0)
-            }
-            Goal::AgentWaitS(w) => {
-                let wait = self.est.agent_wait.moments(now);
-                if wait.count < CV_MIN_SAMPLES {
-                    return;
-                }
+                // A busy-factor goal is steered as the agent wait it implies (see
+                // `wait_goal_s`), so both goals share one measure and one gain.
+                let Some(w) = wait_goal_s(goal, d.talk_s.load() + d.acw_s.load()) else { return };
                 ((wait.mean_s - w) / w.max(1.0)).clamp(-1.0, 1.0)
             }
         };
@@ -703,7 +700,7 @@ impl GroupPacer {
             Goal::OverdialRate(r) => r,
             _ => cap.min(1.0),
         };
-        let view = View {
+        let mut view = View {
             now,
             agents,
             calls,
@@ -717,6 +714,20 @@ impl GroupPacer {
             slots: &self.slots,
         };
         let external = self.external_level.load();
+        let idle_reserve = if algorithm == Algorithm::Predictive && external.is_nan() {
+            idle_reserve(goal, agents, &view.est)
+        } else {
+            0.0
+        };
+        if idle_reserve > 0.0 {
+            // The classic rule dials for `correction * E[F]` agents; keeping `idle_reserve`
+            // of them free means dialing for `correction * E[F] - idle_reserve`, which the
+            // rule reads as a smaller factor on `E[F]`.
+            let free = algorithm::predictive::expected_free(&view);
+            if free > 0.0 {
+                view.correction = ((correction * free - idle_reserve) / free).max(0.0);
+            }
+        }
         let target = match algorithm {
             _ if !external.is_nan() => external - f64::from(calls.outstanding()),
             Algorithm::Progressive => Progressive.target_dials(&view),
@@ -755,6 +766,7 @@ impl GroupPacer {
             governed,
             hit_ratio: view.est.hit_ratio,
             correction,
+            idle_reserve,
             overdial_target: view.overdial_target,
             dial_level,
         }
@@ -783,6 +795,40 @@ impl GroupPacer {
             day_fraction: local.rem_euclid(day_us) as f64 / day_us as f64,
         }
     }
+}
+
+/// The mean agent wait, in seconds, that a busy-factor or agent-wait goal asks for (`None`
+/// for an overdial-rate goal), given the mean busy time of one call (`cycle_s`, talk plus
+/// after-call work).
+///
+/// An agent's logged-in time is a cycle of `cycle_s` busy then a wait `w` ready, so the
+/// busy factor is `b = cycle_s / (cycle_s + w)`, and `b` asks for `w = cycle_s (1 - b) / b`.
+/// Not-ready time is outside both the pacer's measure and its control.
+fn wait_goal_s(goal: Goal, cycle_s: f64) -> Option<f64> {
+    match goal {
+        Goal::OverdialRate(_) => None,
+        // A goal of 0 (never busy) would be an infinite wait: a wait of a hundred cycles
+        // already stops dialing.
+        Goal::BusyFactor(b) => Some(cycle_s.max(0.0) * (1.0 - b) / b.max(0.01)),
+        Goal::AgentWaitS(w) => Some(w),
+    }
+}
+
+/// Agents the classic rule keeps free so that agents wait `wait_goal_s` on average: by
+/// Little's law (mean number waiting = rate of arrivals x mean wait; Little, *Operations
+/// Research* 9(3), 1961) the agents ready at any instant average the rate at which busy
+/// agents become free, `(talking + after-call work) / cycle_s`, times the wait. Without this
+/// reserve the classic rule aims at no wait at all, and the correction factor alone is too
+/// weak a lever to hold a wait goal: on floor-100 a busy-factor goal of 0.85 needed a factor
+/// near 0.2, and reached 94% busy from 0.7.
+fn idle_reserve(goal: Goal, agents: AgentCounts, est: &Estimates) -> f64 {
+    let cycle_s = est.talk_s + est.acw_s;
+    let Some(wait_s) = wait_goal_s(goal, cycle_s) else { return 0.0 };
+    let busy = f64::from(agents.talking) + f64::from(agents.after_call_work);
+    if cycle_s <= 0.0 || !wait_s.is_finite() {
+        return 0.0;
+    }
+    (busy * wait_s / cycle_s).max(0.0)
 }
 
 // A pacer is shared between threads; keep that a compile-time fact.
