@@ -244,6 +244,8 @@ pub struct GroupPacer {
     vicidial: VicidialAdapt,
     rejected: CachePadded<AtomicU64>,
     last_dial_level: CachePadded<AtomicF64>,
+    /// Engine time (micros) of the last decision the compliance governor lowered; 0 if none.
+    governed_at_us: CachePadded<AtomicU64>,
     /// Where the next small-group search starts (see `View::warm_start`).
     warm_start: CachePadded<AtomicU32>,
     /// Calls to keep in progress set from outside ([`GroupPacer::set_external_level`]); NaN
@@ -304,6 +306,7 @@ impl GroupPacer {
             vicidial: VicidialAdapt::new(config.vicidial.initial_level),
             rejected: CachePadded::new(AtomicU64::new(0)),
             last_dial_level: CachePadded::new(AtomicF64::new(0.0)),
+            governed_at_us: CachePadded::new(AtomicU64::new(0)),
             warm_start: CachePadded::new(AtomicU32::new(u32::MAX)),
             external_level: CachePadded::new(AtomicF64::new(f64::NAN)),
             config,
@@ -654,6 +657,17 @@ impl GroupPacer {
                 ((wait.mean_s - w) / w.max(1.0)).clamp(-1.0, 1.0)
             }
         };
+        // Anti-windup by conditional integration (Åström and Murray, *Feedback Systems*,
+        // §10.4): while the compliance governor holds the dials down, a goal that asks for
+        // more dials cannot be reached, and integrating that error would only leave a factor
+        // far too high for when the governor lets go.
+        let since_last_step = now.saturating_sub(elapsed).as_micros();
+        if error > 0.0
+            && !matches!(goal, Goal::OverdialRate(_))
+            && self.governed_at_us.load(Ordering::Relaxed) >= since_last_step
+        {
+            return;
+        }
         // Half the error corrected per measuring span.
         let gain = 0.5 * elapsed.as_secs_f64().min(span_s) / span_s;
         let c = d.correction.load();
@@ -749,6 +763,11 @@ impl GroupPacer {
         let allowance = self.tracker.uncovered_allowance(now, cap);
         let governor_limit = self.governor.dial_limit(allowance, agents.ready, calls);
         let governed = governor_limit.is_some_and(|limit| dials > limit);
+        if governed {
+            // `Relaxed`: read by the controller's next step, which needs no other write with
+            // it; a step that misses this one sees the next.
+            self.governed_at_us.fetch_max(now.as_micros(), Ordering::Relaxed);
+        }
         if let Some(limit) = governor_limit {
             dials = dials.min(limit);
         }
