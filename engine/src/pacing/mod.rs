@@ -843,11 +843,10 @@ fn wait_goal_s(goal: Goal, cycle_s: f64) -> Option<f64> {
 fn idle_reserve(goal: Goal, agents: AgentCounts, est: &Estimates) -> f64 {
     let cycle_s = est.talk_s + est.acw_s;
     let Some(wait_s) = wait_goal_s(goal, cycle_s) else { return 0.0 };
-    let busy = f64::from(agents.talking) + f64::from(agents.after_call_work);
-    if cycle_s <= 0.0 || !wait_s.is_finite() {
+    if !(cycle_s + wait_s > 0.0) {
         return 0.0;
     }
-    (busy * wait_s / cycle_s).max(0.0)
+    (f64::from(agents.available()) * wait_s / (cycle_s + wait_s)).max(0.0)
 }
 
 // A pacer is shared between threads; keep that a compile-time fact.
