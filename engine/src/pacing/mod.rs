@@ -22,9 +22,13 @@
 //!   (default 50) with the small-group rule (the advanced one if configured) and larger
 //!   groups with the classic rule; other goals always use the classic rule.
 //! - **Closed loop.** Every 5 s of engine time an integral controller moves a correction
-//!   factor from the goal's measured error over the estimator window (overdial rate, busy
-//!   factor or agent wait). The classic rule multiplies the agents expected free by it; the
-//!   small-group rules multiply the overdial rate they aim at by it.
+//!   factor from the goal's measured error over the estimator window (overdial rate, or agent
+//!   wait for both the agent-wait and the busy-factor goal, the latter turned into the wait
+//!   it implies). The classic rule multiplies the agents expected free by it; the
+//!   small-group rules multiply the overdial rate they aim at by it. For a wait or busy goal
+//!   the classic rule also keeps a reserve of agents free, the share the goal leaves idle,
+//!   so the factor only corrects what the model misses; it does not integrate while the
+//!   compliance governor holds the dials down (anti-windup).
 //! - **Estimates** (hit ratio, times) are windowed sums updated by events; every 100 ms of
 //!   engine time one decision (whichever wins a compare-and-swap) turns them into the
 //!   means, variations and free-agent probability tables that decisions read.
@@ -833,13 +837,13 @@ fn wait_goal_s(goal: Goal, cycle_s: f64) -> Option<f64> {
     }
 }
 
-/// Agents the classic rule keeps free so that agents wait `wait_goal_s` on average: by
-/// Little's law (mean number waiting = rate of arrivals x mean wait; Little, *Operations
-/// Research* 9(3), 1961) the agents ready at any instant average the rate at which busy
-/// agents become free, `(talking + after-call work) / cycle_s`, times the wait. Without this
-/// reserve the classic rule aims at no wait at all, and the correction factor alone is too
-/// weak a lever to hold a wait goal: on floor-100 a busy-factor goal of 0.85 needed a factor
-/// near 0.2, and reached 94% busy from 0.7.
+/// Agents the classic rule keeps free so that agents wait `wait_goal_s` on average. Each
+/// agent cycles through `cycle_s` busy and then the wait ready, so by the renewal-reward
+/// theorem (Ross, *Introduction to Probability Models*, §7.4) the long-run share of agents
+/// ready is `wait / (cycle_s + wait)`: for a busy-factor goal `b`, simply `1 - b` of the
+/// available agents. Without this reserve the classic rule aims at no wait at all, and the
+/// correction factor alone is too weak a lever to hold a wait goal: on floor-100 a busy goal
+/// of 0.85 needed a factor near 0.2 (the factor reached 0.7 in two hours, at 94% busy).
 fn idle_reserve(goal: Goal, agents: AgentCounts, est: &Estimates) -> f64 {
     let cycle_s = est.talk_s + est.acw_s;
     let Some(wait_s) = wait_goal_s(goal, cycle_s) else { return 0.0 };
