@@ -847,10 +847,9 @@ fn wait_goal_s(goal: Goal, cycle_s: f64) -> Option<f64> {
 fn idle_reserve(goal: Goal, agents: AgentCounts, est: &Estimates) -> f64 {
     let cycle_s = est.talk_s + est.acw_s;
     let Some(wait_s) = wait_goal_s(goal, cycle_s) else { return 0.0 };
-    if !(cycle_s + wait_s > 0.0) {
-        return 0.0;
-    }
-    (f64::from(agents.available()) * wait_s / (cycle_s + wait_s)).max(0.0)
+    let share = wait_s / (cycle_s + wait_s);
+    // No busy time and no wait (0 / 0) asks for no reserve.
+    if share.is_finite() { f64::from(agents.available()) * share.clamp(0.0, 1.0) } else { 0.0 }
 }
 
 // A pacer is shared between threads; keep that a compile-time fact.
