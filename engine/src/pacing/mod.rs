@@ -842,8 +842,10 @@ fn wait_goal_s(goal: Goal, cycle_s: f64) -> Option<f64> {
 /// theorem (Ross, *Introduction to Probability Models*, §7.4) the long-run share of agents
 /// ready is `wait / (cycle_s + wait)`: for a busy-factor goal `b`, simply `1 - b` of the
 /// available agents. Without this reserve the classic rule aims at no wait at all, and the
-/// correction factor alone is too weak a lever to hold a wait goal: on floor-100 a busy goal
-/// of 0.85 needed a factor near 0.2 (the factor reached 0.7 in two hours, at 94% busy).
+/// correction factor alone is too weak a lever to hold a wait goal, since ready agents count
+/// in full among those expected free: on floor-100 a busy goal of 0.85 asks, by the classic
+/// rule's own arithmetic, for a factor near 0.2, and the factor had crawled to 0.7 (94% busy)
+/// by the end of the two hours.
 fn idle_reserve(goal: Goal, agents: AgentCounts, est: &Estimates) -> f64 {
     let cycle_s = est.talk_s + est.acw_s;
     let Some(wait_s) = wait_goal_s(goal, cycle_s) else { return 0.0 };
