@@ -22,9 +22,13 @@
 //!   (default 50) with the small-group rule (the advanced one if configured) and larger
 //!   groups with the classic rule; other goals always use the classic rule.
 //! - **Closed loop.** Every 5 s of engine time an integral controller moves a correction
-//!   factor from the goal's measured error over the estimator window (overdial rate, busy
-//!   factor or agent wait). The classic rule multiplies the agents expected free by it; the
-//!   small-group rules multiply the overdial rate they aim at by it.
+//!   factor from the goal's measured error over the estimator window (overdial rate, or agent
+//!   wait for both the agent-wait and the busy-factor goal, the latter turned into the wait
+//!   it implies). The classic rule multiplies the agents expected free by it; the
+//!   small-group rules multiply the overdial rate they aim at by it. For a wait or busy goal
+//!   the classic rule also keeps a reserve of agents free, the share the goal leaves idle,
+//!   so the factor only corrects what the model misses; it does not integrate while the
+//!   compliance governor holds the dials down (anti-windup).
 //! - **Estimates** (hit ratio, times) are windowed sums updated by events; every 100 ms of
 //!   engine time one decision (whichever wins a compare-and-swap) turns them into the
 //!   means, variations and free-agent probability tables that decisions read.
@@ -132,6 +136,9 @@ pub struct Decision {
     pub hit_ratio: f64,
     /// The closed-loop correction used (1 = none).
     pub correction: f64,
+    /// Agents the classic rule kept free for a busy-factor or agent-wait goal (0 for an
+    /// overdial-rate goal and for the other rules).
+    pub idle_reserve: f64,
     /// The overdial rate the model-based algorithms aimed at.
     pub overdial_target: f64,
     /// Calls in progress after these dials, per available agent.
@@ -241,6 +248,8 @@ pub struct GroupPacer {
     vicidial: VicidialAdapt,
     rejected: CachePadded<AtomicU64>,
     last_dial_level: CachePadded<AtomicF64>,
+    /// Engine time (micros) of the last decision the compliance governor lowered; 0 if none.
+    governed_at_us: CachePadded<AtomicU64>,
     /// Where the next small-group search starts (see `View::warm_start`).
     warm_start: CachePadded<AtomicU32>,
     /// Calls to keep in progress set from outside ([`GroupPacer::set_external_level`]); NaN
@@ -301,6 +310,7 @@ impl GroupPacer {
             vicidial: VicidialAdapt::new(config.vicidial.initial_level),
             rejected: CachePadded::new(AtomicU64::new(0)),
             last_dial_level: CachePadded::new(AtomicF64::new(0.0)),
+            governed_at_us: CachePadded::new(AtomicU64::new(0)),
             warm_start: CachePadded::new(AtomicU32::new(u32::MAX)),
             external_level: CachePadded::new(AtomicF64::new(f64::NAN)),
             config,
@@ -640,23 +650,28 @@ impl GroupPacer {
                 };
                 ((target - measured.rate()) / target.max(0.005)).clamp(-2.0, 1.0)
             }
-            Goal::BusyFactor(b) => {
+            Goal::BusyFactor(_) | Goal::AgentWaitS(_) => {
                 let wait = self.est.agent_wait.moments(now);
                 if wait.count < CV_MIN_SAMPLES {
                     return;
                 }
-                let busy_s = d.talk_s.load() + d.acw_s.load();
-                let busy = busy_s / (busy_s + wait.mean_s).max(1e-9);
-                ((b - busy) / b.max(0.05)).clamp(-1.0, 1.0)
-            }
-            Goal::AgentWaitS(w) => {
-                let wait = self.est.agent_wait.moments(now);
-                if wait.count < CV_MIN_SAMPLES {
-                    return;
-                }
+                // A busy-factor goal is steered as the agent wait it implies (see
+                // `wait_goal_s`), so both goals share one measure and one gain.
+                let Some(w) = wait_goal_s(goal, d.talk_s.load() + d.acw_s.load()) else { return };
                 ((wait.mean_s - w) / w.max(1.0)).clamp(-1.0, 1.0)
             }
         };
+        // Anti-windup by conditional integration (Åström and Murray, *Feedback Systems*,
+        // §10.4): while the compliance governor holds the dials down, a goal that asks for
+        // more dials cannot be reached, and integrating that error would only leave a factor
+        // far too high for when the governor lets go.
+        let since_last_step = now.saturating_sub(elapsed).as_micros();
+        if error > 0.0
+            && !matches!(goal, Goal::OverdialRate(_))
+            && self.governed_at_us.load(Ordering::Relaxed) >= since_last_step
+        {
+            return;
+        }
         // Half the error corrected per measuring span.
         let gain = 0.5 * elapsed.as_secs_f64().min(span_s) / span_s;
         let c = d.correction.load();
@@ -703,7 +718,7 @@ impl GroupPacer {
             Goal::OverdialRate(r) => r,
             _ => cap.min(1.0),
         };
-        let view = View {
+        let mut view = View {
             now,
             agents,
             calls,
@@ -717,6 +732,20 @@ impl GroupPacer {
             slots: &self.slots,
         };
         let external = self.external_level.load();
+        let idle_reserve = if algorithm == Algorithm::Predictive && external.is_nan() {
+            idle_reserve(goal, agents, &view.est)
+        } else {
+            0.0
+        };
+        if idle_reserve > 0.0 {
+            // The classic rule dials for `correction * E[F]` agents; keeping `idle_reserve`
+            // of them free means dialing for `correction * E[F] - idle_reserve`, which the
+            // rule reads as a smaller factor on `E[F]`.
+            let free = algorithm::predictive::expected_free(&view);
+            if free > 0.0 {
+                view.correction = ((correction * free - idle_reserve) / free).max(0.0);
+            }
+        }
         let target = match algorithm {
             _ if !external.is_nan() => external - f64::from(calls.outstanding()),
             Algorithm::Progressive => Progressive.target_dials(&view),
@@ -738,6 +767,11 @@ impl GroupPacer {
         let allowance = self.tracker.uncovered_allowance(now, cap);
         let governor_limit = self.governor.dial_limit(allowance, agents.ready, calls);
         let governed = governor_limit.is_some_and(|limit| dials > limit);
+        if governed {
+            // `Relaxed`: read by the controller's next step, which needs no other write with
+            // it; a step that misses this one sees the next.
+            self.governed_at_us.fetch_max(now.as_micros(), Ordering::Relaxed);
+        }
         if let Some(limit) = governor_limit {
             dials = dials.min(limit);
         }
@@ -755,6 +789,7 @@ impl GroupPacer {
             governed,
             hit_ratio: view.est.hit_ratio,
             correction,
+            idle_reserve,
             overdial_target: view.overdial_target,
             dial_level,
         }
@@ -783,6 +818,40 @@ impl GroupPacer {
             day_fraction: local.rem_euclid(day_us) as f64 / day_us as f64,
         }
     }
+}
+
+/// The mean agent wait, in seconds, that a busy-factor or agent-wait goal asks for (`None`
+/// for an overdial-rate goal), given the mean busy time of one call (`cycle_s`, talk plus
+/// after-call work).
+///
+/// An agent's logged-in time is a cycle of `cycle_s` busy then a wait `w` ready, so the
+/// busy factor is `b = cycle_s / (cycle_s + w)`, and `b` asks for `w = cycle_s (1 - b) / b`.
+/// Not-ready time is outside both the pacer's measure and its control.
+fn wait_goal_s(goal: Goal, cycle_s: f64) -> Option<f64> {
+    match goal {
+        Goal::OverdialRate(_) => None,
+        // A goal of 0 (never busy) would be an infinite wait: a wait of a hundred cycles
+        // already stops dialing.
+        Goal::BusyFactor(b) => Some(cycle_s.max(0.0) * (1.0 - b) / b.max(0.01)),
+        Goal::AgentWaitS(w) => Some(w),
+    }
+}
+
+/// Agents the classic rule keeps free so that agents wait `wait_goal_s` on average. Each
+/// agent cycles through `cycle_s` busy and then the wait ready, so by the renewal-reward
+/// theorem (Ross, *Introduction to Probability Models*, §7.4) the long-run share of agents
+/// ready is `wait / (cycle_s + wait)`: for a busy-factor goal `b`, simply `1 - b` of the
+/// available agents. Without this reserve the classic rule aims at no wait at all, and the
+/// correction factor alone is too weak a lever to hold a wait goal, since ready agents count
+/// in full among those expected free: on floor-100 a busy goal of 0.85 asks, by the classic
+/// rule's own arithmetic, for a factor near 0.2, and the factor had crawled to 0.7 (94% busy)
+/// by the end of the two hours.
+fn idle_reserve(goal: Goal, agents: AgentCounts, est: &Estimates) -> f64 {
+    let cycle_s = est.talk_s + est.acw_s;
+    let Some(wait_s) = wait_goal_s(goal, cycle_s) else { return 0.0 };
+    let share = wait_s / (cycle_s + wait_s);
+    // No busy time and no wait (0 / 0) asks for no reserve.
+    if share.is_finite() { f64::from(agents.available()) * share.clamp(0.0, 1.0) } else { 0.0 }
 }
 
 // A pacer is shared between threads; keep that a compile-time fact.

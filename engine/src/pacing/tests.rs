@@ -379,6 +379,9 @@ fn controller_follows_busy_factor_goal() {
     let config = PacingConfig {
         goal: Goal::BusyFactor(0.95),
         estimator_window: Duration::from_secs(900),
+        // The dials decided here are never placed; with the cap on, the governor would hold
+        // them down and the controller rightly not integrate (see the anti-windup test).
+        compliance_max_abandon_rate: 1.0,
         ..Default::default()
     };
     let p = pacer(config, 2);
@@ -459,4 +462,104 @@ fn confidence_mode_dials_ahead_where_the_worst_case_cannot() {
     assert_eq!(d.governor_limit, Some(n as u32));
     assert!(n > 35, "{n}");
     assert!(d.governed && d.dials == n as u32, "{d:?}");
+}
+
+#[test]
+fn busy_goal_asks_for_the_wait_it_implies() {
+    // A call keeps an agent busy 200 s: busy 0.8 is 200 s busy per 50 s ready.
+    let near = |got: Option<f64>, want: f64| got.is_some_and(|w| (w - want).abs() < 1e-9);
+    assert!(near(wait_goal_s(Goal::BusyFactor(0.8), 200.0), 50.0));
+    assert_eq!(wait_goal_s(Goal::BusyFactor(1.0), 200.0), Some(0.0));
+    // Busy 0 is bounded to a wait of a hundred cycles, not an infinity or a NaN.
+    assert!(near(wait_goal_s(Goal::BusyFactor(0.0), 200.0), 20_000.0));
+    assert_eq!(wait_goal_s(Goal::AgentWaitS(12.0), 200.0), Some(12.0));
+    assert_eq!(wait_goal_s(Goal::OverdialRate(0.03), 200.0), None);
+}
+
+#[test]
+fn idle_reserve_is_the_share_of_agents_the_goal_leaves_idle() {
+    let agents = AgentCounts { ready: 20, talking: 60, after_call_work: 20, not_ready: 5, leaving: 3 };
+    // Prior estimates: talk 120 s + wrap-up 15 s = 135 s per call.
+    let est = Estimates::PRIOR;
+    // Busy 0.8: a fifth of the 100 available agents (not-ready and leaving do not count).
+    assert!((idle_reserve(Goal::BusyFactor(0.8), agents, &est) - 20.0).abs() < 1e-9);
+    // A 45 s wait per 135 s call: 45 / 180 of them.
+    assert!((idle_reserve(Goal::AgentWaitS(45.0), agents, &est) - 25.0).abs() < 1e-9);
+    assert_eq!(idle_reserve(Goal::OverdialRate(0.03), agents, &est), 0.0);
+    assert_eq!(idle_reserve(Goal::AgentWaitS(0.0), agents, &est), 0.0);
+    let none = Estimates { talk_s: 0.0, acw_s: 0.0, ..est };
+    assert_eq!(idle_reserve(Goal::AgentWaitS(0.0), agents, &none), 0.0);
+}
+
+/// A 100-agent group, 20 ready, 60 talking, 20 in wrap-up, with the governor off, deciding
+/// once on the prior estimates for `goal`.
+fn decide_for_goal(goal: Goal) -> Decision {
+    let config = PacingConfig { goal, compliance_max_abandon_rate: 1.0, ..Default::default() };
+    let p = pacer(config, 100);
+    set_all(&p, 0..20, AgentState::Ready, t0());
+    set_all(&p, 20..80, AgentState::Talking, t0());
+    set_all(&p, 80..100, AgentState::AfterCallWork, t0());
+    p.decide(t0())
+}
+
+#[test]
+fn wait_goals_keep_the_reserve_free() {
+    // Prior estimates: hit 0.3, answer 15 s + 2 s compliance, talk 120 s, wrap-up 15 s.
+    let free = 20.0
+        + 60.0 * algorithm::predictive::p_hypoexponential(17.0, 120.0, 15.0)
+        + 20.0 * (1.0 - (-17.0f64 / 15.0).exp());
+    // 20 + 60 * 0.0541 + 20 * 0.678 = 36.81 agents expected free.
+    assert!((free - 36.81).abs() < 0.01, "{free}");
+    let rounded = |target: f64| (target + 0.5).floor() as u32;
+    let overdial = decide_for_goal(Goal::OverdialRate(0.03));
+    assert_eq!(overdial.idle_reserve, 0.0);
+    assert_eq!(overdial.dials, rounded(free / 0.3), "{overdial:?}");
+    // Busy 0.8 keeps 20 agents free: dials for 16.81 of them.
+    let busy = decide_for_goal(Goal::BusyFactor(0.8));
+    assert!((busy.idle_reserve - 20.0).abs() < 1e-9, "{busy:?}");
+    assert_eq!(busy.dials, rounded((free - 20.0) / 0.3), "{busy:?}");
+    assert_eq!(busy.correction, 1.0);
+    // Busy 0.6 wants 40 free, more than are expected free: no dial.
+    let idle = decide_for_goal(Goal::BusyFactor(0.6));
+    assert_eq!(idle.dials, 0, "{idle:?}");
+    // An agent wait of 15 s per 135 s call keeps a tenth of the agents free.
+    let wait = decide_for_goal(Goal::AgentWaitS(15.0));
+    assert!((wait.idle_reserve - 10.0).abs() < 1e-9, "{wait:?}");
+    assert_eq!(wait.dials, rounded((free - 10.0) / 0.3), "{wait:?}");
+}
+
+/// Agent 0 cycles 60 s talk, 10 s wrap-up, 20 s ready (busy 0.78) against a busy goal of
+/// 0.95 for two and a half hours, deciding every cycle; returns the final correction. (The
+/// half-hour window holds 20 waits, enough for the controller to act.)
+fn correction_against_busy_goal(config: PacingConfig) -> f64 {
+    let p = pacer(config, 2);
+    let mut at = t0();
+    for _ in 0..100 {
+        p.agent_state(AgentIdx(0), AgentState::Talking, at);
+        p.call_ended(AgentIdx(0), secs(60.0), at + secs(60.0));
+        p.agent_state(AgentIdx(0), AgentState::AfterCallWork, at + secs(60.0));
+        p.agent_state(AgentIdx(0), AgentState::Ready, at + secs(70.0));
+        at += secs(90.0);
+        p.decide(at);
+    }
+    p.snapshot().correction
+}
+
+#[test]
+fn controller_does_not_wind_up_against_the_governor() {
+    let goal = Goal::BusyFactor(0.95);
+    // Governor off: agents wait too long, and the factor rises to dial more.
+    let window = Duration::from_secs(1800);
+    let free = correction_against_busy_goal(PacingConfig {
+        goal,
+        estimator_window: window,
+        compliance_max_abandon_rate: 1.0,
+        ..Default::default()
+    });
+    assert!(free > 1.5, "{free}");
+    // With the cap on and no dial result yet, the governor allows one dial per ready agent
+    // and lowers every decision: the goal is out of reach, and the factor stays where it was.
+    let governed =
+        correction_against_busy_goal(PacingConfig { goal, estimator_window: window, ..Default::default() });
+    assert_eq!(governed, 1.0);
 }
