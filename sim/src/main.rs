@@ -65,6 +65,9 @@ enum Command {
         /// Draw the shift (dial level, agents, waiting calls, abandon rate) to FILE.svg|.png.
         #[arg(long)]
         plot: Option<PathBuf>,
+        /// Time every event and report the mean wall time per kind of event.
+        #[arg(long)]
+        profile: bool,
     },
     /// Run a scenario at every point of a grid of overrides, several seeds each, in parallel.
     Sweep(SweepArgs),
@@ -185,8 +188,8 @@ fn run_cli() -> anyhow::Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     match cli.command {
-        Command::Run { scenario, seed, sets, json, until_event, plot } => {
-            return run_scenario(&scenario, seed, &sets, json, until_event, plot);
+        Command::Run { scenario, seed, sets, json, until_event, plot, profile } => {
+            return run_scenario(&scenario, seed, &sets, json, until_event, plot, profile);
         }
         Command::Sweep(args) => return run_sweep(args),
         Command::Compare { scenario, algorithms, seeds, sets, threads, out: file } => {
@@ -259,6 +262,7 @@ fn run_scenario(
     json: Option<PathBuf>,
     until_event: Option<u64>,
     plot: Option<PathBuf>,
+    profile: bool,
 ) -> anyhow::Result<()> {
     // The seed goes out first, so any run can be replayed whatever happens next.
     println!("seed {seed}");
@@ -283,6 +287,7 @@ fn run_scenario(
         progress: show_progress.then_some(progress_after_a_second as fn(f64, f64)),
         // Every 2 s: answered calls wait for an agent for at most the compliance time.
         trace_every: plot.as_ref().map(|_| std::time::Duration::from_secs(2)),
+        profile,
     };
     START.get_or_init(|| started);
     let outcome = run(&scenario, &options).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

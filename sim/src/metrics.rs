@@ -363,6 +363,7 @@ impl Metrics {
             outputs: self.outputs.by_name(),
             ledger: run.ledger,
             queue_events: run.queue_events,
+            queue_event_wall_ns: run.queue_event_wall_ns,
             series,
         }
     }
@@ -404,6 +405,9 @@ pub struct RunFigures {
     pub ledger: BTreeMap<String, u64>,
     /// Events taken from the queue, by kind.
     pub queue_events: BTreeMap<String, u64>,
+    /// Mean wall-clock nanoseconds spent handling one event, by kind (`pacer run --profile`;
+    /// empty otherwise).
+    pub queue_event_wall_ns: BTreeMap<String, f64>,
 }
 
 /// The run's report; serialised as the `--json` file.
@@ -490,6 +494,10 @@ pub struct Report {
     pub ledger: BTreeMap<String, u64>,
     /// Events taken from the queue, by kind.
     pub queue_events: BTreeMap<String, u64>,
+    /// Mean wall-clock nanoseconds to handle one event, by kind: a wall-clock field, only
+    /// with `pacer run --profile` (absent otherwise).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub queue_event_wall_ns: BTreeMap<String, f64>,
     /// One entry per 15 simulated minutes.
     pub series: Vec<Interval>,
 }
@@ -504,6 +512,7 @@ impl Report {
         copy.cpu_seconds = 0.0;
         copy.events_per_cpu_second = 0.0;
         copy.peak_rss_mib = 0.0;
+        copy.queue_event_wall_ns.clear();
         serde_json::to_string_pretty(&copy).expect("a report serialises")
     }
 
@@ -562,6 +571,23 @@ impl Report {
             let _ = writeln!(s, "faults: {}", join(&self.faults));
         }
         let _ = writeln!(s, "events by kind: {}", join(&self.queue_events));
+        if !self.queue_event_wall_ns.is_empty() {
+            // Where the loop's wall time went: mean per event and share of the whole.
+            let total: f64 = self
+                .queue_event_wall_ns
+                .iter()
+                .map(|(k, ns)| ns * self.queue_events.get(k).copied().unwrap_or(0) as f64)
+                .sum();
+            let rows: Vec<String> = self
+                .queue_event_wall_ns
+                .iter()
+                .map(|(k, ns)| {
+                    let share = ns * self.queue_events.get(k).copied().unwrap_or(0) as f64 / total.max(1.0);
+                    format!("{k} {:.2} us ({:.1}%)", ns / 1000.0, 100.0 * share)
+                })
+                .collect();
+            let _ = writeln!(s, "wall per event by kind: {}", rows.join(", "));
+        }
         let _ = writeln!(s, "records at the end: {}", join(&self.ledger));
         s
     }

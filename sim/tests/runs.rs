@@ -50,6 +50,19 @@ fn same_scenario_and_seed_give_the_same_report() {
 }
 
 #[test]
+fn profiling_times_every_kind_and_changes_nothing_else() {
+    let s = scaled("small-20", &[]);
+    let plain = run(&s, &RunOptions { seed: 7, ..RunOptions::default() }).unwrap();
+    let profiled = run(&s, &RunOptions { seed: 7, profile: true, ..RunOptions::default() }).unwrap();
+    assert!(plain.report.queue_event_wall_ns.is_empty());
+    let kinds: Vec<&String> = profiled.report.queue_event_wall_ns.keys().collect();
+    assert_eq!(kinds, profiled.report.queue_events.keys().collect::<Vec<_>>(), "every kind seen is timed");
+    assert!(profiled.report.queue_event_wall_ns.values().all(|ns| ns.is_finite() && *ns >= 0.0));
+    assert!(profiled.report.text().contains("wall per event by kind: "));
+    assert_eq!(plain.report.deterministic_json(), profiled.report.deterministic_json());
+}
+
+#[test]
 fn same_seed_with_faults_gives_the_same_report() {
     let s = scaled("callbacks-dnc", FAULTS);
     let a = run(&s, &RunOptions { seed: 3, ..RunOptions::default() }).unwrap();

@@ -69,6 +69,9 @@ pub struct RunOptions {
     pub progress: Option<fn(f64, f64)>,
     /// Sample the group's state this often into [`RunOutcome::trace`] (for `--plot`).
     pub trace_every: Option<Duration>,
+    /// Time each event's handling on the wall clock and report the mean per kind
+    /// ([`Report::queue_event_wall_ns`]); costs two clock reads per event.
+    pub profile: bool,
 }
 
 /// A broken invariant: what, and where to replay it.
@@ -388,7 +391,7 @@ pub struct World<'s> {
     ports_busy: u32,
     ports_since: Time,
     /// Events taken from the queue, by kind (indexed like [`Ev::NAMES`]).
-    event_kinds: [u64; 21],
+    event_kinds: [u64; Ev::NAMES.len()],
 }
 
 impl<'s> World<'s> {
@@ -461,7 +464,7 @@ impl<'s> World<'s> {
             algorithm_in_force: scenario.pacing.algorithm.clone(),
             ports_busy: 0,
             ports_since: start,
-            event_kinds: [0; 21],
+            event_kinds: [0; Ev::NAMES.len()],
         };
         if scenario.pacing.algorithm == ORACLE && !mode.is_gvp() {
             let config = pacing_config(scenario)?;
@@ -1530,6 +1533,7 @@ impl<'s> World<'s> {
         let mut next_check = self.start + crate::metrics::INTERVAL;
         let mut next_progress = 0u64;
         let mut next_sample = self.start;
+        let mut kind_ns = [0u64; Ev::NAMES.len()];
         while let Some((at, ev)) = self.queue.pop() {
             if self.unloaded {
                 break;
@@ -1543,8 +1547,15 @@ impl<'s> World<'s> {
             }
             self.now = at;
             self.events += 1;
-            self.event_kinds[ev.index()] += 1;
-            self.handle_event(ev);
+            let kind = ev.index();
+            self.event_kinds[kind] += 1;
+            if options.profile {
+                let started = Instant::now();
+                self.handle_event(ev);
+                kind_ns[kind] += u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            } else {
+                self.handle_event(ev);
+            }
             if self.violation.is_some() {
                 break;
             }
@@ -1596,6 +1607,16 @@ impl<'s> World<'s> {
                 .filter(|(_, n)| *n > 0)
                 .map(|(name, n)| (name.to_string(), n))
                 .collect(),
+            queue_event_wall_ns: if options.profile {
+                Ev::NAMES
+                    .iter()
+                    .zip(self.event_kinds.iter().zip(kind_ns))
+                    .filter(|(_, (n, _))| **n > 0)
+                    .map(|(name, (n, ns))| (name.to_string(), ns as f64 / *n as f64))
+                    .collect()
+            } else {
+                BTreeMap::new()
+            },
         };
         let report = self.metrics.report(header, figures);
         RunOutcome { report, violation: self.violation, trace: self.trace }
