@@ -186,6 +186,22 @@ impl TryFrom<f64> for Probability {
     }
 }
 
+/// A span of seconds: finite and not negative, checked when read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd, Deserialize)]
+#[serde(try_from = "f64")]
+pub struct Seconds(pub f64);
+
+impl TryFrom<f64> for Seconds {
+    type Error = String;
+    fn try_from(s: f64) -> Result<Seconds, String> {
+        if s.is_finite() && s >= 0.0 {
+            Ok(Seconds(s))
+        } else {
+            Err(format!("seconds must be finite and >= 0, got {s}"))
+        }
+    }
+}
+
 /// A distribution, checked and built when read.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(try_from = "DistSpec")]
@@ -528,6 +544,12 @@ pub struct FaultsSpec {
     /// A request carries another server's application id.
     #[serde(default)]
     pub other_application_id: Probability,
+    /// Seconds between audits of agent states by telephony: each audit reports every
+    /// logged-in agent's ready / not-ready state again, as a CTI link does to resynchronise
+    /// after it lost events, so an agent whose state change was lost is not idle for the rest
+    /// of the shift. 0 (the default) never audits. The audit's own events can be lost too.
+    #[serde(default)]
+    pub state_audit_s: Seconds,
 }
 
 fn default_downtime_s() -> f64 {
@@ -840,6 +862,8 @@ mobile = { answer = 0.5, machine = 0.2 }
         assert!(e.message.contains("`agents.count` is not a table"), "{e}");
         let e = parse(SMALL, "t.toml", &["faults.desktop_crash=2".to_string()]).unwrap_err();
         assert!(e.message.contains("probability"), "{e}");
+        let e = parse(SMALL, "t.toml", &["faults.state_audit_s=-5".to_string()]).unwrap_err();
+        assert!(e.message.contains("seconds must be finite and >= 0, got -5"), "{e}");
         let e = parse(SMALL, "t.toml", &["pacing.algorithm=nope".to_string()]).unwrap_err();
         assert!(e.message.contains("unknown algorithm `nope`"), "{e}");
         assert_eq!(e.field.as_deref(), Some("pacing.algorithm"));

@@ -34,6 +34,7 @@ const FAULTS: &[&str] = &[
     "faults.malformed_request=0.02",
     "faults.unknown_field=0.02",
     "faults.other_application_id=0.02",
+    "faults.state_audit_s=30",
 ];
 
 #[test]
@@ -47,6 +48,30 @@ fn same_scenario_and_seed_give_the_same_report() {
     // And the seed matters: another one gives another run.
     let c = run(&s, &RunOptions { seed: 8, ..RunOptions::default() }).unwrap();
     assert_ne!(a.report.deterministic_json(), c.report.deterministic_json());
+}
+
+/// Lost agent-state events leave the engine believing agents are busy who are idle; the
+/// telephony audit reports the states again and gives those agents back.
+#[test]
+fn state_audits_recover_agents_whose_state_events_were_lost() {
+    for seed in [1, 2] {
+        let busy = |audit: &str| {
+            let s = load("small-20", &["duration_s=3600", "faults.telephony_lost=0.03", audit]);
+            let outcome = run(&s, &RunOptions { seed, ..RunOptions::default() }).unwrap();
+            assert!(outcome.violation.is_none(), "{:?}", outcome.violation);
+            outcome.report
+        };
+        let lost = busy("faults.state_audit_s=0");
+        let audited = busy("faults.state_audit_s=20");
+        assert!(!lost.queue_events.contains_key("StateAudit"));
+        assert_eq!(audited.queue_events.get("StateAudit"), Some(&180), "every 20 s for an hour");
+        assert!(
+            audited.busy_factor > lost.busy_factor + 0.1,
+            "seed {seed}: busy {:.3} with audits, {:.3} without",
+            audited.busy_factor,
+            lost.busy_factor
+        );
+    }
 }
 
 #[test]

@@ -270,6 +270,7 @@ enum Ev {
     Crash(u32, u32),
     TelephonyLogout(u32, u32),
     IvrRelease(u64),
+    StateAudit,
     Stop,
     SendHome,
     Unload,
@@ -277,7 +278,7 @@ enum Ev {
 
 impl Ev {
     /// Names of the kinds, indexed by [`Ev::index`].
-    const NAMES: [&'static str; 21] = [
+    const NAMES: [&'static str; 22] = [
         "Login",
         "Timer",
         "DialReport",
@@ -296,6 +297,7 @@ impl Ev {
         "Crash",
         "TelephonyLogout",
         "IvrRelease",
+        "StateAudit",
         "Stop",
         "SendHome",
         "Unload",
@@ -321,9 +323,10 @@ impl Ev {
             Ev::Crash(..) => 15,
             Ev::TelephonyLogout(..) => 16,
             Ev::IvrRelease(..) => 17,
-            Ev::Stop => 18,
-            Ev::SendHome => 19,
-            Ev::Unload => 20,
+            Ev::StateAudit => 18,
+            Ev::Stop => 19,
+            Ev::SendHome => 20,
+            Ev::Unload => 21,
         }
     }
 }
@@ -540,6 +543,9 @@ impl<'s> World<'s> {
             }
         }
         self.queue.push(self.end, Ev::Stop);
+        if let Some(every) = self.audit_every() {
+            self.queue.push(self.start + every, Ev::StateAudit);
+        }
     }
 
     // ----- the engine -----
@@ -1246,6 +1252,29 @@ impl<'s> World<'s> {
         }
     }
 
+    /// The period of telephony's agent-state audits, if the scenario asks for them.
+    fn audit_every(&self) -> Option<Duration> {
+        let s = self.scenario.faults.state_audit_s.0;
+        (s > 0.0).then(|| Duration::from_secs_f64(s.max(0.001)))
+    }
+
+    /// Telephony reports every logged-in agent's ready / not-ready state again.
+    fn state_audit(&mut self) {
+        for agent in 0..self.agents.len() {
+            let event = match self.agents[agent].phase {
+                Phase::Ready => TelephonyEvent::AgentReady { dn: self.agents[agent].dn.clone() },
+                Phase::NotReady => TelephonyEvent::AgentNotReady { dn: self.agents[agent].dn.clone() },
+                _ => continue,
+            };
+            self.telephony(event);
+        }
+        if let Some(every) = self.audit_every()
+            && !self.stopping
+        {
+            self.queue.push(self.now + every, Ev::StateAudit);
+        }
+    }
+
     fn leave_wish(&mut self, agent: u32, leave: Leave) {
         let a = &mut self.agents[agent as usize];
         if a.done || matches!(a.phase, Phase::Out | Phase::Crashed) {
@@ -1473,6 +1502,7 @@ impl<'s> World<'s> {
                     self.telephony(TelephonyEvent::CallReleased { call: CallId(call) });
                 }
             }
+            Ev::StateAudit => self.state_audit(),
             Ev::Stop => {
                 self.stopping = true;
                 let group = self.group_name.clone();
