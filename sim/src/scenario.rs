@@ -23,7 +23,8 @@ pub struct Scenario {
     pub name: String,
     /// One line saying what it simulates (shown by `pacer scenarios`).
     pub description: String,
-    /// Simulated span, seconds.
+    /// Simulated span, seconds (more than 0, at most a year).
+    #[serde(deserialize_with = "duration")]
     pub duration_s: f64,
     /// Start of the simulated day, Unix seconds (default 2026-03-02 13:00 UTC, 08:00 US
     /// Eastern).
@@ -186,6 +187,54 @@ impl TryFrom<f64> for Probability {
     }
 }
 
+/// Most agents a scenario may ask for (the simulator's memory grows with them).
+pub const MAX_AGENTS: u32 = 1_000_000;
+/// Most records a scenario may generate (about 340 bytes each in the engine's store).
+pub const MAX_RECORDS: u64 = 100_000_000;
+/// Longest simulated span, seconds (a year).
+const MAX_DURATION_S: f64 = 366.0 * 86_400.0;
+
+/// Reads a number of seconds that must be finite and not negative.
+fn non_negative_s<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let s = f64::deserialize(d)?;
+    if s.is_finite() && s >= 0.0 {
+        Ok(s)
+    } else {
+        Err(serde::de::Error::custom(format!("seconds must be finite and >= 0, got {s}")))
+    }
+}
+
+/// Reads the simulated span: more than 0 seconds, at most a year.
+fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let s = f64::deserialize(d)?;
+    if s > 0.0 && s <= MAX_DURATION_S {
+        Ok(s)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "must be more than 0 and at most {MAX_DURATION_S} seconds, got {s}"
+        )))
+    }
+}
+
+/// Reads a number of agents, at most [`MAX_AGENTS`].
+fn agent_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = u64::deserialize(d)?;
+    u32::try_from(n)
+        .ok()
+        .filter(|&n| n <= MAX_AGENTS)
+        .ok_or_else(|| serde::de::Error::custom(format!("at most {MAX_AGENTS} agents, got {n}")))
+}
+
+/// Reads a number of records, at most [`MAX_RECORDS`].
+fn record_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = u64::deserialize(d)?;
+    if n <= MAX_RECORDS {
+        Ok(n)
+    } else {
+        Err(serde::de::Error::custom(format!("at most {MAX_RECORDS} records, got {n}")))
+    }
+}
+
 /// A span of seconds: finite and not negative, checked when read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd, Deserialize)]
 #[serde(try_from = "f64")]
@@ -233,10 +282,11 @@ impl Distribution {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentsSpec {
-    /// Number of agents (places).
+    /// Number of agents (places), at most [`MAX_AGENTS`].
+    #[serde(deserialize_with = "agent_count")]
     pub count: u32,
     /// Logins are spread uniformly over this many seconds from the start.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_negative_s")]
     pub login_spread_s: f64,
     /// Length of a shift, seconds (default: the whole run).
     #[serde(default)]
@@ -295,7 +345,7 @@ pub struct BehaviourSpec {
     #[serde(default)]
     pub treatment: Probability,
     /// Seconds before a desktop retries after NoRecordsAvailable.
-    #[serde(default = "default_retry_s")]
+    #[serde(default = "default_retry_s", deserialize_with = "non_negative_s")]
     pub no_records_retry_s: f64,
 }
 
@@ -341,7 +391,8 @@ impl Default for PhoneMix {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordsSpec {
-    /// Records (phone numbers) to generate.
+    /// Records (phone numbers) to generate, at most [`MAX_RECORDS`].
+    #[serde(deserialize_with = "record_count")]
     pub count: u64,
     /// List name.
     #[serde(default = "default_list")]
@@ -433,7 +484,7 @@ pub struct CustomersSpec {
     /// Ring time before a person or machine answers.
     pub ring: Distribution,
     /// How long an unanswered call rings before the dialer gives up, seconds.
-    #[serde(default = "default_no_answer_s")]
+    #[serde(default = "default_no_answer_s", deserialize_with = "non_negative_s")]
     pub no_answer_s: f64,
     /// How long an answered person waits for an agent before hanging up (absent: forever).
     #[serde(default)]
@@ -467,7 +518,7 @@ pub struct DialerSpec {
     #[serde(default)]
     pub ringtone_misread: Probability,
     /// Time call progress detection takes after an answer, seconds.
-    #[serde(default = "default_cpd_s")]
+    #[serde(default = "default_cpd_s", deserialize_with = "non_negative_s")]
     pub cpd_s: f64,
 }
 
@@ -496,7 +547,7 @@ impl Default for DialerSpec {
 #[serde(deny_unknown_fields)]
 pub struct SwitchSpec {
     /// An answered call with no agent after this many seconds is dropped (an overdial).
-    #[serde(default = "default_compliance_s")]
+    #[serde(default = "default_compliance_s", deserialize_with = "non_negative_s")]
     pub compliance_time_s: f64,
 }
 
@@ -521,7 +572,7 @@ pub struct FaultsSpec {
     #[serde(default)]
     pub crash_return: Probability,
     /// Seconds a crashed desktop stays away before it comes back.
-    #[serde(default = "default_downtime_s")]
+    #[serde(default = "default_downtime_s", deserialize_with = "non_negative_s")]
     pub crash_downtime_s: f64,
     /// A telephony event is lost on its way to the engine.
     #[serde(default)]
@@ -862,6 +913,18 @@ mobile = { answer = 0.5, machine = 0.2 }
         assert!(e.message.contains("`agents.count` is not a table"), "{e}");
         let e = parse(SMALL, "t.toml", &["faults.desktop_crash=2".to_string()]).unwrap_err();
         assert!(e.message.contains("probability"), "{e}");
+        for (set, field, says) in [
+            ("duration_s=-5", "duration_s", "more than 0"),
+            ("duration_s=nan", "duration_s", "more than 0"),
+            ("agents.count=100000000", "agents.count", "at most 1000000 agents"),
+            ("records.count=1000000000", "records.count", "at most 100000000 records"),
+            ("switch.compliance_time_s=-1", "switch.compliance_time_s", "seconds must be finite and >= 0"),
+            ("agents.login_spread_s=inf", "agents.login_spread_s", "seconds must be finite and >= 0"),
+        ] {
+            let e = parse(SMALL, "t.toml", &[set.to_string()]).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{set}: {e}");
+            assert!(e.message.contains(says), "{set}: {e}");
+        }
         let e = parse(SMALL, "t.toml", &["faults.state_audit_s=-5".to_string()]).unwrap_err();
         assert!(e.message.contains("seconds must be finite and >= 0, got -5"), "{e}");
         let e = parse(SMALL, "t.toml", &["pacing.algorithm=nope".to_string()]).unwrap_err();
