@@ -417,3 +417,38 @@ fn compaction_writes_the_lists_back_while_running() {
     s.finish();
     assert!(statuses(dir.path()).iter().all(|r| r.1 != 2));
 }
+
+/// Power GVP: no agents, the group's ports (the scenario's 5 agents) play the message. The
+/// engine keeps `ceil(free ports × 1.5)` calls in flight, routes an answered call to the group
+/// (a port) rather than a desktop, and dials again when a port or a line comes free.
+#[test]
+fn power_gvp_conversation_keeps_ports_busy_without_agents() {
+    let dir = lists();
+    let (mut s, first) = Serve::start(dir.path(), &["--set", "group.dial_mode=Power GVP"]);
+    let d = dials(&first);
+    assert_eq!(d.len(), 8, "ceil(5 free ports × 1.5) dials at the start: {first:?}");
+    let calls: Vec<u64> = d.iter().map(|d| d["call"].as_u64().unwrap()).collect();
+    let handles: Vec<i64> = d.iter().map(|d| d["record_handle"].as_i64().unwrap()).collect();
+    assert!(d.iter().all(|d| d["cpn_digits"] == "8005550100"), "caller id on every dial");
+
+    // An answer takes a port: 4 free ports want 6 calls, 7 are in flight, nothing new.
+    let out = s.say(&format!(r#"{{"t": 5, "tel": "CallResult", "call": {}, "result": "Answer"}}"#, calls[0]));
+    let route = out.iter().find_map(|l| l.get("route")).expect("the answered call is routed");
+    assert_eq!(route["dn"], "Sales@Team A", "to the group's ports, not a desktop: {route}");
+    assert_eq!(route["kv"]["GSW_RECORD_HANDLE"], handles[0]);
+    assert!(dials(&out).is_empty(), "{out:?}");
+    // A busy line ends one attempt: 6 in flight for a target of 6, still nothing.
+    let out = s.say(&format!(r#"{{"t": 6, "tel": "CallResult", "call": {}, "result": "Busy"}}"#, calls[1]));
+    assert!(dials(&out).is_empty(), "{out:?}");
+    // The message ends and the port is free: 5 ports want 8 calls, 6 are in flight.
+    let out = s.say(&format!(r#"{{"t": 40, "tel": "CallReleased", "call": {}}}"#, calls[0]));
+    let again = dials(&out);
+    assert_eq!(again.len(), 2, "{out:?}");
+    assert!(again.iter().all(|d| !handles.contains(&d["record_handle"].as_i64().unwrap())), "fresh records");
+    s.finish();
+    // Both attempts are over and recorded with what telephony said: Updated (3), with call
+    // result Answer (33) for the played message and Busy (6) for the other.
+    let by_id = statuses(dir.path());
+    assert!(by_id.contains(&(handles[0], 3, 33)), "{:?}", &by_id[..3]);
+    assert!(by_id.contains(&(handles[1], 3, 6)), "{:?}", &by_id[..3]);
+}
