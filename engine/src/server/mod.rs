@@ -1504,6 +1504,10 @@ impl Server {
         let chain = self.chain_key(h);
         if let Some(chain) = chain {
             *self.chains_out.entry(chain).or_default() += 1;
+            // A record set aside for its chain may be taken out all the same (the chain's
+            // agent asks for it with ChainedRecordRequest): it is no longer aside, and must
+            // not be put back in its queue when the chain comes free, whatever became of it.
+            self.unpark(chain, RecordHandle(h));
         }
         self.held.insert(
             h,
@@ -1528,6 +1532,17 @@ impl Server {
     fn chain_key(&self, h: i64) -> Option<(u32, i64)> {
         let list = self.store.list_of(RecordHandle(h))?;
         Some((list.0, self.store.get(RecordHandle(h))?.chain_id))
+    }
+
+    /// Forgets record `h` set aside for chain `chain`, if it is: it left the aside state
+    /// another way (taken out by its chain's agent, or finalised in its list).
+    fn unpark(&mut self, chain: (u32, i64), h: RecordHandle) {
+        if let Some(parked) = self.parked.get_mut(&chain) {
+            parked.retain(|p| *p != h);
+            if parked.is_empty() {
+                self.parked.remove(&chain);
+            }
+        }
     }
 
     /// Stops holding record `h` (without touching the store).
