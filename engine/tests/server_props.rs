@@ -232,6 +232,8 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
             }
         }
         server.check_invariants().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let lists: Vec<_> = server.store().list_ids().collect();
+        server.check_none_lost(&lists).map_err(|e| TestCaseError::fail(e.to_string()))?;
         Ok(())
     };
     for step in steps {

@@ -714,10 +714,14 @@ impl Server {
         Ok(())
     }
 
-    /// Checks that no record in the store is left Retrieved without being held: run it
-    /// after [`Server::check_invariants`] when the store is small (it reads every record).
+    /// Checks that no record in the store is lost or stuck: none is left Retrieved without
+    /// being held, and every record that may still be dialed (Ready, not do-not-call) waits
+    /// in its list's queues unless it is set aside for its chain. Run it after
+    /// [`Server::check_invariants`] when the store is small (it reads every record).
     pub fn check_none_lost(&self, lists: &[ListId]) -> Result<(), InvariantViolation> {
+        let parked: BTreeSet<RecordHandle> = self.parked.values().flatten().copied().collect();
         for &list in lists {
+            let mut waiting = 0;
             for &h in self.store.list(list).handles() {
                 let record = self.store.get(h).expect("a handle of the list");
                 if record.record_status == RecordStatus::Retrieved && !self.held.contains_key(&h.0) {
@@ -725,6 +729,21 @@ impl Server {
                         what: format!("record {} is Retrieved but held nowhere", h.0),
                     });
                 }
+                if record.record_status == RecordStatus::Ready
+                    && record.record_type != crate::protocol::RecordType::NoCall
+                    && !parked.contains(&h)
+                {
+                    waiting += 1;
+                }
+            }
+            let queued = self.store.ready_len(list) + self.store.callbacks_len(list);
+            if queued != waiting {
+                return Err(InvariantViolation {
+                    what: format!(
+                        "list {} has {waiting} records to dial (set-aside ones apart) but {queued} in its queues",
+                        self.store.list(list).name()
+                    ),
+                });
             }
         }
         Ok(())
