@@ -622,6 +622,7 @@ impl Server {
     /// Checks the invariants the server keeps:
     /// - a record is on at most one desktop, and the desktops' lists agree with `held`;
     /// - every held record is somewhere: on a desktop, in a call, or a due callback;
+    /// - a record set aside for its chain is Ready and not held, and its chain is out;
     /// - every record the store marks Retrieved is held (none lost), and every held record
     ///   is marked Retrieved;
     /// - nothing was dialed that is do-not-call or outside its daily window, and no handle
@@ -671,10 +672,16 @@ impl Server {
                 });
             }
             for h in parked {
-                let ready = self.store.get(*h).is_some_and(|r| r.record_status == RecordStatus::Ready);
-                if !ready && !self.held.contains_key(&h.0) {
+                let status = self.store.get(*h).map(|r| r.record_status);
+                if status != Some(RecordStatus::Ready) {
                     return Err(InvariantViolation {
-                        what: format!("record {} set aside for its chain is neither Ready nor held", h.0),
+                        what: format!("record {} set aside for its chain is not Ready: {status:?}", h.0),
+                    });
+                }
+                // Taking a record out (see `hold`) ends its time aside.
+                if self.held.contains_key(&h.0) {
+                    return Err(InvariantViolation {
+                        what: format!("record {} set aside for its chain is held", h.0),
                     });
                 }
             }
