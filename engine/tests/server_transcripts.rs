@@ -290,5 +290,6 @@ transcripts!(
     predictive,
     logout,
     push_preview,
-    backup
+    backup,
+    chains
 );

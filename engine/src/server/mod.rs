@@ -622,6 +622,7 @@ impl Server {
     /// Checks the invariants the server keeps:
     /// - a record is on at most one desktop, and the desktops' lists agree with `held`;
     /// - every held record is somewhere: on a desktop, in a call, or a due callback;
+    /// - a record set aside for its chain is Ready and not held, and its chain is out;
     /// - every record the store marks Retrieved is held (none lost), and every held record
     ///   is marked Retrieved;
     /// - nothing was dialed that is do-not-call or outside its daily window, and no handle
@@ -671,10 +672,16 @@ impl Server {
                 });
             }
             for h in parked {
-                let ready = self.store.get(*h).is_some_and(|r| r.record_status == RecordStatus::Ready);
-                if !ready && !self.held.contains_key(&h.0) {
+                let status = self.store.get(*h).map(|r| r.record_status);
+                if status != Some(RecordStatus::Ready) {
                     return Err(InvariantViolation {
-                        what: format!("record {} set aside for its chain is neither Ready nor held", h.0),
+                        what: format!("record {} set aside for its chain is not Ready: {status:?}", h.0),
+                    });
+                }
+                // Taking a record out (see `hold`) ends its time aside.
+                if self.held.contains_key(&h.0) {
+                    return Err(InvariantViolation {
+                        what: format!("record {} set aside for its chain is held", h.0),
                     });
                 }
             }
@@ -714,10 +721,14 @@ impl Server {
         Ok(())
     }
 
-    /// Checks that no record in the store is left Retrieved without being held: run it
-    /// after [`Server::check_invariants`] when the store is small (it reads every record).
+    /// Checks that no record in the store is lost or stuck: none is left Retrieved without
+    /// being held, and every record that may still be dialed (Ready, not do-not-call) waits
+    /// in its list's queues unless it is set aside for its chain. Run it after
+    /// [`Server::check_invariants`] when the store is small (it reads every record).
     pub fn check_none_lost(&self, lists: &[ListId]) -> Result<(), InvariantViolation> {
+        let parked: BTreeSet<RecordHandle> = self.parked.values().flatten().copied().collect();
         for &list in lists {
+            let mut waiting = 0;
             for &h in self.store.list(list).handles() {
                 let record = self.store.get(h).expect("a handle of the list");
                 if record.record_status == RecordStatus::Retrieved && !self.held.contains_key(&h.0) {
@@ -725,6 +736,21 @@ impl Server {
                         what: format!("record {} is Retrieved but held nowhere", h.0),
                     });
                 }
+                if record.record_status == RecordStatus::Ready
+                    && record.record_type != crate::protocol::RecordType::NoCall
+                    && !parked.contains(&h)
+                {
+                    waiting += 1;
+                }
+            }
+            let queued = self.store.ready_len(list) + self.store.callbacks_len(list);
+            if queued != waiting {
+                return Err(InvariantViolation {
+                    what: format!(
+                        "list {} has {waiting} records to dial (set-aside ones apart) but {queued} in its queues",
+                        self.store.list(list).name()
+                    ),
+                });
             }
         }
         Ok(())
@@ -1504,6 +1530,10 @@ impl Server {
         let chain = self.chain_key(h);
         if let Some(chain) = chain {
             *self.chains_out.entry(chain).or_default() += 1;
+            // A record set aside for its chain may be taken out all the same (the chain's
+            // agent asks for it with ChainedRecordRequest): it is no longer aside, and must
+            // not be put back in its queue when the chain comes free, whatever became of it.
+            self.unpark(chain, RecordHandle(h));
         }
         self.held.insert(
             h,
@@ -1528,6 +1558,17 @@ impl Server {
     fn chain_key(&self, h: i64) -> Option<(u32, i64)> {
         let list = self.store.list_of(RecordHandle(h))?;
         Some((list.0, self.store.get(RecordHandle(h))?.chain_id))
+    }
+
+    /// Forgets record `h` set aside for chain `chain`, if it is: it left the aside state
+    /// another way (taken out by its chain's agent, or finalised in its list).
+    fn unpark(&mut self, chain: (u32, i64), h: RecordHandle) {
+        if let Some(parked) = self.parked.get_mut(&chain) {
+            parked.retain(|p| *p != h);
+            if parked.is_empty() {
+                self.parked.remove(&chain);
+            }
+        }
     }
 
     /// Stops holding record `h` (without touching the store).

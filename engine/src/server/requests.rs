@@ -574,6 +574,11 @@ impl Server {
                             _ => continue,
                         }
                     }
+                    // A record set aside for its chain is final now: the chain coming
+                    // free must find nothing of it to put back.
+                    if let Some(chain) = self.chain_key(h.0) {
+                        self.unpark(chain, h);
+                    }
                     self.finished.insert(h.0);
                     self.record_update(h.0, out);
                 }
