@@ -117,6 +117,23 @@ fn every_scenario_with_faults_keeps_the_invariants() {
     }
 }
 
+/// Without faults a desktop never draws an error, except "no records" answers to preview
+/// requests when the list is empty (a normal answer in the protocol). The simulated desktops
+/// once kept sending for records a chain cancel had already taken (109).
+#[test]
+fn without_faults_desktops_draw_no_errors() {
+    for path in scenario::list() {
+        let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let s = load(&name, &["duration_s=3600", "records.count=3000"]);
+        for seed in [1, 3] {
+            let outcome = run(&s, &RunOptions { seed, ..RunOptions::default() }).unwrap();
+            let unexpected: Vec<_> =
+                outcome.report.errors.iter().filter(|(e, _)| !e.starts_with("108 ")).collect();
+            assert!(unexpected.is_empty(), "{name} seed {seed}: {unexpected:?}");
+        }
+    }
+}
+
 #[test]
 fn until_event_stops_early() {
     let s = scaled("small-5", &[]);

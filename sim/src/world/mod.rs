@@ -1220,6 +1220,20 @@ impl<'s> World<'s> {
                 let reference = self.reference();
                 let kv = self.requests.cancel(reference, &held);
                 finalised = self.send(agent, kv, reference).accepted;
+                if finalised && held.chain_id.is_some() {
+                    // The cancel names the whole chain: the chain's other records on this
+                    // desktop are cancelled with it and nothing more is sent for them (the
+                    // engine would answer 109).
+                    let chain: Vec<i64> = self.agents[agent as usize]
+                        .held
+                        .iter()
+                        .filter(|h| h.handle != held.handle && h.chain_id == held.chain_id)
+                        .map(|h| h.handle)
+                        .collect();
+                    for handle in chain {
+                        self.release_record(agent, handle);
+                    }
+                }
             } else {
                 let personal = chance(&mut self.rng, b.reschedule_personal.0);
                 let campaign = !personal && chance(&mut self.rng, b.reschedule_campaign.0);
