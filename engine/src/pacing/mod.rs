@@ -792,7 +792,8 @@ impl GroupPacer {
         for slot in self.slots.iter() {
             let agent = AgentView { ready_at: None, ..slot.view() };
             if matches!(agent.state, AgentState::Talking | AgentState::AfterCallWork)
-                && let Some(p) = algorithm::advanced_small_group::p_free(&agent, now, horizon_s, &self.derived.tables)
+                && let Some(p) =
+                    algorithm::advanced_small_group::p_free(&agent, now, horizon_s, &self.derived.tables)
                 && p > 1e-12
             {
                 busy.push(p.min(1.0));

@@ -478,14 +478,10 @@ impl<'s> World<'s> {
                 _ => cap,
             };
             let compliance_s = config.compliance_time.as_secs_f64();
-            world.oracle = Some(Oracle::new(
-                scenario.agents.count,
-                rate,
-                cap,
-                compliance_s,
-                config.small_group_max_agents,
-            )
-            .with_answer_times(answer_time_draws(scenario)));
+            world.oracle = Some(
+                Oracle::new(scenario.agents.count, rate, cap, compliance_s, config.small_group_max_agents)
+                    .with_answer_times(answer_time_draws(scenario)),
+            );
         }
         world.set_up();
         world.setup_wall = setup_started.elapsed();
