@@ -342,4 +342,27 @@ mod tests {
         let zs = vec![("a".to_string(), e(0.80, f64::NAN)), ("b".to_string(), e(0.85, f64::NAN))];
         assert!(matches!(verdict(&zs, true), Verdict::Overlap(_)));
     }
+
+    #[test]
+    fn bench_table_marks_a_best_fixed_ratio_at_the_top_of_the_sweep() {
+        let row = |at_top| BenchRow {
+            scenario: "n0050-h10-t60".into(),
+            agents: 50,
+            hit_ratio: 0.1,
+            talk_s: 60.0,
+            algorithms: vec![
+                ("progressive".into(), e(0.275, 0.01), e(0.0, 0.0)),
+                ("predictive".into(), e(0.84, 0.01), e(0.018, 0.005)),
+                ("oracle".into(), e(0.85, 0.01), e(0.031, 0.005)),
+            ],
+            tuned_fixed: Some(("60.00".into(), e(0.82, 0.01), e(0.02, 0.004))),
+            tuned_fixed_at_top: at_top,
+        };
+        let top = bench_markdown(&[row(true)], 0.03, 3);
+        assert!(top.contains("82.0 (95%) @ 60.00 (top of sweep) |"), "{top}");
+        // The oracle above the cap is marked; predictive's share of its gain is printed.
+        assert!(top.contains("| 84.0 (98%) |") && top.contains("| 85.0! |"), "{top}");
+        let inside = bench_markdown(&[row(false)], 0.03, 3);
+        assert!(inside.contains("@ 60.00 |") && !inside.contains("top of sweep"), "{inside}");
+    }
 }

@@ -426,4 +426,65 @@ mod tests {
         o.busy_until(1, t0 + s(600));
         assert_eq!(o.level(t0, 1, 0.3, 10.0, 1.0), 1.0);
     }
+
+    #[test]
+    fn a_sure_free_count_gives_the_deterministic_answer() {
+        // F known exactly (a point mass): the same dials as the deterministic search, in the
+        // exact range of `excess`.
+        for free in [0u32, 1, 3, 8, 20] {
+            let mut pmf = vec![0.0; free as usize + 1];
+            pmf[free as usize] = 1.0;
+            for (waiting, hit, rate) in [(0, 0.3, 0.03), (2, 0.3, 0.1), (0, 0.6, 0.03), (1, 0.1, 0.05)] {
+                assert_eq!(
+                    dials_for_free(&pmf, waiting, hit, rate),
+                    dials_for(free, waiting, hit, rate),
+                    "free {free} waiting {waiting} hit {hit} rate {rate}"
+                );
+            }
+        }
+        // An uncertain agent is worth less than a sure one and more than none.
+        let sure = dials_for_free(&[0.0, 0.0, 1.0], 0, 0.3, 0.05);
+        let maybe = dials_for_free(&[0.0, 0.5, 0.5], 0, 0.3, 0.05);
+        let one = dials_for_free(&[0.0, 1.0], 0, 0.3, 0.05);
+        assert!(one <= maybe && maybe <= sure && one < sure, "{one} {maybe} {sure}");
+    }
+
+    #[test]
+    fn busy_agents_count_by_the_chance_a_call_is_answered_late_enough() {
+        let t0 = Time::from_unix_s(1_790_000_000);
+        let s = std::time::Duration::from_secs;
+        // Answers after 4, 8, 12 or 16 s (equally likely); 2 s of compliance time.
+        let o = Oracle::new(3, 0.03, 0.03, 2.0, 50).with_answer_times(vec![16.0, 4.0, 12.0, 8.0]);
+        assert_eq!(o.in_time(1.0), Some(1.0));
+        // Free in 7 s: the call must be answered after 5 s: 3 of 4.
+        assert_eq!(o.in_time(7.0), Some(0.75));
+        assert_eq!(o.in_time(15.0), Some(0.25));
+        assert_eq!(o.in_time(19.0), Some(0.0));
+        let mut o = o;
+        o.ready(0);
+        o.busy_until(1, t0 + s(7));
+        o.busy_until(2, t0 + s(600));
+        // One sure agent, one with 3/4, one out of reach.
+        let pmf = o.free_distribution(t0);
+        assert_eq!(pmf.len(), 3);
+        assert!((pmf[1] - 0.25).abs() < 1e-12 && (pmf[2] - 0.75).abs() < 1e-12, "{pmf:?}");
+        // Without draws the oracle keeps the all-or-nothing count at the mean answer time.
+        assert_eq!(Oracle::new(1, 0.03, 0.03, 2.0, 50).in_time(3.0), None);
+    }
+
+    #[test]
+    fn large_groups_use_the_classic_rule_on_true_free_agents() {
+        let t0 = Time::from_unix_s(1_790_000_000);
+        let s = std::time::Duration::from_secs;
+        // Switch point 2: three agents are a large group here.
+        let mut o = Oracle::new(3, 0.03, 0.03, 2.0, 2);
+        o.ready(0);
+        o.busy_until(1, t0 + s(5));
+        o.busy_until(2, t0 + s(500));
+        assert_eq!(o.available(), 3);
+        // Horizon 10 + 2 s: two agents free; 1 waiting; hit 0.25: 1 + (2 - 1) / 0.25 = 5.
+        assert!((o.level(t0, 1, 0.25, 10.0, 1.0) - 5.0).abs() < 1e-12);
+        // The correction scales the free agents: 1 + (3 - 1) / 0.25 = 9.
+        assert!((o.level(t0, 1, 0.25, 10.0, 1.5) - 9.0).abs() < 1e-12);
+    }
 }
