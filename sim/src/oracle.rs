@@ -35,9 +35,13 @@
 //!
 //! The engine places the difference to the calls already in progress through
 //! [`pacer_engine::pacing::GroupPacer::set_external_level`]; its per-agent cap and
-//! compliance governor still apply, as for every other algorithm. The governor, which can
-//! only be looser with more capacity it can see, still estimates busy agents from the
-//! measured distributions, as for every algorithm.
+//! compliance governor still apply, as for every other algorithm. The governor counts busy
+//! agents who free up in time as capacity; for every engine algorithm it estimates them
+//! from the holding-time model, for the oracle it is told
+//! ([`pacer_engine::pacing::GroupPacer::set_external_free`]) how many will surely be free
+//! before the earliest twentieth of answers. Without that, the governor, which binds on
+//! small groups, held the oracle to the engine's model and it could not do better than
+//! `predictive` there.
 
 use std::collections::BTreeMap;
 
@@ -194,6 +198,17 @@ impl Oracle {
             }
         }
         pmf
+    }
+
+    /// Busy agents who will surely be free in time for a call placed now: free before the
+    /// earliest twentieth of the answer times (or the mean answer time, without draws)
+    /// plus the compliance time. The engine's governor counts them as capacity in place of
+    /// its own estimate (`GroupPacer::set_external_free`).
+    pub fn surely_free(&self, now: Time, dial_to_answer_s: f64) -> u32 {
+        let n = self.answer_after_s.len();
+        let early_s = if n == 0 { dial_to_answer_s.max(0.0) } else { self.answer_after_s[n / 20] };
+        let within = std::time::Duration::from_secs_f64((early_s + self.compliance_s).clamp(0.0, 3600.0));
+        self.free_by(now + within) - self.ready
     }
 
     /// Agents ready now or busy (not away): the capacity the engine's switch counts.
@@ -468,6 +483,10 @@ mod tests {
         let pmf = o.free_distribution(t0);
         assert_eq!(pmf.len(), 3);
         assert!((pmf[1] - 0.25).abs() < 1e-12 && (pmf[2] - 0.75).abs() < 1e-12, "{pmf:?}");
+        // Surely free for the governor: before the earliest answers (4 s) plus 2 s.
+        assert_eq!(o.surely_free(t0, 10.0), 0);
+        o.busy_until(2, t0 + s(5));
+        assert_eq!(o.surely_free(t0, 10.0), 1);
         // Without draws the oracle keeps the all-or-nothing count at the mean answer time.
         assert_eq!(Oracle::new(1, 0.03, 0.03, 2.0, 50).in_time(3.0), None);
     }

@@ -246,6 +246,9 @@ pub struct GroupPacer {
     /// Calls to keep in progress set from outside ([`GroupPacer::set_external_level`]); NaN
     /// when the configured algorithm decides.
     external_level: CachePadded<AtomicF64>,
+    /// Busy agents known from outside to be free in time ([`GroupPacer::set_external_free`]);
+    /// `u32::MAX` when the governor estimates them.
+    external_free: CachePadded<AtomicU32>,
 }
 
 impl GroupPacer {
@@ -303,6 +306,7 @@ impl GroupPacer {
             last_dial_level: CachePadded::new(AtomicF64::new(0.0)),
             warm_start: CachePadded::new(AtomicU32::new(u32::MAX)),
             external_level: CachePadded::new(AtomicF64::new(f64::NAN)),
+            external_free: CachePadded::new(AtomicU32::new(u32::MAX)),
             config,
         }
     }
@@ -363,6 +367,17 @@ impl GroupPacer {
     /// this hook.
     pub fn set_external_level(&self, calls: Option<f64>) {
         self.external_level.store(calls.filter(|c| c.is_finite()).unwrap_or(f64::NAN));
+    }
+
+    /// Tells the compliance governor how many busy agents will surely be free in time for
+    /// the calls placed now, instead of its own estimate from the holding-time model, until
+    /// `None` gives the estimate back (see `governor.rs`). Only a pacer that knows the
+    /// agents' true free times can say this: the simulator's `oracle`, which otherwise
+    /// would be held to the engine's model by the governor and could not show what knowing
+    /// the free times is worth.
+    pub fn set_external_free(&self, agents: Option<u32>) {
+        // `Relaxed`: the value stands alone; a decision may use the previous one.
+        self.external_free.store(agents.unwrap_or(u32::MAX).min(u32::MAX), Ordering::Relaxed);
     }
 
     fn reject(&self) {
@@ -747,12 +762,20 @@ impl GroupPacer {
         let mut governor_limit = self.governor.dial_limit(allowance, agents.ready, calls);
         // Only when the ready agents alone would hold the decision back, and only in a small
         // group, does the governor scan the busy agents (see `governor.rs`).
+        let external_free = self.external_free.load(Ordering::Relaxed);
         if governor_limit.is_some_and(|limit| dials > limit)
             && self.governor.counts_freed()
-            && agents.available() <= self.config.small_group_max_agents
+            && (agents.available() <= self.config.small_group_max_agents || external_free != u32::MAX)
         {
             let mut freed = algorithm::small_group::Dist::new();
-            self.freed_distribution(now, &mut freed);
+            if external_free == u32::MAX {
+                self.freed_distribution(now, &mut freed);
+            } else {
+                // Known: all the mass on that count.
+                let known = external_free.min(agents.talking + agents.after_call_work) as usize;
+                freed.resize(known + 1, 0.0);
+                freed[known] = 1.0;
+            }
             governor_limit = self.governor.dial_limit_freed(allowance, agents.ready, calls, &freed, dials);
         }
         let governed = governor_limit.is_some_and(|limit| dials > limit);

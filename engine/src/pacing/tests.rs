@@ -535,3 +535,41 @@ fn small_group_governor_counts_agents_about_to_be_free() {
     let d = hard.decide(now);
     assert_eq!(d.governor_limit, Some(1), "{d:?}");
 }
+
+#[test]
+fn external_free_agents_replace_the_governors_estimate() {
+    // Twenty agents, one ready, nineteen just started talking (the model gives them next
+    // to no chance of being free in time); the window has no budget.
+    let p = pacer(PacingConfig::default(), 20);
+    set_all(&p, 0..20, AgentState::Ready, t0());
+    for i in 0..6 {
+        answered_call(&p, t0() + secs(f64::from(i)), 1.0, false);
+    }
+    for i in 0..54 {
+        let at = t0() + secs(10.0 + f64::from(i) * 0.1);
+        let c = p.dial_placed(at);
+        p.call_progress(c, DialOutcome::NoAnswer, at, at);
+    }
+    let now = t0() + secs(60.0);
+    set_all(&p, 1..20, AgentState::Talking, now);
+    p.set_external_level(Some(1000.0));
+    let estimated = p.decide(now);
+    assert!(estimated.governed, "{estimated:?}");
+    // Told that eight of them will surely be free in time, the governor counts them.
+    p.set_external_free(Some(8));
+    let told = p.decide(now);
+    let upper = p.snapshot().hit_ratio_upper;
+    let mut eight = vec![0.0; 9];
+    eight[8] = 1.0;
+    let want = governor::max_calls_freed(1, upper, 0.0005, &eight, 1, 1000) as u32;
+    assert_eq!(told.governor_limit, Some(want), "{told:?}");
+    assert!(want > estimated.governor_limit.unwrap() + 5, "{want} vs {estimated:?}");
+    // More than are busy cannot be free; `None` gives the estimate back.
+    p.set_external_free(Some(500));
+    let capped = p.decide(now).governor_limit.unwrap();
+    let mut nineteen = vec![0.0; 20];
+    nineteen[19] = 1.0;
+    assert_eq!(capped, governor::max_calls_freed(1, upper, 0.0005, &nineteen, 1, 1000) as u32);
+    p.set_external_free(None);
+    assert_eq!(p.decide(now).governor_limit, estimated.governor_limit);
+}

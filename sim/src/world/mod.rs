@@ -581,6 +581,7 @@ impl<'s> World<'s> {
             snapshot.correction,
         );
         pacer.set_external_level(Some(level));
+        pacer.set_external_free(Some(oracle.surely_free(self.now, snapshot.dial_to_answer_s)));
     }
 
     /// One sample of the group's state for the trace.
