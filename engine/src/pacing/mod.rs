@@ -377,7 +377,7 @@ impl GroupPacer {
     /// the free times is worth.
     pub fn set_external_free(&self, agents: Option<u32>) {
         // `Relaxed`: the value stands alone; a decision may use the previous one.
-        self.external_free.store(agents.unwrap_or(u32::MAX), Ordering::Relaxed);
+        self.external_free.store(agents.map_or(u32::MAX, |n| n.min(u32::MAX - 1)), Ordering::Relaxed);
     }
 
     fn reject(&self) {
