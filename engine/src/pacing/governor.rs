@@ -5,7 +5,8 @@
 //! §310.4(b)(4)(i)). With `A` abandoned out of `N` answered over the window, the window can
 //! take `k` more abandons while `(A + k) / (N + k) <= c`, i.e. `k <= S = (c N - A) / (1 - c)`:
 //! the *budget*. Both rules below assume that no busy agent frees up in time (agents who do
-//! only take calls that would otherwise be abandoned) and that agents who are ready now take
+//! only take calls that would otherwise be abandoned; in small groups the `confidence` rule
+//! counts them, see the third section) and that agents who are ready now take
 //! the calls that reach them. (An agent who leaves Ready while a call counted on them is in
 //! flight can still cause an abandon the governor could not foresee; it is counted at once and
 //! tightens the bound for every later decision.)
@@ -80,7 +81,8 @@
 //! busy; the worst case buys certainty against an event (every uncovered call answered at a
 //! hit ratio of 0.1) whose probability is far below any regulator's tolerance, at the price
 //! of most of the agents' time. The remaining risk is stated (`compliance_confidence`) and is
-//! far smaller in practice than the bound, which still assumes no busy agent frees up.
+//! far smaller in practice than the bound, which still assumes no busy agent frees up (above
+//! the small-group size) or counts them at the model's probabilities (up to it).
 //!
 //! `n` is the largest integer with `1 - F(x; n, p) <= α/2`, `F` the binomial distribution
 //! function (its quantile function inverted in `n`; see Johnson, Kemp and Kotz, *Univariate

@@ -12,7 +12,8 @@
 //! agents), asks the configured [`Algorithm`] for a number of dials, and bounds it by the
 //! per-agent cap (`max_dials_per_agent`) and by the compliance governor (`governor.rs`),
 //! which no goal overrides: the abandon rate over the regulatory window stays under the cap
-//! even if no busy agent frees up in time, with the stated `compliance_confidence` (or, in
+//! even if no busy agent frees up in time (in small groups: with the busy agents freeing up
+//! as the holding-time model expects), with the stated `compliance_confidence` (or, in
 //! `hard` mode, even if every call beyond the agents ready now were abandoned).
 //!
 //! How the pieces fit:
@@ -124,7 +125,10 @@ pub struct Decision {
     pub algorithm: Algorithm,
     /// The algorithm's own answer before rounding and limits.
     pub target: f64,
-    /// The compliance governor's limit on new dials (`None` when the cap is off).
+    /// The compliance governor's limit on new dials (`None` when the cap is off). When the
+    /// decision is within the bound that counts only the agents ready now, that bound is
+    /// given: the looser one that also counts busy agents about to be free (small groups)
+    /// is computed only when it matters.
     pub governor_limit: Option<u32>,
     /// Whether the governor lowered the decision.
     pub governed: bool,
