@@ -760,4 +760,32 @@ mod tests {
         );
         assert_eq!(g.dial_limit_freed(None, 1, calls(0, 0), &freed, 100), None);
     }
+
+    proptest::proptest! {
+        /// Whatever the window, the agents and the busy agents' chances: the limit with
+        /// busy agents counted is never below the ready-agent limit, and its calls in flight
+        /// keep the joint tail within `α/2` (unless they are the ready-agent limit's own).
+        #[test]
+        fn busy_agent_limit_keeps_its_tail(
+            allowance in 0u64..6,
+            ready in 0u32..6,
+            in_flight in 0u32..40,
+            waiting in 0u32..4,
+            hits in 20u64..600,
+            chances in proptest::collection::vec(0.0f64..1.0, 0..30),
+        ) {
+            let g = governor(ComplianceMode::Confidence);
+            g.observe_hits(hits, 1000);
+            let freed = poisson_binomial(&chances);
+            let c = calls(in_flight, waiting);
+            let without = g.dial_limit(Some(allowance), ready, c).unwrap();
+            let with = g.dial_limit_freed(Some(allowance), ready, c, &freed, 50).unwrap();
+            proptest::prop_assert!(with >= without);
+            if with > without {
+                let y = g.answers_allowed(allowance, ready, waiting);
+                let n = u64::from(in_flight) + u64::from(with);
+                proptest::prop_assert!(joint_tail(n, g.hit_upper(), y, &freed) <= g.tail);
+            }
+        }
+    }
 }
