@@ -766,9 +766,9 @@ impl GroupPacer {
         let mut governor_limit = self.governor.dial_limit(allowance, agents.ready, calls);
         // Only when the ready agents alone would hold the decision back, and only in a small
         // group, does the governor scan the busy agents (see `governor.rs`).
-        let external_free = self.external_free.load(Ordering::Relaxed);
         if governor_limit.is_some_and(|limit| dials > limit)
             && self.governor.counts_freed()
+            && let external_free = self.external_free.load(Ordering::Relaxed)
             && (agents.available() <= self.config.small_group_max_agents || external_free != u32::MAX)
         {
             let mut freed = algorithm::small_group::Dist::new();
