@@ -9,6 +9,10 @@
 //!   talking, 10 in wrap-up), 8 dials in flight.
 //! - `pacing/decide_advanced_small_group_50`: the same group with the advanced algorithm,
 //!   half the busy agents having sent a ReadyTime estimate.
+//! - `pacing/decide_small_group_50_governed`: the small-group algorithm on 50 agents (1
+//!   ready, 39 talking, 10 in wrap-up) with no abandon budget left, so that the compliance
+//!   governor holds the decision back and scans the busy agents for those who free up in
+//!   time (a Poisson-binomial over 49 agents and a search over the joint tail).
 //! - `pacing/update_uncontended`: one event update: an agent moving between ready and not
 //!   ready (the agent's state word and the group's agent counts: three atomic
 //!   read-modify-writes). Events that also feed an estimator (leaving wrap-up, taking a call
@@ -108,6 +112,27 @@ fn pacing(c: &mut Criterion) {
     }
     assert_eq!(advanced.decide(t0()).algorithm, Algorithm::AdvancedSmallGroup);
     g.bench_function("decide_advanced_small_group_50", |b| decide_loop(&advanced, b));
+
+    // An hour's start on a small group: one agent ready, 60 answered calls (2 abandoned, so
+    // the window has no budget), the governor holding the decision back and counting the
+    // busy agents who free up in time.
+    let governed = group(Algorithm::SmallGroup, 1, 39, 10, 0, 0, 0);
+    for k in 0..60u64 {
+        let at = t0().saturating_sub(Duration::from_secs(600 - k * 5));
+        let answered = at + Duration::from_secs(10);
+        let c = governed.dial_placed(at);
+        governed.call_progress(c, DialOutcome::AnsweredLive, at, answered);
+        if k % 30 == 0 {
+            governed.abandoned(c, answered, answered);
+        } else {
+            governed.connected(c, answered, answered);
+        }
+        let c = governed.dial_placed(at);
+        governed.call_progress(c, DialOutcome::NoAnswer, at, at + Duration::from_secs(25));
+    }
+    let d = governed.decide(t0());
+    assert!(d.algorithm == Algorithm::SmallGroup && d.governed, "{d:?}");
+    g.bench_function("decide_small_group_50_governed", |b| decide_loop(&governed, b));
 
     let one = group(Algorithm::Predictive, 10, 10, 0, 0, 0, 0);
     let mut now = t0();

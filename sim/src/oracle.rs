@@ -9,17 +9,39 @@
 //!
 //! Each decision counts `F`, the agents that will really be free within the horizon
 //! `H = dial-to-answer + compliance time` (the same look-ahead as the engine's predictive
-//! rule), and picks the largest number `n` of calls in progress such that the expected
-//! number of answered calls finding no agent stays within the overdial target `r` of the
-//! expected answers:
+//! rule), and then decides exactly as the engine's `predictive` does with its estimate of
+//! that number replaced by the truth, so that the comparison isolates what knowing the
+//! agents' free times is worth:
 //!
-//! `E[(W + X_n - F)^+] <= r (W + n p)`, with `X_n ~ Binomial(n, p)` and `W` calls waiting.
+//! - **Small groups** (at most `small_group_max_agents` available agents, the engine's
+//!   switch point): the small-group rule with `F` known, the largest number `n` of calls in
+//!   progress such that the expected number of answered calls finding no agent stays within
+//!   the overdial target `r` of the expected answers:
 //!
-//! The left side is convex in `n` (each added dial raises it by `p P(X_n >= F - W)`, which
-//! grows with `n`) and the right side linear, so the feasible `n` form an interval from 0
-//! and a binary search finds its end. The engine places the difference to the calls already
-//! in progress through [`pacer_engine::pacing::GroupPacer::set_external_level`]; its
-//! per-agent cap and compliance governor still apply, as for every other algorithm.
+//!   `E[(W + X_n - F)^+] <= r (W + n p)`, with `X_n ~ Binomial(n, p)` and `W` calls waiting.
+//!
+//!   The left side is convex in `n` (each added dial raises it by `p P(X_n >= F - W)`, which
+//!   grows with `n`) and the right side linear, so the feasible `n` form an interval from 0
+//!   and a binary search finds its end. `r` is the goal's rate times the engine's
+//!   closed-loop correction, up to the same multiple of the cap as the engine allows.
+//! - **Larger groups**: the classic rule with `F` known, `n = W + (c F - W) / p` calls in
+//!   progress, `c` the engine's closed-loop correction (the engine's rule puts the expected
+//!   number of free agents in place of `F`).
+//!
+//! An earlier oracle used the small-group rule at every size with the correction on `r`
+//! only: on large floors the expected overdial share hardly moves with `n` below `F / p`, so
+//! no `r` could make up for the calls it could not see being answered late, and it stayed
+//! up to five points below `predictive` (at 0.01% abandons on `n1000-h10-t60`).
+//!
+//! The engine places the difference to the calls already in progress through
+//! [`pacer_engine::pacing::GroupPacer::set_external_level`]; its per-agent cap and
+//! compliance governor still apply, as for every other algorithm. The governor counts busy
+//! agents who free up in time as capacity; for every engine algorithm it estimates them
+//! from the holding-time model, for the oracle it is told
+//! ([`pacer_engine::pacing::GroupPacer::set_external_free`]) how many will surely be free
+//! before the earliest twentieth of answers. Without that, the governor, which binds on
+//! small groups, held the oracle to the engine's model and it could not do better than
+//! `predictive` there.
 
 use std::collections::BTreeMap;
 
@@ -29,7 +51,8 @@ use pacer_engine::time::Time;
 /// sum (within about 1% of it there).
 const NORMAL_ABOVE_VARIANCE: f64 = 30.0;
 
-/// How far past the cap the controller may push the model's target rate.
+/// How far past the cap the controller may push the model's target rate (the engine's
+/// bound on the small-group rules' target, `CORRECTION_MAX` times the cap).
 const CORRECTION_HEADROOM: f64 = 4.0;
 
 /// Where the oracle stands on one agent.
@@ -52,6 +75,11 @@ pub struct Oracle {
     cap: f64,
     /// How long an answered call may wait for an agent, seconds.
     compliance_s: f64,
+    /// The engine's switch point between the small-group and classic rules.
+    small_group_max_agents: u32,
+    /// Sorted draws of the time from dial to live answer, seconds, from the scenario's
+    /// customers (empty: only the engine's mean is known).
+    answer_after_s: Vec<f64>,
     slots: Vec<Slot>,
     ready: u32,
     /// Free time (micros) -> busy agents free then.
@@ -60,12 +88,15 @@ pub struct Oracle {
 
 impl Oracle {
     /// An oracle for `agents` agents, all away, aiming at overdial rate `rate` (never past
-    /// `cap`), with answered calls waiting at most `compliance_s` seconds for an agent.
-    pub fn new(agents: u32, rate: f64, cap: f64, compliance_s: f64) -> Oracle {
+    /// `cap`), with answered calls waiting at most `compliance_s` seconds for an agent, and
+    /// the small-group rule for at most `small_group_max_agents` available agents.
+    pub fn new(agents: u32, rate: f64, cap: f64, compliance_s: f64, small_group_max_agents: u32) -> Oracle {
         Oracle {
             rate: rate.clamp(0.0, 1.0),
             cap: cap.clamp(0.0, 1.0),
             compliance_s: compliance_s.max(0.0),
+            small_group_max_agents,
+            answer_after_s: Vec::new(),
             slots: vec![Slot::Away; agents as usize],
             ready: 0,
             busy: BTreeMap::new(),
@@ -120,21 +151,98 @@ impl Oracle {
         self.ready + self.busy.range(..=at.as_micros()).map(|(_, n)| *n).sum::<u32>()
     }
 
+    /// Gives the oracle the customers' true time from dial to live answer, as draws (in
+    /// seconds, any order): in small groups a busy agent then counts as free for a new call
+    /// with the probability that the call is answered late enough for the agent to take it
+    /// (`P(D + compliance time >= time to free)`), instead of all or nothing at the mean
+    /// answer time.
+    pub fn with_answer_times(mut self, mut draws_s: Vec<f64>) -> Oracle {
+        draws_s.retain(|d| d.is_finite());
+        draws_s.sort_by(f64::total_cmp);
+        self.answer_after_s = draws_s;
+        self
+    }
+
+    /// The probability that a call placed now is answered late enough for an agent free in
+    /// `tau_s` seconds to take it within the compliance time (`None`: no draws).
+    fn in_time(&self, tau_s: f64) -> Option<f64> {
+        let n = self.answer_after_s.len();
+        if n == 0 {
+            return None;
+        }
+        let need = tau_s - self.compliance_s;
+        if need <= 0.0 {
+            return Some(1.0);
+        }
+        let earlier = self.answer_after_s.partition_point(|&d| d < need);
+        Some((n - earlier) as f64 / n as f64)
+    }
+
+    /// The distribution of the agents free in time for a call placed now: the ready ones
+    /// surely, each busy one with [`Oracle::in_time`] of its true free time.
+    fn free_distribution(&self, now: Time) -> Vec<f64> {
+        let latest = self.answer_after_s.last().copied().unwrap_or(0.0) + self.compliance_s;
+        let until = now.as_micros().saturating_add((latest.clamp(0.0, 3600.0) * 1e6) as u64);
+        let mut pmf = vec![0.0; self.ready as usize + 1];
+        pmf[self.ready as usize] = 1.0;
+        for (&t, &count) in self.busy.range(..=until) {
+            let tau_s = t.saturating_sub(now.as_micros()) as f64 * 1e-6;
+            let p = self.in_time(tau_s).unwrap_or(0.0);
+            for _ in 0..count {
+                // Poisson-binomial recursion: P'(j) = P(j) (1 - p) + P(j - 1) p.
+                pmf.push(0.0);
+                for j in (1..pmf.len()).rev() {
+                    pmf[j] = pmf[j] * (1.0 - p) + pmf[j - 1] * p;
+                }
+                pmf[0] *= 1.0 - p;
+            }
+        }
+        pmf
+    }
+
+    /// Busy agents who will surely be free in time for a call placed now: free before the
+    /// earliest twentieth of the answer times (or the mean answer time, without draws)
+    /// plus the compliance time. The engine's governor counts them as capacity in place of
+    /// its own estimate (`GroupPacer::set_external_free`).
+    pub fn surely_free(&self, now: Time, dial_to_answer_s: f64) -> u32 {
+        let n = self.answer_after_s.len();
+        let early_s = if n == 0 { dial_to_answer_s.max(0.0) } else { self.answer_after_s[n / 20] };
+        let within = std::time::Duration::from_secs_f64((early_s + self.compliance_s).clamp(0.0, 3600.0));
+        self.free_by(now + within) - self.ready
+    }
+
+    /// Agents ready now or busy (not away): the capacity the engine's switch counts.
+    pub fn available(&self) -> u32 {
+        self.ready + self.busy.values().sum::<u32>()
+    }
+
     /// The calls that should be in progress now (in flight plus waiting), given `waiting`
     /// answered calls waiting, the hit ratio `hit` and the mean dial-to-answer time.
-    /// `correction` is the engine's closed-loop factor on the overdial target (1 = none),
-    /// which every model-based algorithm of the engine also gets.
+    /// `correction` is the engine's closed-loop factor (1 = none), which every model-based
+    /// algorithm of the engine also gets: on the overdial target in small groups, on the
+    /// free agents above.
     pub fn level(&self, now: Time, waiting: u32, hit: f64, dial_to_answer_s: f64, correction: f64) -> f64 {
         let correction = if correction.is_finite() { correction.max(0.0) } else { 1.0 };
+        let horizon =
+            std::time::Duration::from_secs_f64((dial_to_answer_s.max(0.0) + self.compliance_s).min(3600.0));
+        let free = self.free_by(now + horizon);
+        if self.available() > self.small_group_max_agents {
+            // The classic rule: as many answers expected as agents free (times the
+            // correction), counting those waiting.
+            let p = if hit.is_finite() { hit.clamp(0.01, 1.0) } else { 0.3 };
+            let w = f64::from(waiting);
+            return w + ((correction * f64::from(free) - w) / p).max(0.0);
+        }
         // The model's rate is only a knob: timing it cannot see (answers after the horizon
         // that still find an agent freed just after it) makes the measured rate differ, and
         // the engine's integral controller corrects for that. The compliance governor, not
         // this knob, keeps the measured rate under the cap.
         let rate = (self.rate * correction).min(self.cap * CORRECTION_HEADROOM);
-        let horizon =
-            std::time::Duration::from_secs_f64((dial_to_answer_s.max(0.0) + self.compliance_s).min(3600.0));
-        let free = self.free_by(now + horizon);
-        f64::from(waiting) + f64::from(dials_for(free, waiting, hit, rate))
+        if self.answer_after_s.is_empty() {
+            return f64::from(waiting) + f64::from(dials_for(free, waiting, hit, rate));
+        }
+        let pmf = self.free_distribution(now);
+        f64::from(waiting) + f64::from(dials_for_free(&pmf, waiting, hit, rate))
     }
 }
 
@@ -152,6 +260,62 @@ pub fn dials_for(free: u32, waiting: u32, hit: f64, rate: f64) -> u32 {
     // Past (F + 1) / p dials plus six standard deviations of slack nothing more is feasible
     // for any rate below 1; the search stays bounded.
     let mut hi = ((f64::from(free) + 1.0) / p * 4.0 + 16.0).min(1e6) as u32;
+    if feasible(hi) {
+        return hi;
+    }
+    let mut lo = 0;
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if feasible(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// The largest `n` with `E[(W + X_n - F)^+] <= r (W + n p)`, `X_n ~ Binomial(n, p)`, for
+/// `F` with distribution `free` (`free[f] = P(F = f)`), independent of `X_n`. The left side
+/// is a mixture over `F` of convex functions of `n`, so convex, and the search is that of
+/// [`dials_for`].
+pub fn dials_for_free(free: &[f64], waiting: u32, hit: f64, rate: f64) -> u32 {
+    let p = if hit.is_finite() { hit.clamp(0.01, 0.99) } else { 0.3 };
+    let w = f64::from(waiting);
+    // E[(a - F)^+] for a = 0..=len: past the table it grows by one per unit of a.
+    let mut short = Vec::with_capacity(free.len() + 1);
+    let (mut cdf, mut acc) = (0.0, 0.0);
+    short.push(0.0);
+    for &pf in free {
+        cdf += pf;
+        acc += cdf;
+        short.push(acc);
+    }
+    let last = short.len() - 1;
+    let shortfall = |a: u64| {
+        let a = a as usize;
+        if a <= last { short[a] } else { short[last] + (a - last) as f64 }
+    };
+    // Given X = x the expected excess is E[(a - F)^+] at a = W + x: sum over x.
+    let excess_of = |n: u32| -> f64 {
+        let nf = f64::from(n);
+        let mut pmf = (nf * (-p).ln_1p()).exp();
+        if pmf <= 0.0 {
+            return f64::INFINITY;
+        }
+        let odds = p / (1.0 - p);
+        let mut sum = 0.0;
+        for x in 0..=n {
+            sum += pmf * shortfall(u64::from(waiting) + u64::from(x));
+            pmf *= (nf - f64::from(x)) / (f64::from(x) + 1.0) * odds;
+        }
+        sum
+    };
+    let feasible = |n: u32| excess_of(n) <= rate * (w + f64::from(n) * p) + 1e-12;
+    if !feasible(0) {
+        return 0;
+    }
+    let mut hi = ((free.len() as f64 + 1.0) / p * 4.0 + 16.0).min(1e5) as u32;
     if feasible(hi) {
         return hi;
     }
@@ -258,7 +422,7 @@ mod tests {
     fn free_agents_follow_true_free_times() {
         let t0 = Time::from_unix_s(1_790_000_000);
         let s = std::time::Duration::from_secs;
-        let mut o = Oracle::new(4, 0.03, 0.03, 2.0);
+        let mut o = Oracle::new(4, 0.03, 0.03, 2.0, 50);
         o.ready(0);
         o.busy_until(1, t0 + s(5));
         o.busy_until(2, t0 + s(50));
@@ -272,9 +436,74 @@ mod tests {
         assert_eq!(o.free_by(t0 + s(60)), 1);
         assert!(o.is_busy(2) && !o.is_busy(0));
         // With everyone busy for long, the level is just the waiting calls.
-        let mut o = Oracle::new(2, 0.03, 0.03, 2.0);
+        let mut o = Oracle::new(2, 0.03, 0.03, 2.0, 50);
         o.busy_until(0, t0 + s(600));
         o.busy_until(1, t0 + s(600));
         assert_eq!(o.level(t0, 1, 0.3, 10.0, 1.0), 1.0);
+    }
+
+    #[test]
+    fn a_sure_free_count_gives_the_deterministic_answer() {
+        // F known exactly (a point mass): the same dials as the deterministic search, in the
+        // exact range of `excess`.
+        for free in [0u32, 1, 3, 8, 20] {
+            let mut pmf = vec![0.0; free as usize + 1];
+            pmf[free as usize] = 1.0;
+            for (waiting, hit, rate) in [(0, 0.3, 0.03), (2, 0.3, 0.1), (0, 0.6, 0.03), (1, 0.1, 0.05)] {
+                assert_eq!(
+                    dials_for_free(&pmf, waiting, hit, rate),
+                    dials_for(free, waiting, hit, rate),
+                    "free {free} waiting {waiting} hit {hit} rate {rate}"
+                );
+            }
+        }
+        // An uncertain agent is worth less than a sure one and more than none.
+        let sure = dials_for_free(&[0.0, 0.0, 1.0], 0, 0.3, 0.05);
+        let maybe = dials_for_free(&[0.0, 0.5, 0.5], 0, 0.3, 0.05);
+        let one = dials_for_free(&[0.0, 1.0], 0, 0.3, 0.05);
+        assert!(one <= maybe && maybe <= sure && one < sure, "{one} {maybe} {sure}");
+    }
+
+    #[test]
+    fn busy_agents_count_by_the_chance_a_call_is_answered_late_enough() {
+        let t0 = Time::from_unix_s(1_790_000_000);
+        let s = std::time::Duration::from_secs;
+        // Answers after 4, 8, 12 or 16 s (equally likely); 2 s of compliance time.
+        let o = Oracle::new(3, 0.03, 0.03, 2.0, 50).with_answer_times(vec![16.0, 4.0, 12.0, 8.0]);
+        assert_eq!(o.in_time(1.0), Some(1.0));
+        // Free in 7 s: the call must be answered after 5 s: 3 of 4.
+        assert_eq!(o.in_time(7.0), Some(0.75));
+        assert_eq!(o.in_time(15.0), Some(0.25));
+        assert_eq!(o.in_time(19.0), Some(0.0));
+        let mut o = o;
+        o.ready(0);
+        o.busy_until(1, t0 + s(7));
+        o.busy_until(2, t0 + s(600));
+        // One sure agent, one with 3/4, one out of reach.
+        let pmf = o.free_distribution(t0);
+        assert_eq!(pmf.len(), 3);
+        assert!((pmf[1] - 0.25).abs() < 1e-12 && (pmf[2] - 0.75).abs() < 1e-12, "{pmf:?}");
+        // Surely free for the governor: before the earliest answers (4 s) plus 2 s.
+        assert_eq!(o.surely_free(t0, 10.0), 0);
+        o.busy_until(2, t0 + s(5));
+        assert_eq!(o.surely_free(t0, 10.0), 1);
+        // Without draws the oracle keeps the all-or-nothing count at the mean answer time.
+        assert_eq!(Oracle::new(1, 0.03, 0.03, 2.0, 50).in_time(3.0), None);
+    }
+
+    #[test]
+    fn large_groups_use_the_classic_rule_on_true_free_agents() {
+        let t0 = Time::from_unix_s(1_790_000_000);
+        let s = std::time::Duration::from_secs;
+        // Switch point 2: three agents are a large group here.
+        let mut o = Oracle::new(3, 0.03, 0.03, 2.0, 2);
+        o.ready(0);
+        o.busy_until(1, t0 + s(5));
+        o.busy_until(2, t0 + s(500));
+        assert_eq!(o.available(), 3);
+        // Horizon 10 + 2 s: two agents free; 1 waiting; hit 0.25: 1 + (2 - 1) / 0.25 = 5.
+        assert!((o.level(t0, 1, 0.25, 10.0, 1.0) - 5.0).abs() < 1e-12);
+        // The correction scales the free agents: 1 + (3 - 1) / 0.25 = 9.
+        assert!((o.level(t0, 1, 0.25, 10.0, 1.5) - 9.0).abs() < 1e-12);
     }
 }

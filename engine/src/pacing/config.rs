@@ -256,8 +256,10 @@ pub struct PacingConfig {
     /// keep agents busy (the benchmark suite's `h10` rows; see `scenarios/bench/README.md`).
     pub compliance_mode: ComplianceMode,
     /// In `confidence` mode, the least probability that the calls in progress at a decision
-    /// cannot push the abandon rate over the cap, even if no busy agent frees up in time
-    /// (0.5..=1; 1 is the `hard` rule). Default 0.999.
+    /// cannot push the abandon rate over the cap, even if no busy agent frees up in time (in
+    /// groups of at most `small_group_max_agents` available agents: with the busy agents
+    /// freeing up as the holding-time model expects) (0.5..=1; 1 is the `hard` rule).
+    /// Default 0.999.
     pub compliance_confidence: f64,
     /// The regulatory window of the compliance cap (e.g. 24 h or 30 days).
     #[serde(deserialize_with = "de_duration")]

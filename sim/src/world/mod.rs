@@ -127,6 +127,15 @@ pub fn pacing_config(scenario: &Scenario) -> Result<PacingConfig, String> {
     Ok(config)
 }
 
+/// Draws of the time from dial to live answer (ring plus call progress detection) for the
+/// oracle, from a generator of their own, so the run's own draws stay those of every
+/// other algorithm (common random numbers).
+fn answer_time_draws(scenario: &Scenario) -> Vec<f64> {
+    let mut rng = SimRng::seed_from_u64(0x0a11_5ee5);
+    let cpd_s = scenario.dialer.cpd_s.max(0.0);
+    (0..2048).map(|_| scenario.customers.ring.dist.sample_s(&mut rng) + cpd_s).collect()
+}
+
 /// The name of the simulator-only reference pacer (see [`crate::oracle`]).
 pub const ORACLE: &str = "oracle";
 
@@ -477,7 +486,10 @@ impl<'s> World<'s> {
                 _ => cap,
             };
             let compliance_s = config.compliance_time.as_secs_f64();
-            world.oracle = Some(Oracle::new(scenario.agents.count, rate, cap, compliance_s));
+            world.oracle = Some(
+                Oracle::new(scenario.agents.count, rate, cap, compliance_s, config.small_group_max_agents)
+                    .with_answer_times(answer_time_draws(scenario)),
+            );
         }
         world.set_up();
         world.setup_wall = setup_started.elapsed();
@@ -580,6 +592,7 @@ impl<'s> World<'s> {
             snapshot.correction,
         );
         pacer.set_external_level(Some(level));
+        pacer.set_external_free(Some(oracle.surely_free(self.now, snapshot.dial_to_answer_s)));
     }
 
     /// One sample of the group's state for the trace.
