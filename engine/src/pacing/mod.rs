@@ -812,7 +812,9 @@ impl GroupPacer {
             governor_limit = self.governor.dial_limit_freed(allowance, agents.ready, calls, &freed, dials);
         }
         let governed = governor_limit.is_some_and(|limit| dials > limit);
-        if governed {
+        // Only the wait and busy goals' anti-windup reads this, so an overdial goal skips the
+        // read-modify-write (a third of a 1,000-agent decision's cost).
+        if governed && !matches!(goal, Goal::OverdialRate(_)) {
             // `Relaxed`: read by the controller's next step, which needs no other write with
             // it; a step that misses this one sees the next.
             self.governed_at_us.fetch_max(now.as_micros(), Ordering::Relaxed);
