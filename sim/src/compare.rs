@@ -145,6 +145,18 @@ pub const BENCH_ALGORITHMS: [&str; 7] = [
 /// still the top one.
 const FIXED_RATIO_SPREAD: [f64; 9] = [0.6, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0, 4.0, 6.0];
 
+/// The same for the static ratio run without the engine's governor, finer where an
+/// unprotected ratio still keeps its abandons under the cap (around one answer per ready
+/// agent).
+const STATIC_RATIO_SPREAD: [f64; 12] = [0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0, 3.0];
+
+/// The override that switches the engine's compliance governor off (an abandon cap of 100%).
+pub const NO_GOVERNOR: &str = "pacing.settings.compliance_max_abandon_rate=1.0";
+
+/// The best ratio of a sweep whose mean abandon rate stays at or under `cap`, whether it is
+/// the highest ratio tried, and how many of its runs went over the cap.
+type Tuned = (Option<(String, Estimate, Estimate)>, bool, usize);
+
 /// One benchmark scenario's figures.
 #[derive(Clone, Debug)]
 pub struct BenchRow {
@@ -162,6 +174,58 @@ pub struct BenchRow {
     pub tuned_fixed: Option<(String, Estimate, Estimate)>,
     /// Whether the best fixed ratio is the highest one tried (a higher one might do better).
     pub tuned_fixed_at_top: bool,
+    /// The best static ratio with the engine's governor off (what a dialer without one must
+    /// be tuned to): ratio, busy factor, abandon rate.
+    pub tuned_static: Option<(String, Estimate, Estimate)>,
+    /// Whether the best static ratio is the highest one tried.
+    pub tuned_static_at_top: bool,
+    /// Runs (seeds) of the best static ratio whose own abandon rate went over the cap: with
+    /// no governor the mean can be under it while single hours are not.
+    pub tuned_static_runs_over_cap: usize,
+}
+
+/// Sweeps `fixed_ratio` over `spread` (answers per ready agent, divided by the hit ratio) with
+/// `extra` overrides, and picks the best ratio under `cap`.
+fn tune_ratio(
+    name: &str,
+    sets: &[String],
+    extra: &[&str],
+    spread: &[f64],
+    hit: f64,
+    (seeds, threads, cap): (u32, usize, f64),
+) -> anyhow::Result<Tuned> {
+    let ratio_values: std::collections::BTreeMap<String, f64> = spread
+        .iter()
+        .map(|k| {
+            let ratio = (k / hit.max(0.01)).max(1.0);
+            (format!("{ratio:.2}"), ratio)
+        })
+        .collect();
+    let top = ratio_values.iter().max_by(|a, b| a.1.total_cmp(b.1)).map(|(name, _)| name.clone());
+    let ratios: Vec<String> = ratio_values.keys().cloned().collect();
+    let mut fixed_sets = sets.to_vec();
+    fixed_sets.push("pacing.algorithm=fixed_ratio".into());
+    fixed_sets.extend(extra.iter().map(|s| s.to_string()));
+    let fixed = sweep(&SweepSpec {
+        scenario: name.to_string(),
+        sets: fixed_sets,
+        grid: vec![Axis { key: "pacing.settings.fixed_ratio".into(), values: ratios }],
+        seeds,
+        threads,
+        shard: None,
+        progress: false,
+    })?;
+    let tuned = fixed
+        .points
+        .iter()
+        .filter(|p| p.get(Metric::AbandonRate).mean <= cap)
+        .max_by(|a, b| a.get(Metric::BusyFactor).mean.total_cmp(&b.get(Metric::BusyFactor).mean))
+        .map(|p| (p.values.join(" "), p.get(Metric::BusyFactor), p.get(Metric::AbandonRate)));
+    let at_top = tuned.as_ref().is_some_and(|(ratio, _, _)| Some(ratio) == top.as_ref());
+    let over = tuned.as_ref().map_or(0, |(ratio, _, _)| {
+        fixed.runs.iter().filter(|r| r.values.join(" ") == *ratio && r.abandon_rate > cap).count()
+    });
+    Ok((tuned, at_top, over))
 }
 
 /// Runs the pacing benchmark on every scenario file of `dir`: each algorithm with the
@@ -197,40 +261,22 @@ pub fn bench(
             .iter()
             .map(|p| (p.values.join(" "), p.get(Metric::BusyFactor), p.get(Metric::AbandonRate)))
             .collect();
-        let ratio_values: std::collections::BTreeMap<String, f64> = FIXED_RATIO_SPREAD
-            .iter()
-            .map(|k| {
-                let ratio = (k / hit.max(0.01)).max(1.0);
-                (format!("{ratio:.2}"), ratio)
-            })
-            .collect();
-        let top = ratio_values.iter().max_by(|a, b| a.1.total_cmp(b.1)).map(|(name, _)| name.clone());
-        let ratios: Vec<String> = ratio_values.keys().cloned().collect();
-        let mut fixed_sets = sets.to_vec();
-        fixed_sets.push("pacing.algorithm=fixed_ratio".into());
-        let fixed = sweep(&SweepSpec {
-            scenario: name.clone(),
-            sets: fixed_sets,
-            grid: vec![Axis { key: "pacing.settings.fixed_ratio".into(), values: ratios }],
-            seeds,
-            threads,
-            shard: None,
-            progress: false,
-        })?;
-        let tuned_fixed = fixed
-            .points
-            .iter()
-            .filter(|p| p.get(Metric::AbandonRate).mean <= cap)
-            .max_by(|a, b| a.get(Metric::BusyFactor).mean.total_cmp(&b.get(Metric::BusyFactor).mean))
-            .map(|p| (p.values.join(" "), p.get(Metric::BusyFactor), p.get(Metric::AbandonRate)));
+        let run = (seeds, threads, cap);
+        let (tuned_fixed, tuned_fixed_at_top, _) =
+            tune_ratio(&name, sets, &[], &FIXED_RATIO_SPREAD, hit, run)?;
+        let (tuned_static, tuned_static_at_top, tuned_static_runs_over_cap) =
+            tune_ratio(&name, sets, &[NO_GOVERNOR], &STATIC_RATIO_SPREAD, hit, run)?;
         rows.push(BenchRow {
             scenario: scenario.name.clone(),
             agents: scenario.agents.count,
             hit_ratio: hit,
             talk_s: scenario.agents.talk.spec.mean_s(),
             algorithms: per_algorithm,
-            tuned_fixed_at_top: tuned_fixed.as_ref().is_some_and(|(ratio, _, _)| Some(ratio) == top.as_ref()),
             tuned_fixed,
+            tuned_fixed_at_top,
+            tuned_static,
+            tuned_static_at_top,
+            tuned_static_runs_over_cap,
         });
     }
     Ok(rows)
@@ -244,15 +290,17 @@ pub fn bench_markdown(rows: &[BenchRow], cap: f64, seeds: u32) -> String {
     let _ = writeln!(
         s,
         "Busy factor (%, mean of {seeds} seeds) at an abandon-rate cap of {:.0}%; in brackets the share of the \
-         oracle's busy-factor gain over progressive; `!` marks a mean abandon rate above the cap.\n",
+         oracle's busy-factor gain over progressive; `!` marks a mean abandon rate above the cap. The tuned \
+         fixed ratio runs through the engine's compliance governor; the static ratio is the best fixed ratio \
+         with the governor off, as a dialer without one must be tuned.\n",
         cap * 100.0
     );
     let _ = write!(s, "| scenario | agents | hit | talk s |");
     for a in BENCH_ALGORITHMS {
         let _ = write!(s, " {a} |");
     }
-    let _ = writeln!(s, " tuned fixed ratio |");
-    let _ = writeln!(s, "|{}", "---|".repeat(5 + BENCH_ALGORITHMS.len()));
+    let _ = writeln!(s, " tuned fixed ratio | static ratio, no governor |");
+    let _ = writeln!(s, "|{}", "---|".repeat(6 + BENCH_ALGORITHMS.len()));
     for r in rows {
         let find = |n: &str| r.algorithms.iter().find(|(a, _, _)| a == n).map(|(_, b, a)| (*b, *a));
         let base = find("progressive").map(|(b, _)| b.mean);
@@ -278,23 +326,31 @@ pub fn bench_markdown(rows: &[BenchRow], cap: f64, seeds: u32) -> String {
                 }
             }
         }
-        match &r.tuned_fixed {
-            Some((ratio, b, a)) => {
-                let top = if r.tuned_fixed_at_top { " (top of sweep)" } else { "" };
-                let _ = writeln!(s, " {} @ {ratio}{top} |", cell(*b, *a, share(b.mean)));
-            }
-            None => {
-                let _ = writeln!(s, " none under the cap |");
+        let over = r.tuned_static_runs_over_cap;
+        for (tuned, at_top, over) in
+            [(&r.tuned_fixed, r.tuned_fixed_at_top, 0), (&r.tuned_static, r.tuned_static_at_top, over)]
+        {
+            match tuned {
+                Some((ratio, b, a)) => {
+                    let top = if at_top { " (top of sweep)" } else { "" };
+                    let over =
+                        if over > 0 { format!(", {over}/{seeds} runs over the cap") } else { String::new() };
+                    let _ = write!(s, " {} @ {ratio}{top}{over} |", cell(*b, *a, share(b.mean)));
+                }
+                None => {
+                    let _ = write!(s, " none under the cap |");
+                }
             }
         }
+        let _ = writeln!(s);
     }
     let _ = writeln!(s, "\nMean abandon rate (%):\n");
     let _ = write!(s, "| scenario |");
     for a in BENCH_ALGORITHMS {
         let _ = write!(s, " {a} |");
     }
-    let _ = writeln!(s, " tuned fixed ratio |");
-    let _ = writeln!(s, "|{}", "---|".repeat(2 + BENCH_ALGORITHMS.len()));
+    let _ = writeln!(s, " tuned fixed ratio | static ratio, no governor |");
+    let _ = writeln!(s, "|{}", "---|".repeat(3 + BENCH_ALGORITHMS.len()));
     for r in rows {
         let _ = write!(s, "| {} |", r.scenario);
         for a in BENCH_ALGORITHMS {
@@ -307,14 +363,17 @@ pub fn bench_markdown(rows: &[BenchRow], cap: f64, seeds: u32) -> String {
                 }
             }
         }
-        match &r.tuned_fixed {
-            Some((_, _, a)) => {
-                let _ = writeln!(s, " {:.2} |", a.mean * 100.0);
-            }
-            None => {
-                let _ = writeln!(s, " - |");
+        for tuned in [&r.tuned_fixed, &r.tuned_static] {
+            match tuned {
+                Some((_, _, a)) => {
+                    let _ = write!(s, " {:.2} |", a.mean * 100.0);
+                }
+                None => {
+                    let _ = write!(s, " - |");
+                }
             }
         }
+        let _ = writeln!(s);
     }
     s
 }
@@ -357,9 +416,16 @@ mod tests {
             ],
             tuned_fixed: Some(("60.00".into(), e(0.82, 0.01), e(0.02, 0.004))),
             tuned_fixed_at_top: at_top,
+            tuned_static: Some(("12.00".into(), e(0.78, 0.01), e(0.025, 0.004))),
+            tuned_static_at_top: false,
+            tuned_static_runs_over_cap: 1,
         };
         let top = bench_markdown(&[row(true)], 0.03, 3);
-        assert!(top.contains("82.0 (95%) @ 60.00 (top of sweep) |"), "{top}");
+        assert!(
+            top.contains("82.0 (95%) @ 60.00 (top of sweep) | 78.0 (88%) @ 12.00, 1/3 runs over the cap |"),
+            "{top}"
+        );
+        assert!(top.contains("| 2.00 | 2.50 |"), "both baselines' abandon rates: {top}");
         // The oracle above the cap is marked; predictive's share of its gain is printed.
         assert!(top.contains("| 84.0 (98%) |") && top.contains("| 85.0! |"), "{top}");
         let inside = bench_markdown(&[row(false)], 0.03, 3);
