@@ -254,12 +254,17 @@ pub fn dials_for(free: u32, waiting: u32, hit: f64, rate: f64) -> u32 {
         let c = f64::from(free) - w;
         excess(n, p, c) <= rate * (w + f64::from(n) * p) + 1e-12
     };
+    // Past (F + 1) / p dials plus six standard deviations of slack nothing more is feasible
+    // for any rate below 1; the search stays bounded.
+    largest_feasible(((f64::from(free) + 1.0) / p * 4.0 + 16.0).min(1e6) as u32, feasible)
+}
+
+/// The largest `n` in `0..=hi` with `feasible(n)`, for a predicate that holds up to some
+/// point and fails after it (convex excess against a linear allowance); 0 when even 0 fails.
+fn largest_feasible(mut hi: u32, feasible: impl Fn(u32) -> bool) -> u32 {
     if !feasible(0) {
         return 0;
     }
-    // Past (F + 1) / p dials plus six standard deviations of slack nothing more is feasible
-    // for any rate below 1; the search stays bounded.
-    let mut hi = ((f64::from(free) + 1.0) / p * 4.0 + 16.0).min(1e6) as u32;
     if feasible(hi) {
         return hi;
     }
@@ -312,23 +317,7 @@ pub fn dials_for_free(free: &[f64], waiting: u32, hit: f64, rate: f64) -> u32 {
         sum
     };
     let feasible = |n: u32| excess_of(n) <= rate * (w + f64::from(n) * p) + 1e-12;
-    if !feasible(0) {
-        return 0;
-    }
-    let mut hi = ((free.len() as f64 + 1.0) / p * 4.0 + 16.0).min(1e5) as u32;
-    if feasible(hi) {
-        return hi;
-    }
-    let mut lo = 0;
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        if feasible(mid) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
+    largest_feasible(((free.len() as f64 + 1.0) / p * 4.0 + 16.0).min(1e5) as u32, feasible)
 }
 
 /// `E[(X - c)^+]` for `X ~ Binomial(n, p)`: exact for small variances, else the normal

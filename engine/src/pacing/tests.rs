@@ -587,23 +587,28 @@ fn small_group_target_may_pass_the_cap() {
     assert!((d.overdial_target - want).abs() < 1e-9, "{d:?}");
 }
 
+/// `n` ready agents and a compliance window with no budget left: 6 answered calls, and 60
+/// dials with a result of which those 6 were live (so the hit ratio's Wilson upper bound, not 1).
+fn spent_window(config: PacingConfig, n: u32) -> GroupPacer {
+    let p = pacer(config, n);
+    set_all(&p, 0..n, AgentState::Ready, t0());
+    for i in 0..6 {
+        answered_call(&p, t0() + secs(f64::from(i)), 1.0, false);
+    }
+    for i in 0..54 {
+        let at = t0() + secs(10.0 + f64::from(i) * 0.1);
+        let c = p.dial_placed(at);
+        p.call_progress(c, DialOutcome::NoAnswer, at, at);
+    }
+    p
+}
+
 #[test]
 fn small_group_governor_counts_agents_about_to_be_free() {
     // Ten agents: one ready, nine 9 s into a wrap-up that has taken 10 s every time, so each
     // is all but sure to be free within the horizon. The window has no budget (6 answered).
     let build = |mode: ComplianceMode| {
-        let config = PacingConfig { compliance_mode: mode, ..PacingConfig::default() };
-        let p = pacer(config, 10);
-        set_all(&p, 0..10, AgentState::Ready, t0());
-        for i in 0..6 {
-            answered_call(&p, t0() + secs(f64::from(i)), 1.0, false);
-        }
-        // 60 dials with a result, 6 of them live: p+ from the Wilson bound, not 1.
-        for i in 0..54 {
-            let at = t0() + secs(10.0 + f64::from(i) * 0.1);
-            let c = p.dial_placed(at);
-            p.call_progress(c, DialOutcome::NoAnswer, at, at);
-        }
+        let p = spent_window(PacingConfig { compliance_mode: mode, ..PacingConfig::default() }, 10);
         // Twenty wrap-ups of 10 s each.
         for i in 0..20 {
             let at = t0() + secs(20.0 + f64::from(i) * 11.0);
@@ -643,16 +648,7 @@ fn small_group_governor_counts_agents_about_to_be_free() {
 fn external_free_agents_replace_the_governors_estimate() {
     // Twenty agents, one ready, nineteen just started talking (the model gives them next
     // to no chance of being free in time); the window has no budget.
-    let p = pacer(PacingConfig::default(), 20);
-    set_all(&p, 0..20, AgentState::Ready, t0());
-    for i in 0..6 {
-        answered_call(&p, t0() + secs(f64::from(i)), 1.0, false);
-    }
-    for i in 0..54 {
-        let at = t0() + secs(10.0 + f64::from(i) * 0.1);
-        let c = p.dial_placed(at);
-        p.call_progress(c, DialOutcome::NoAnswer, at, at);
-    }
+    let p = spent_window(PacingConfig::default(), 20);
     let now = t0() + secs(60.0);
     set_all(&p, 1..20, AgentState::Talking, now);
     p.set_external_level(Some(1000.0));
