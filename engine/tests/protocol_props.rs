@@ -363,11 +363,17 @@ fn event() -> impl Strategy<Value = Event> {
             logout_time_s
         }),
         text().prop_map(|campaign_name| EventBody::LogOutAcknowledge { campaign_name }),
-        (of(ErrorCode::ALL), option::of(text()), option::of(text()), option::of(text())).prop_map(
-            |(code, req_type, campaign_name, description)| {
-                EventBody::Error(ErrorEvent { code, req_type, campaign_name, description })
-            }
-        ),
+        (
+            of(ErrorCode::ALL),
+            option::of(of(INVALID_REQUEST_MESSAGES)),
+            option::of(text()),
+            option::of(text()),
+            option::of(text())
+        )
+            .prop_map(|(code, message, req_type, campaign_name, description)| {
+                let message = message.map(CompactString::from);
+                EventBody::Error(ErrorEvent { code, message, req_type, campaign_name, description })
+            }),
     ];
     (
         body,

@@ -16,17 +16,19 @@
 //!   `< drop {json}`, `< rejected`: other outputs. Expected keys must be present with equal
 //!   values (other keys may be there too); outputs must come in the order listed and every
 //!   output of a step must be expected (record updates and status notifications aside);
+//! - `<! DN {json}` like `<`, but the event must carry exactly these keys, no others;
 //! - `= desktop DN H...` the records on a desktop; `= record H field=value...` a record in
 //!   the store (`status`, `type`, `result`, `attempts`, `phone`, `sched`, `agent`);
 //!   `= dnc PHONE` the phone is do-not-call.
 //!
-//! After every step the server's invariants are checked, and every reply to a request that
-//! carried `GSW_REFERENCE_ID` must carry it too.
+//! After every step the server's invariants are checked, every event to a desktop must decode
+//! against its table (mandatory keys present, every key of the right type), and every reply to
+//! a request that carried `GSW_REFERENCE_ID` must carry it too.
 
 use std::time::Duration;
 
 use pacer_engine::kv::{KvList, Value};
-use pacer_engine::protocol::{CallResult, DialMode};
+use pacer_engine::protocol::{CallResult, DialMode, Event};
 use pacer_engine::records::{CallingList, RecordHandle, RecordStore};
 use pacer_engine::server::{AdminCommand, CallId, Dn, Input, Output, Server, ServerConfig, TelephonyEvent};
 use pacer_engine::time::Time;
@@ -228,13 +230,23 @@ fn check(name: &str) {
         let mut out = Vec::new();
         server.handle(now, input, &mut out);
         let actual: Vec<(String, KvList)> = out.iter().filter_map(render).collect();
+        for output in &out {
+            if let Output::ToDesktop { event, .. } = output {
+                let kv = event.encode();
+                Event::decode(&kv).unwrap_or_else(|e| panic!("{at}: {kv} breaks its table: {e}"));
+            }
+        }
         let mut expected = Vec::new();
         while i < lines.len() && lines[i].trim_start().starts_with('<') {
-            let line = lines[i].trim_start()[1..].trim();
+            let line = &lines[i].trim_start()[1..];
+            let (exact, line) = match line.strip_prefix('!') {
+                Some(rest) => (true, rest.trim()),
+                None => (false, line.trim()),
+            };
             let (tag, json) = line.split_once(' ').unwrap_or((line, "{}"));
             let kv = KvList::from_json_str(json)
                 .unwrap_or_else(|e| panic!("{path}:{}: {e}", header_line_count + i));
-            expected.push((header_line_count + i, tag.to_string(), kv));
+            expected.push((header_line_count + i, tag.to_string(), kv, exact));
             i += 1;
         }
         let shown = || actual.iter().map(|(t, kv)| format!("  {t} {kv}")).collect::<Vec<_>>().join("\n");
@@ -246,9 +258,9 @@ fn check(name: &str) {
             expected.len(),
             shown()
         );
-        for ((line, tag, kv), (actual_tag, actual_kv)) in expected.iter().zip(&actual) {
+        for ((line, tag, kv, exact), (actual_tag, actual_kv)) in expected.iter().zip(&actual) {
             assert!(
-                tag == actual_tag && subset(kv, actual_kv),
+                tag == actual_tag && subset(kv, actual_kv) && (!exact || kv.len() == actual_kv.len()),
                 "{path}:{line}: expected {tag} {kv}\nactual outputs:\n{}",
                 shown()
             );
@@ -291,5 +303,6 @@ transcripts!(
     logout,
     push_preview,
     backup,
-    chains
+    chains,
+    conformance
 );

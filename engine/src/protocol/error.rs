@@ -138,6 +138,18 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// `GSW_ERROR` of a 101 refused because the agent must send PreviewDialingModeStart first.
+pub const PREVIEW_START_REQUIRED: &str = "PreviewDialingModeStart is required";
+/// `GSW_ERROR` of a 101 refusing a smart logout when no auto-dialing campaign group runs.
+pub const NO_AUTO_CAMPAIGN: &str = "There is no 'Auto' campaign started";
+/// `GSW_ERROR` of a 101 refusing a request from an agent who has smartly logged out.
+pub const SMARTLY_LOGGED_OUT: &str = "Agent smartly logged out";
+
+/// The texts `GSW_ERROR` carries instead of "Invalid Request" when a 101 is one of the three
+/// situations the spec's error table singles out (its note on 101); a desktop tells them apart
+/// by that text, so it goes in `GSW_ERROR` itself, and in `GSW_ERROR_DESCRIPTION` too.
+pub const INVALID_REQUEST_MESSAGES: &[&str] = &[PREVIEW_START_REQUIRED, NO_AUTO_CAMPAIGN, SMARTLY_LOGGED_OUT];
+
 /// Why a request is refused: the error number, the key at fault where there is one, and a
 /// sentence for the log and for `GSW_ERROR_DESCRIPTION`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -530,6 +530,11 @@ pub struct RecordCancelNotice {
 pub struct ErrorEvent {
     /// The error number.
     pub code: ErrorCode,
+    /// `GSW_ERROR` when it is not the code's name: one of [`INVALID_REQUEST_MESSAGES`] for a
+    /// 101 in the situations the spec singles out.
+    ///
+    /// [`INVALID_REQUEST_MESSAGES`]: crate::protocol::INVALID_REQUEST_MESSAGES
+    pub message: Option<CompactString>,
     /// `GSW_AGENT_REQ_TYPE` of the refused request, when it had one.
     pub req_type: Option<CompactString>,
     /// Campaign name, when known.
@@ -826,7 +831,7 @@ impl Event {
                 w.int(K::LogoutTime, *logout_time_s);
             }
             EventBody::Error(error) => {
-                w.str(K::Error, error.code.name());
+                w.str(K::Error, error.message.as_deref().unwrap_or(error.code.name()));
                 w.int(K::ErrorNumber, error.code.number());
                 push_opt_str(w, K::AgentReqType, &error.req_type);
                 push_opt_str(w, K::CampaignName, &error.campaign_name);
@@ -957,8 +962,10 @@ fn decode_fields(f: &mut Fields<'_>) -> Result<Event, ProtocolError> {
             let code = ErrorCode::from_number(number).ok_or_else(|| {
                 ProtocolError::invalid(K::ErrorNumber, format!("{number} is not an error number"))
             })?;
+            let name = f.req_str(K::Error)?;
             EventBody::Error(ErrorEvent {
                 code,
+                message: (name != code.name()).then(|| name.into()),
                 req_type: text(f, K::AgentReqType),
                 campaign_name: text(f, K::CampaignName),
                 description: text(f, K::ErrorDescription),

@@ -28,7 +28,10 @@ pub use enums::{
     CallResult, CallbackType, ChainAttr, ContactMediaType, DialMode, LocalDateTime, PhoneType, RecordStatus,
     RecordType, Treatment,
 };
-pub use error::{ErrorCode, ProtocolError};
+pub use error::{
+    ErrorCode, INVALID_REQUEST_MESSAGES, NO_AUTO_CAMPAIGN, PREVIEW_START_REQUIRED, ProtocolError,
+    SMARTLY_LOGGED_OUT,
+};
 pub use event::{
     CampaignInfo, CancelAck, DncAck, ErrorEvent, Event, EventBody, EventKind, INCOMPLETE_PROCESSING,
     RecordAck, RecordCancelNotice, RecordData, RescheduleAck, ScheduledCall,

@@ -586,6 +586,7 @@ impl DecodeError {
             reference_id: self.reference_id.clone(),
             body: EventBody::Error(ErrorEvent {
                 code: self.error.code(),
+                message: None,
                 req_type: self.req_type.clone(),
                 campaign_name: self.campaign_name.clone(),
                 description: Some(self.error.description().into()),

@@ -68,7 +68,8 @@ use crate::campaign::{CampaignGroupConfig, GroupState, LifecycleAction, transiti
 use crate::kv::KvList;
 use crate::pacing::{AgentIdx, AgentState, GroupPacer};
 use crate::protocol::{
-    CallbackType, DialMode, ErrorCode, ErrorEvent, Event, EventBody, RecordStatus, Request, RequestKind,
+    CallbackType, DialMode, ErrorCode, ErrorEvent, Event, EventBody, INVALID_REQUEST_MESSAGES, RecordStatus,
+    Request, RequestKind,
 };
 use crate::records::{DoNotCallList, ListId, RecordHandle, RecordStore};
 use crate::time::Time;
@@ -768,8 +769,12 @@ impl Server {
     }
 
     fn error(&self, out: &mut Vec<Output>, dn: &Dn, request: &Request, code: ErrorCode, description: &str) {
+        // The three 101s the spec names by their own text say so in GSW_ERROR.
+        let message = (code == ErrorCode::InvalidRequest && INVALID_REQUEST_MESSAGES.contains(&description))
+            .then(|| description.into());
         let body = EventBody::Error(ErrorEvent {
             code,
+            message,
             req_type: Some(request.kind().name().into()),
             campaign_name: request.target.campaign_name.clone(),
             description: Some(description.into()),

@@ -8,9 +8,10 @@ use crate::campaign::GroupState;
 use crate::kv::KvList;
 use crate::pacing::LogoutStatus;
 use crate::protocol::{
-    AddRecord, CancelAck, ChainAttr, DncAck, ErrorCode, EventBody, FieldChanges, INCOMPLETE_PROCESSING,
-    RecordAck, RecordCancelNotice, RecordSelector, RecordStatus, RecordType, Request, RequestBody,
-    RequestKind, Reschedule, RescheduleAck, TargetName, Treatment,
+    AddRecord, CancelAck, ChainAttr, DncAck, DoNotCall, ErrorCode, EventBody, FieldChanges,
+    INCOMPLETE_PROCESSING, NO_AUTO_CAMPAIGN, PREVIEW_START_REQUIRED, RecordAck, RecordCancel,
+    RecordCancelNotice, RecordSelector, RecordStatus, RecordType, Request, RequestBody, RequestKind,
+    Reschedule, RescheduleAck, SMARTLY_LOGGED_OUT, TargetName, Treatment,
 };
 use crate::records::{Record, RecordHandle, RecordStore, StoreError};
 use crate::server::Dn;
@@ -51,10 +52,96 @@ impl Server {
             return;
         }
         if self.places[p].logout == Logout::Done && !Self::allowed_after_logout(kind) {
-            self.error(out, dn, request, ErrorCode::InvalidRequest, "Agent smartly logged out");
+            self.error(out, dn, request, ErrorCode::InvalidRequest, SMARTLY_LOGGED_OUT);
             return;
         }
-        let result = match &request.body {
+        let result = match self.check_record_names(p, request) {
+            Err(refusal) => Err(refusal),
+            Ok(()) => self.dispatch(now, p, dn, request, out),
+        };
+        match result {
+            Err((code, description)) => self.error(out, dn, request, code, description),
+            // A record leaving a desktop frees its agent for the next Push Preview record.
+            Ok(())
+                if matches!(
+                    kind,
+                    RequestKind::RecordProcessed
+                        | RequestKind::RecordReject
+                        | RequestKind::RequestRecordCancel
+                        | RequestKind::DoNotCall
+                ) =>
+            {
+                self.push_previews(now, out)
+            }
+            Ok(()) => {}
+        }
+    }
+
+    /// A request about a record on the desktop must name that record's campaign group (or
+    /// campaign) and calling list where it names them at all: a name no loaded group has is
+    /// 105, the name of another group or list 103. (The spec makes these keys mandatory
+    /// beside the handle; reading them keeps a desktop from acting on a record it has
+    /// confused with another.) Records not on the desktop are left to the request's own 109.
+    fn check_record_names(&self, p: PlaceId, request: &Request) -> Result<(), Refusal> {
+        let (h, calling_list) = match &request.body {
+            RequestBody::UpdateCallCompletionStats(update) => (update.record_handle, None),
+            RequestBody::RecordProcessed(processed) => {
+                (processed.record_handle, Some(processed.calling_list.as_str()))
+            }
+            RequestBody::ChainedRecordRequest { record_handle } => (*record_handle, None),
+            RequestBody::RecordReject { record_handle, calling_list } => {
+                (*record_handle, Some(calling_list.as_str()))
+            }
+            RequestBody::RequestRecordCancel(RecordCancel {
+                selector: RecordSelector::Handle { record_handle, calling_list },
+                ..
+            })
+            | RequestBody::DoNotCall(DoNotCall {
+                selector: RecordSelector::Handle { record_handle, calling_list },
+                ..
+            }) => (*record_handle, Some(calling_list.as_str())),
+            RequestBody::RecordReschedule(r) | RequestBody::ScheduledRecordReschedule(r) => {
+                (r.record_handle, None)
+            }
+            _ => return Ok(()),
+        };
+        let Some(held) = self.held_on(h, p) else { return Ok(()) };
+        let group = &self.groups[held.group].config;
+        let (named_ok, known) = match request.target.name() {
+            TargetName::Group(name) => {
+                (group.name == name, self.groups.iter().any(|g| g.config.name == name && g.state.is_active()))
+            }
+            TargetName::Campaign(name) => (
+                group.campaign == name,
+                self.groups.iter().any(|g| g.config.campaign == name && g.state.is_active()),
+            ),
+            TargetName::Unnamed => (true, true),
+        };
+        if !named_ok {
+            return Err(if known {
+                (ErrorCode::InvalidAttributeValue, "the record is not in the campaign group named")
+            } else {
+                (ErrorCode::CampaignGroupNotFound, "no such campaign group is loaded")
+            });
+        }
+        if let Some(name) = calling_list
+            && self.store.list_of(RecordHandle(h)).is_none_or(|l| self.store.list(l).name() != name)
+        {
+            return Err((ErrorCode::InvalidAttributeValue, "the record is not in the calling list named"));
+        }
+        Ok(())
+    }
+
+    /// Runs a request that passed the checks common to all.
+    fn dispatch(
+        &mut self,
+        now: Time,
+        p: PlaceId,
+        dn: &Dn,
+        request: &Request,
+        out: &mut Vec<Output>,
+    ) -> Result<(), Refusal> {
+        match &request.body {
             RequestBody::CampaignStatusRequest => Ok(()),
             RequestBody::PreviewDialingModeStart => self.preview_start(p, dn, request, out),
             RequestBody::PreviewDialingModeOver => self.preview_over(p, dn, request, out),
@@ -85,22 +172,6 @@ impl Server {
             RequestBody::ScheduledRecordReschedule(r) => self.reschedule(now, p, dn, request, r, true, out),
             RequestBody::AddRecord(add) => self.add_record(now, p, dn, request, add, out),
             RequestBody::LogOut => self.log_out(now, p, dn, request, out),
-        };
-        match result {
-            Err((code, description)) => self.error(out, dn, request, code, description),
-            // A record leaving a desktop frees its agent for the next Push Preview record.
-            Ok(())
-                if matches!(
-                    kind,
-                    RequestKind::RecordProcessed
-                        | RequestKind::RecordReject
-                        | RequestKind::RequestRecordCancel
-                        | RequestKind::DoNotCall
-                ) =>
-            {
-                self.push_previews(now, out)
-            }
-            Ok(()) => {}
         }
     }
 
@@ -222,7 +293,7 @@ impl Server {
             return Err((ErrorCode::NoRunningPreviewCampaigns, "no preview campaign is running"));
         }
         if !self.preview_allowed(p, g) {
-            return Err((ErrorCode::InvalidRequest, "PreviewDialingModeStart is required"));
+            return Err((ErrorCode::InvalidRequest, PREVIEW_START_REQUIRED));
         }
         let Some(h) = self.retrieve(now, g) else {
             return Err((ErrorCode::NoRecordsAvailable, "no records available"));
@@ -784,7 +855,7 @@ impl Server {
             .filter(|&(g, _)| self.groups[g].state == GroupState::Running && self.groups[g].mode.is_auto())
             .collect();
         if auto.is_empty() {
-            return Err((ErrorCode::InvalidRequest, "There is no 'Auto' campaign started"));
+            return Err((ErrorCode::InvalidRequest, NO_AUTO_CAMPAIGN));
         }
         if self.places[p].logout == Logout::None {
             // No more dials for the agent, who is counted as leaving from now on; a ready
