@@ -566,7 +566,7 @@ fn an_agent_logging_out_still_takes_the_calls_dialed_for_them() {
     let mut out = Vec::new();
     server.handle(now, Input::Desktop { dn: Dn::new("1000"), kv }, &mut out);
     assert!(
-        out.iter().any(|o| matches!(o, Output::ToDesktop { event, .. } if matches!(event.body, EventBody::LogOutTime { .. }))),
+        out.iter().any(|o| matches!(o, Output::ToDesktop { event, .. } if matches!(event.body, EventBody::LogOutTime { logout_time_s, .. } if logout_time_s > 0))),
         "{out:?}"
     );
     // The call is answered: it goes to the agent, who is still there for it, not dropped.

@@ -277,6 +277,8 @@ fn check(name: &str) {
             }
         }
         server.check_invariants().unwrap_or_else(|e| panic!("{at}: {e}"));
+        let lists: Vec<_> = server.store().list_ids().collect();
+        server.check_none_lost(&lists).unwrap_or_else(|e| panic!("{at}: {e}"));
     }
 }
 

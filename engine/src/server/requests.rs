@@ -884,6 +884,11 @@ impl Server {
             self.places[p].logout = Logout::Done;
             self.pending_logouts.remove(&p);
             self.move_ready(p, before);
+            // Nothing dialed for the agent is in flight: the answer is a logout time of 0
+            // (the LogOut request's description in the spec), and the acknowledgement that
+            // the agent may go follows at once.
+            let body = EventBody::LogOutTime { campaign_name: campaign_name.clone(), logout_time_s: 0 };
+            self.reply(out, dn, request, body);
             self.reply(out, dn, request, EventBody::LogOutAcknowledge { campaign_name });
         } else {
             // Whole seconds, rounded up: the desktop should not come back too early.

@@ -1101,6 +1101,8 @@ impl<'s> World<'s> {
                 self.take_record(agent, held);
             }
             EventBody::RecordCancel(notice) => self.release_record(agent, notice.record_handle),
+            // A time of 0 comes with the acknowledgement right behind it: nothing to retry.
+            EventBody::LogOutTime { logout_time_s: 0, .. } => {}
             EventBody::LogOutTime { logout_time_s, .. } => {
                 let epoch = self.agents[agent as usize].epoch;
                 // The engine acknowledges by itself when the time is up; the desktop asks
