@@ -438,13 +438,48 @@ str_enum! {
 
 /// A wall-clock date and time in a record's own time zone, as carried by `GSW_DATE_TIME`
 /// (`MM/DD/YY HH:MM` or `MM/DD/YYYY HH:MM`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LocalDateTime(jiff::civil::DateTime);
+///
+/// It remembers which of the two year forms it was read in and is written back in that form,
+/// so an acknowledgement carries the time as the desktop wrote it; the form takes no part in
+/// comparisons.
+#[derive(Clone, Copy, Debug)]
+pub struct LocalDateTime {
+    at: jiff::civil::DateTime,
+    two_digit_year: bool,
+}
+
+impl PartialEq for LocalDateTime {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at
+    }
+}
+
+impl Eq for LocalDateTime {}
+
+impl std::hash::Hash for LocalDateTime {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.at.hash(state);
+    }
+}
+
+impl PartialOrd for LocalDateTime {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for LocalDateTime {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.at.cmp(&other.at)
+    }
+}
 
 impl LocalDateTime {
-    /// A validated local date and time (minute precision).
+    /// A validated local date and time (minute precision), written with a four-digit year.
     pub fn new(year: i16, month: i8, day: i8, hour: i8, minute: i8) -> Option<LocalDateTime> {
-        jiff::civil::DateTime::new(year, month, day, hour, minute, 0, 0).ok().map(LocalDateTime)
+        jiff::civil::DateTime::new(year, month, day, hour, minute, 0, 0)
+            .ok()
+            .map(|at| LocalDateTime { at, two_digit_year: false })
     }
 
     /// Parses `MM/DD/YY HH:MM` or `MM/DD/YYYY HH:MM`. Month, day and hour may have one or two
@@ -454,6 +489,7 @@ impl LocalDateTime {
     /// use pacer_engine::protocol::LocalDateTime;
     /// let a = LocalDateTime::parse("03/15/27 14:30").unwrap();
     /// assert_eq!(a, LocalDateTime::parse("03/15/2027 14:30").unwrap());
+    /// assert_eq!(a.to_string(), "03/15/27 14:30");
     /// assert!(LocalDateTime::parse("02/30/2027 10:00").is_none());
     /// assert!(LocalDateTime::parse("25/45/00 10:00").is_none());
     /// ```
@@ -466,6 +502,7 @@ impl LocalDateTime {
         if date_parts.next().is_some() {
             return None;
         }
+        let two_digit_year = year_text.len() == 2;
         let year = match year_text.len() {
             2 => {
                 let yy = number(year_text, 2, 2)?;
@@ -477,18 +514,19 @@ impl LocalDateTime {
         let (hour, minute) = time.split_once(':')?;
         let hour = number(hour, 1, 2)?;
         let minute = number(minute, 2, 2)?;
-        LocalDateTime::new(
+        let at = LocalDateTime::new(
             i16::try_from(year).ok()?,
             i8::try_from(month).ok()?,
             i8::try_from(day).ok()?,
             i8::try_from(hour).ok()?,
             i8::try_from(minute).ok()?,
-        )
+        )?;
+        Some(LocalDateTime { two_digit_year, ..at })
     }
 
     /// Unix seconds of this local time in a zone `tz_offset_s` seconds east of UTC.
     pub fn to_unix(self, tz_offset_s: i64) -> i64 {
-        let as_if_utc = jiff::tz::Offset::UTC.to_timestamp(self.0).map(|t| t.as_second());
+        let as_if_utc = jiff::tz::Offset::UTC.to_timestamp(self.at).map(|t| t.as_second());
         // Every date the parser accepts (years 1970-9999) is representable.
         as_if_utc.expect("a parsed date is within jiff's range") - tz_offset_s
     }
@@ -502,20 +540,26 @@ impl LocalDateTime {
 
     /// Seconds from local midnight.
     pub fn seconds_of_day(self) -> i64 {
-        i64::from(self.0.hour()) * 3600 + i64::from(self.0.minute()) * 60
+        i64::from(self.at.hour()) * 3600 + i64::from(self.at.minute()) * 60
     }
 
     /// The calendar year.
     pub fn year(self) -> i16 {
-        self.0.year()
+        self.at.year()
     }
 }
 
 impl fmt::Display for LocalDateTime {
-    /// Formats as `MM/DD/YYYY HH:MM`, the unambiguous of the two accepted forms.
+    /// Formats as `MM/DD/YYYY HH:MM`, the unambiguous of the two accepted forms, or as
+    /// `MM/DD/YY HH:MM` when it was read in that form.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = self.0;
-        write!(f, "{:02}/{:02}/{:04} {:02}:{:02}", d.month(), d.day(), d.year(), d.hour(), d.minute())
+        let d = self.at;
+        if self.two_digit_year {
+            let yy = d.year() % 100;
+            write!(f, "{:02}/{:02}/{:02} {:02}:{:02}", d.month(), d.day(), yy, d.hour(), d.minute())
+        } else {
+            write!(f, "{:02}/{:02}/{:04} {:02}:{:02}", d.month(), d.day(), d.year(), d.hour(), d.minute())
+        }
     }
 }
 
@@ -562,7 +606,10 @@ mod tests {
     #[test]
     fn date_time_forms_and_malformed_ones() {
         let a = LocalDateTime::parse("12/31/99 23:59").unwrap();
-        assert_eq!(a.to_string(), "12/31/1999 23:59");
+        assert_eq!(a.to_string(), "12/31/99 23:59", "written back in the form read");
+        assert_eq!(a, LocalDateTime::new(1999, 12, 31, 23, 59).unwrap());
+        assert_eq!(LocalDateTime::new(1999, 12, 31, 23, 59).unwrap().to_string(), "12/31/1999 23:59");
+        assert_eq!(LocalDateTime::parse("1/2/05 3:04").unwrap().to_string(), "01/02/05 03:04");
         assert_eq!(LocalDateTime::parse("02/29/2028 00:00").unwrap().to_string(), "02/29/2028 00:00");
         for bad in [
             "02/29/2027 00:00",
