@@ -343,18 +343,27 @@ fn event() -> impl Strategy<Value = Event> {
                 EventBody::ChainedRecordsDataEnd { calling_list, campaign_name, chain_id, record_handle }
             }
         ),
-        (text(), text(), handle(), option::of(of(ChainAttr::ALL)), text(), option::of(text())).prop_map(
-            |(calling_list, campaign_name, record_handle, chain_attr, phone, customer_id)| {
-                EventBody::RecordCancel(RecordCancelNotice {
-                    calling_list,
-                    campaign_name,
-                    record_handle,
-                    chain_attr,
-                    phone,
-                    customer_id,
-                })
-            }
-        ),
+        // A customer id is sent empty when there is none, so an empty one reads back as none.
+        (
+            text(),
+            text(),
+            handle(),
+            option::of(of(ChainAttr::ALL)),
+            text(),
+            option::of(text().prop_filter("an id", |t| !t.is_empty()))
+        )
+            .prop_map(
+                |(calling_list, campaign_name, record_handle, chain_attr, phone, customer_id)| {
+                    EventBody::RecordCancel(RecordCancelNotice {
+                        calling_list,
+                        campaign_name,
+                        record_handle,
+                        chain_attr,
+                        phone,
+                        customer_id,
+                    })
+                }
+            ),
         (record_data(), of(CallbackType::ALL), date_time()).prop_map(|(record, callback_type, date_time)| {
             EventBody::ScheduledCall(ScheduledCall { record, callback_type, date_time })
         }),

@@ -291,7 +291,8 @@ static CHAINED_RECORDS_DATA_END: MessageSchema = MessageSchema {
     custom_fields: false,
 };
 // The table lists GSW_CUSTOMER_ID as a mandatory Int; customer ids are strings everywhere else
-// and a record need not have one, so it is sent (as a string) only when the record has one.
+// (a user-defined field), so it is sent as a string, and always, as the table requires: empty
+// when the record has none.
 static RECORD_CANCEL: MessageSchema = MessageSchema {
     name: "RecordCancel",
     keys: &[
@@ -302,7 +303,7 @@ static RECORD_CANCEL: MessageSchema = MessageSchema {
         HANDLE,
         opt(K::ChainAttr, Ty::Str),
         req(K::Phone, Ty::Str),
-        opt(K::CustomerId, Ty::StrOrInt),
+        req(K::CustomerId, Ty::StrOrInt),
     ],
     custom_fields: false,
 };
@@ -521,7 +522,7 @@ pub struct RecordCancelNotice {
     pub chain_attr: Option<ChainAttr>,
     /// Its phone.
     pub phone: CompactString,
-    /// Its customer id, when the record has one.
+    /// Its customer id, when the record has one (sent empty when it has none).
     pub customer_id: Option<CompactString>,
 }
 
@@ -824,7 +825,7 @@ impl Event {
                     w.str(K::ChainAttr, attr.as_str());
                 }
                 w.str(K::Phone, &notice.phone);
-                push_opt_str(w, K::CustomerId, &notice.customer_id);
+                w.str(K::CustomerId, notice.customer_id.as_deref().unwrap_or(""));
             }
             EventBody::LogOutTime { campaign_name, logout_time_s } => {
                 w.str(K::CampaignName, campaign_name);
@@ -951,7 +952,7 @@ fn decode_fields(f: &mut Fields<'_>) -> Result<Event, ProtocolError> {
             record_handle: f.req_int(K::RecordHandle)?,
             chain_attr: chain_attr(f)?,
             phone: req_text(f, K::Phone)?,
-            customer_id: f.text(K::CustomerId),
+            customer_id: f.text(K::CustomerId).filter(|id| !id.is_empty()),
         }),
         EventKind::LogOutTime => EventBody::LogOutTime {
             campaign_name: req_text(f, K::CampaignName)?,
