@@ -857,6 +857,13 @@ impl Server {
         if auto.is_empty() {
             return Err((ErrorCode::InvalidRequest, NO_AUTO_CAMPAIGN));
         }
+        // The logout is the agent's, from every auto-dialing group; still, a campaign (group)
+        // name that names nothing loaded for the agent is refused like anywhere else.
+        let named = match self.target_group(p, request) {
+            Err(refusal) if refusal.0 == ErrorCode::CampaignGroupNotFound => return Err(refusal),
+            Err(_) => None,
+            Ok(g) => Some(g),
+        };
         if self.places[p].logout == Logout::None {
             // No more dials for the agent, who is counted as leaving from now on; a ready
             // agent still takes the calls already dialed until the logout is acknowledged.
@@ -878,7 +885,9 @@ impl Server {
                 wait = wait.max(d);
             }
         }
-        let campaign_name = self.campaign_name(auto[0].0);
+        // The answer names the campaign asked about when it is one of them.
+        let answering = named.filter(|g| auto.iter().any(|&(ag, _)| ag == *g)).unwrap_or(auto[0].0);
+        let campaign_name = self.campaign_name(answering);
         if wait.is_zero() {
             let before = (super::ready_pool(&self.places[p]), self.places[p].ready_since);
             self.places[p].logout = Logout::Done;
