@@ -8,7 +8,7 @@ use crate::campaign::GroupState;
 use crate::kv::KvList;
 use crate::pacing::LogoutStatus;
 use crate::protocol::{
-    AddRecord, CancelAck, ChainAttr, DncAck, DoNotCall, ErrorCode, EventBody, FieldChanges,
+    AddRecord, CancelAck, ChainAttr, DialMode, DncAck, DoNotCall, ErrorCode, EventBody, FieldChanges,
     INCOMPLETE_PROCESSING, NO_AUTO_CAMPAIGN, PREVIEW_START_REQUIRED, RecordAck, RecordCancel,
     RecordCancelNotice, RecordSelector, RecordStatus, RecordType, Request, RequestBody, RequestKind,
     Reschedule, RescheduleAck, SMARTLY_LOGGED_OUT, TargetName, Treatment,
@@ -238,9 +238,13 @@ impl Server {
         Ok(())
     }
 
-    /// True when the desktop may receive preview records and callbacks of group `g`.
+    /// True when the desktop may receive preview records and callbacks of group `g`. Push
+    /// Preview and Power GVP groups never wait for PreviewDialingModeStart, whatever the
+    /// option says (the spec's PreviewDialingModeStart section).
     pub(super) fn preview_allowed(&self, p: PlaceId, g: GroupId) -> bool {
-        !self.groups[g].config.options.agent_preview_mode_start || self.places[p].preview_started.contains(&g)
+        !self.groups[g].config.options.agent_preview_mode_start
+            || matches!(self.groups[g].mode, DialMode::PushPreview | DialMode::PowerGvp)
+            || self.places[p].preview_started.contains(&g)
     }
 
     #[allow(clippy::too_many_arguments)]
