@@ -761,6 +761,13 @@ impl Server {
         let (g, handle_chain) = match add.record_handle {
             Some(h) => {
                 let held = self.held.get(&h).ok_or((ErrorCode::RecordNotFound, "record not found"))?;
+                // Only members of a campaign group add records to it.
+                if !self.places[p].memberships.iter().any(|&(g, _)| g == held.group) {
+                    return Err((
+                        ErrorCode::CampaignGroupNotFound,
+                        "the agent is not in the record's campaign group",
+                    ));
+                }
                 let chain = self.store.get(RecordHandle(h)).map(|r| r.chain_id);
                 (held.group, chain)
             }
