@@ -1641,6 +1641,11 @@ impl Server {
             }
             let status = match finish {
                 Finish::Return => {
+                    // A returned callback loses its scheduled status with its type: it goes
+                    // back as a new record would, with no time attached.
+                    if record.is_callback() {
+                        record.dial_sched_time = None;
+                    }
                     record.record_type = crate::protocol::RecordType::General;
                     if let Some(agent) = agent_id {
                         record.agent_id = Some(agent);
