@@ -569,6 +569,18 @@ impl Server {
                 (Some(calling_list.clone()), Some(self.campaign_name(g)))
             }
             RecordSelector::Phone(phone) | RecordSelector::CustomerId(phone) => {
+                // From a desktop, only a member of a loaded campaign group may cancel or
+                // block by phone or customer id (the spec's blended-agent rule); a campaign
+                // (group) name, optional here, must name one of the agent's.
+                match self.target_group(p, request) {
+                    Ok(_) => {}
+                    Err((ErrorCode::CampaignGroupNotFound, _))
+                        if matches!(request.target.name(), TargetName::Unnamed) => {}
+                    Err(refusal) => return Err(refusal),
+                }
+                if !self.places[p].memberships.iter().any(|&(g, _)| self.groups[g].state.is_active()) {
+                    return Err((ErrorCode::AgentNotFound, "the agent is in no loaded campaign group"));
+                }
                 let by_phone = matches!(selector, RecordSelector::Phone(_));
                 if let Some(duration) = dnc {
                     if by_phone {
