@@ -107,17 +107,17 @@ impl Server {
         };
         let Some(held) = self.held_on(h, p) else { return Ok(()) };
         let group = &self.groups[held.group].config;
-        let (named_ok, known) = match request.target.name() {
-            TargetName::Group(name) => {
-                (group.name == name, self.groups.iter().any(|g| g.config.name == name && g.state.is_active()))
+        // Only a wrong name costs a look at the other groups.
+        let refusal = match request.target.name() {
+            TargetName::Group(name) if group.name != name => {
+                Some(self.groups.iter().any(|g| g.config.name == name && g.state.is_active()))
             }
-            TargetName::Campaign(name) => (
-                group.campaign == name,
-                self.groups.iter().any(|g| g.config.campaign == name && g.state.is_active()),
-            ),
-            TargetName::Unnamed => (true, true),
+            TargetName::Campaign(name) if group.campaign != name => {
+                Some(self.groups.iter().any(|g| g.config.campaign == name && g.state.is_active()))
+            }
+            _ => None,
         };
-        if !named_ok {
+        if let Some(known) = refusal {
             return Err(if known {
                 (ErrorCode::InvalidAttributeValue, "the record is not in the campaign group named")
             } else {
