@@ -212,14 +212,23 @@ pub enum ComplianceMode {
     /// with probability at least `compliance_confidence` at each decision.
     #[default]
     Confidence,
+    /// As `confidence` above the small-group size. In groups of at most
+    /// `small_group_max_agents` available agents, one predictive distribution instead of two
+    /// bounds: the answers among the calls in flight are beta-binomial at the hit ratio's
+    /// posterior (Jeffreys prior, the estimator window's dials), and the calls in progress
+    /// push the abandon rate over the cap with predictive probability at most
+    /// `1 - compliance_confidence` at each decision, busy agents freeing up as the
+    /// holding-time model expects.
+    Posterior,
 }
 
 impl ComplianceMode {
-    /// The mode's name in settings (`"hard"`, `"confidence"`).
+    /// The mode's name in settings (`"hard"`, `"confidence"`, `"posterior"`).
     pub fn name(self) -> &'static str {
         match self {
             ComplianceMode::Hard => "hard",
             ComplianceMode::Confidence => "confidence",
+            ComplianceMode::Posterior => "posterior",
         }
     }
 }

@@ -244,8 +244,12 @@ pub(crate) struct Governor {
     /// `1 / (1 - c)` for the pacer's cap `c`: answers each ready agent absorbs while the
     /// window has budget.
     per_ready: f64,
+    /// `α` itself: the `posterior` rule's one tail.
+    alpha: f64,
     /// `p⁺` rounded up, in units of `1 / Q_ONE` (`Q_ONE` = 1).
     hit_upper_q: CachePadded<AtomicU32>,
+    /// The estimator window's counts for the `posterior` rule: `hits (32) | dials (32)`.
+    hit_counts: CachePadded<AtomicU64>,
     /// The last answer: `x (24 bits) | q (17) | n (23)`.
     cache: CachePadded<AtomicU64>,
 }
@@ -269,7 +273,9 @@ impl Governor {
             tail,
             z,
             per_ready,
+            alpha: 2.0 * tail,
             hit_upper_q: CachePadded::new(AtomicU32::new(Q_ONE)),
+            hit_counts: CachePadded::new(AtomicU64::new(0)),
             cache: CachePadded::new(AtomicU64::new(u64::MAX)),
         }
     }
@@ -280,6 +286,9 @@ impl Governor {
         if self.mode == ComplianceMode::Hard {
             return;
         }
+        let counts = (hits.min(dials).min(u64::from(u32::MAX)) << 32) | dials.min(u64::from(u32::MAX));
+        // `Relaxed`: one word, read whole.
+        self.hit_counts.store(counts, Ordering::Relaxed);
         let upper = if dials < HIT_MIN_DIALS { 1.0 } else { wilson_upper(hits, dials, self.z) };
         // Rounded up: the bound only grows. `as` saturates; `upper` is in [0, 1].
         let q = ((upper * f64::from(Q_ONE)).ceil() as u32).clamp(1, Q_ONE);
@@ -295,7 +304,15 @@ impl Governor {
     /// Whether the governor counts busy agents who free up in time (the `confidence` mode
     /// with a cap; see the module comment).
     pub(crate) fn counts_freed(&self) -> bool {
-        self.mode == ComplianceMode::Confidence
+        self.mode != ComplianceMode::Hard
+    }
+
+    /// The Jeffreys posterior `Beta(a, b)` of the hit ratio from the estimator window's
+    /// counts, or `None` before [`HIT_MIN_DIALS`] dials have a result.
+    fn hit_posterior(&self) -> Option<(f64, f64)> {
+        let counts = self.hit_counts.load(Ordering::Relaxed);
+        let (hits, dials) = (counts >> 32, counts & 0xFFFF_FFFF);
+        (dials >= HIT_MIN_DIALS).then(|| (hits as f64 + 0.5, (dials - hits) as f64 + 0.5))
     }
 
     /// `x - W` of the module comment: the answers among the calls in flight that the window
@@ -361,14 +378,25 @@ impl Governor {
         wanted: u32,
     ) -> Option<u32> {
         let without = self.dial_limit(allowance, ready, calls)?;
-        if self.mode == ComplianceMode::Hard || freed.len() <= 1 {
-            return Some(without);
+        let no_busy = [1.0];
+        let freed = if freed.is_empty() { &no_busy[..] } else { freed };
+        match self.mode {
+            ComplianceMode::Hard => return Some(without),
+            ComplianceMode::Confidence if freed.len() <= 1 => return Some(without),
+            _ => {}
         }
         let y = self.answers_allowed(allowance?, ready, calls.waiting);
-        let p = self.hit_upper();
         let in_flight = u64::from(calls.in_flight);
         let floor = in_flight + u64::from(without);
-        let n = max_calls_freed(y, p, self.tail, freed, floor, in_flight + u64::from(wanted));
+        let guess = in_flight + u64::from(wanted);
+        let n = if self.mode == ComplianceMode::Posterior {
+            match self.hit_posterior() {
+                Some((a, b)) => max_calls_posterior(y, a, b, self.alpha, freed, floor, guess),
+                None => floor,
+            }
+        } else {
+            max_calls_freed(y, self.hit_upper(), self.tail, freed, floor, guess)
+        };
         let limit = n.saturating_sub(in_flight).max(u64::from(without));
         Some(limit.min(u64::from(u32::MAX)) as u32)
     }
@@ -379,6 +407,29 @@ impl Governor {
 /// `y + max F`. When `(1 - p)^n` underflows the terms are lost and the answer is too large,
 /// which only refuses calls.
 pub(crate) fn joint_tail(n: u64, p: f64, y: i64, freed: &[f64]) -> f64 {
+    let odds = p / (1.0 - p);
+    let first = (n as f64 * (-p).ln_1p()).exp();
+    joint_tail_with(n, y, freed, first, |k| (n - k) as f64 / (k + 1) as f64 * odds)
+}
+
+/// `P(X - F > y)` as [`joint_tail`], for `X` beta-binomial `BB(n, a, b)`: the number of
+/// answers among `n` calls when the hit ratio is `Beta(a, b)` (the posterior predictive of
+/// a binomial count; Johnson, Kemp and Kotz, *Univariate Discrete Distributions*, 3rd ed.
+/// (2005), §6.7.2). `P(X = 0) = B(a, b + n) / B(a, b)` and
+/// `P(X = k + 1) / P(X = k) = (n - k)(a + k) / ((k + 1)(b + n - k - 1))`.
+pub(crate) fn joint_tail_posterior(n: u64, a: f64, b: f64, y: i64, freed: &[f64]) -> f64 {
+    use statrs::function::gamma::ln_gamma;
+    let nf = n as f64;
+    let first = (ln_gamma(b + nf) + ln_gamma(a + b) - ln_gamma(b) - ln_gamma(a + b + nf)).exp();
+    joint_tail_with(n, y, freed, first, |k| {
+        let k = k as f64;
+        (nf - k) * (a + k) / ((k + 1.0) * (b + nf - k - 1.0))
+    })
+}
+
+/// The sum of [`joint_tail`] for any distribution of `X` on `0..=n` given by `P(X = 0)`
+/// (`first`) and the ratios `P(X = k + 1) / P(X = k)` (`ratio(k)`, asked for `k < n`).
+fn joint_tail_with(n: u64, y: i64, freed: &[f64], first_pmf: f64, ratio: impl Fn(u64) -> f64) -> f64 {
     let m = freed.len() as i64 - 1;
     // f below -y: X >= 0 > y + f, always.
     let first = (-y).clamp(0, m + 1);
@@ -391,8 +442,7 @@ pub(crate) fn joint_tail(n: u64, p: f64, y: i64, freed: &[f64]) -> f64 {
     if top < 0 {
         return tail;
     }
-    let odds = p / (1.0 - p);
-    let mut pmf = (n as f64 * (-p).ln_1p()).exp();
+    let mut pmf = first_pmf;
     let mut cdf = 0.0;
     for k in 0..=top {
         cdf += pmf;
@@ -400,7 +450,8 @@ pub(crate) fn joint_tail(n: u64, p: f64, y: i64, freed: &[f64]) -> f64 {
         if f >= first {
             tail += freed[f as usize] * (1.0 - cdf).max(0.0);
         }
-        pmf *= (n as i64 - k) as f64 / (k + 1) as f64 * odds;
+        // `k < n` here (`top < n`), so the ratio is defined.
+        pmf *= ratio(k as u64);
     }
     tail
 }
@@ -413,7 +464,31 @@ pub(crate) fn max_calls_freed(y: i64, p: f64, tail: f64, freed: &[f64], floor: u
         return floor;
     }
     let p = p.max(1.0 / f64::from(Q_ONE));
-    let ok = |n: u64| joint_tail(n, p, y, freed) <= tail;
+    largest_joint(y, p, freed, floor, guess, |n| joint_tail(n, p, y, freed) <= tail)
+}
+
+/// The largest `n >= floor` with `P(X_n - F > y) <= tail` for `X_n` beta-binomial
+/// `BB(n, a, b)` (see [`joint_tail_posterior`]), or `floor`; as [`max_calls_freed`].
+pub(crate) fn max_calls_posterior(
+    y: i64,
+    a: f64,
+    b: f64,
+    tail: f64,
+    freed: &[f64],
+    floor: u64,
+    guess: u64,
+) -> u64 {
+    if !(a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite()) || freed.is_empty() {
+        return floor;
+    }
+    let mean = (a / (a + b)).max(1.0 / f64::from(Q_ONE));
+    largest_joint(y, mean, freed, floor, guess, |n| joint_tail_posterior(n, a, b, y, freed) <= tail)
+}
+
+/// The search of [`max_calls_freed`] and [`max_calls_posterior`]: galloping from `guess`
+/// over `floor..` for the last `n` with `ok(n)` (true up to a point, then false), bounded by
+/// a count past which the answers at hit ratio `p` alone overflow the room.
+fn largest_joint(y: i64, p: f64, freed: &[f64], floor: u64, guess: u64, ok: impl Fn(u64) -> bool) -> u64 {
     // The most calls that could be allowed even if every busy agent freed up surely: a
     // bound on the search (past it the tail of X alone is too large).
     let room = (y + freed.len() as i64).max(0) as f64;
