@@ -836,6 +836,101 @@ mod tests {
         assert_eq!(g.dial_limit_freed(None, 1, calls(0, 0), &freed, 100), None);
     }
 
+    /// `P(X = k)` for `X ~ BB(n, a, b)` straight from its definition
+    /// `C(n, k) B(k + a, n - k + b) / B(a, b)`, the reference for the recursion.
+    fn beta_binomial_pmf(k: u64, n: u64, a: f64, b: f64) -> f64 {
+        use statrs::function::beta::ln_beta;
+        use statrs::function::factorial::ln_binomial;
+        (ln_binomial(n, k) + ln_beta(k as f64 + a, (n - k) as f64 + b) - ln_beta(a, b)).exp()
+    }
+
+    #[test]
+    fn posterior_tail_matches_enumeration() {
+        let freed = poisson_binomial(&[0.9, 0.5, 0.2, 0.05]);
+        for (a, b) in [(0.5, 0.5), (3.5, 27.5), (100.5, 900.5), (600.5, 400.5)] {
+            for n in [0u64, 1, 3, 10, 40] {
+                for y in [-3i64, -1, 0, 1, 2, 7] {
+                    let mut want = 0.0;
+                    for (f, pf) in freed.iter().enumerate() {
+                        for x in 0..=n {
+                            if x as i64 - f as i64 > y {
+                                want += pf * beta_binomial_pmf(x, n, a, b);
+                            }
+                        }
+                    }
+                    let got = joint_tail_posterior(n, a, b, y, &freed);
+                    assert!((got - want).abs() < 1e-10, "n={n} a={a} b={b} y={y}: {got} vs {want}");
+                }
+            }
+        }
+        // A posterior concentrated at p is the binomial at p.
+        let (a, b) = (1e7 * 0.1, 1e7 * 0.9);
+        for y in [0i64, 2, 5] {
+            let got = joint_tail_posterior(30, a, b, y, &freed);
+            let want = joint_tail(30, 0.1, y, &freed);
+            assert!((got - want).abs() < 1e-4 * want, "y={y}: {got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn posterior_bound_by_hand() {
+        let g = governor(ComplianceMode::Posterior);
+        let none = [1.0];
+        // Fewer dials than HIT_MIN_DIALS: no posterior, the ready-agent limit.
+        g.observe_hits(2, 29);
+        let c = calls(0, 0);
+        assert_eq!(g.dial_limit_freed(Some(1), 0, c, &none, 50), g.dial_limit(Some(1), 0, c));
+        // 100 of 1,000: a = 100.5, b = 900.5. One answer allowed (allowance 1, nobody ready):
+        // two calls are both answered with probability a (a + 1) / ((a + b)(a + b + 1))
+        // = 100.5 * 101.5 / (1001 * 1002) = 0.01017 > 0.1%: one call.
+        g.observe_hits(100, 1000);
+        assert_eq!(g.dial_limit_freed(Some(1), 0, c, &none, 50), Some(1));
+        // Three answers allowed: the limit is the last n with P(X > 3) <= 0.1%.
+        let n = g.dial_limit_freed(Some(3), 0, c, &none, 50).unwrap();
+        let tail = |n: u32| joint_tail_posterior(u64::from(n), 100.5, 900.5, 3, &none);
+        assert!(tail(n) <= 0.001 && tail(n + 1) > 0.001, "{n}: {} {}", tail(n), tail(n + 1));
+        // One tail of α = 0.1% at the posterior allows more than two of α/2 (the Wilson
+        // bound and the binomial quantile at it): here 5 calls against 4.
+        assert_eq!(n, 5);
+        assert_eq!(g.dial_limit(Some(3), 0, c), Some(4));
+        // Busy agents about to be free allow more, calls in flight count against it.
+        let freed = poisson_binomial(&[0.97; 6]);
+        let with = g.dial_limit_freed(Some(3), 0, c, &freed, 50).unwrap();
+        assert!(with > n + 20, "{with}");
+        assert_eq!(g.dial_limit_freed(Some(3), 0, calls(5, 0), &freed, 50), Some(with - 5));
+        assert_eq!(g.dial_limit_freed(None, 0, c, &freed, 50), None);
+    }
+
+    proptest::proptest! {
+        /// In `posterior` mode, whatever the window, the agents and the busy agents'
+        /// chances: never below the ready-agent limit, and a larger limit keeps the
+        /// predictive tail within `α`.
+        #[test]
+        fn posterior_limit_keeps_its_tail(
+            allowance in 0u64..6,
+            ready in 0u32..6,
+            in_flight in 0u32..40,
+            waiting in 0u32..4,
+            hits in 20u64..600,
+            chances in proptest::collection::vec(0.0f64..1.0, 0..30),
+        ) {
+            let g = governor(ComplianceMode::Posterior);
+            g.observe_hits(hits, 1000);
+            let freed = poisson_binomial(&chances);
+            let c = calls(in_flight, waiting);
+            let without = g.dial_limit(Some(allowance), ready, c).unwrap();
+            let with = g.dial_limit_freed(Some(allowance), ready, c, &freed, 50).unwrap();
+            proptest::prop_assert!(with >= without);
+            if with > without {
+                let y = g.answers_allowed(allowance, ready, waiting);
+                let n = u64::from(in_flight) + u64::from(with);
+                let (a, b) = (hits as f64 + 0.5, (1000 - hits) as f64 + 0.5);
+                proptest::prop_assert!(joint_tail_posterior(n, a, b, y, &freed) <= g.alpha);
+                proptest::prop_assert!(joint_tail_posterior(n + 1, a, b, y, &freed) > g.alpha);
+            }
+        }
+    }
+
     proptest::proptest! {
         /// Whatever the window, the agents and the busy agents' chances: the limit with
         /// busy agents counted is never below the ready-agent limit, and its calls in flight
