@@ -1,6 +1,7 @@
 //! The compliance governor around the simulated floor: at a hit ratio of 0.1 the default
 //! `confidence` mode keeps the abandon rate at or under the cap and agents far busier than the
-//! worst-case `hard` mode (the benchmark suite's `h10` rows; `scenarios/bench/README.md`).
+//! worst-case `hard` mode, and the opt-in `posterior` mode busier still (the benchmark suite's
+//! `h10` rows; `scenarios/bench/README.md`).
 
 use pacer_sim::scenario;
 use pacer_sim::world::{RunOptions, run};
