@@ -445,10 +445,18 @@ pub(crate) fn joint_tail(n: u64, p: f64, y: i64, freed: &[f64]) -> f64 {
 /// a binomial count; Johnson, Kemp and Kotz, *Univariate Discrete Distributions*, 3rd ed.
 /// (2005), §6.7.2). `P(X = 0) = B(a, b + n) / B(a, b)` and
 /// `P(X = k + 1) / P(X = k) = (n - k)(a + k) / ((k + 1)(b + n - k - 1))`.
+#[cfg(test)]
 pub(crate) fn joint_tail_posterior(n: u64, a: f64, b: f64, y: i64, freed: &[f64]) -> f64 {
     use statrs::function::gamma::ln_gamma;
+    joint_tail_posterior_with(n, a, b, ln_gamma(a + b) - ln_gamma(b), y, freed)
+}
+
+/// [`joint_tail_posterior`] given `ln Γ(a + b) - ln Γ(b)` (the same at every `n`, so a
+/// search computes it once).
+fn joint_tail_posterior_with(n: u64, a: f64, b: f64, ln_norm: f64, y: i64, freed: &[f64]) -> f64 {
+    use statrs::function::gamma::ln_gamma;
     let nf = n as f64;
-    let first = (ln_gamma(b + nf) + ln_gamma(a + b) - ln_gamma(b) - ln_gamma(a + b + nf)).exp();
+    let first = (ln_gamma(b + nf) - ln_gamma(a + b + nf) + ln_norm).exp();
     joint_tail_with(n, y, freed, first, |k| {
         let k = k as f64;
         (nf - k) * (a + k) / ((k + 1.0) * (b + nf - k - 1.0))
@@ -509,8 +517,12 @@ pub(crate) fn max_calls_posterior(
     if !(a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite()) || freed.is_empty() {
         return floor;
     }
+    use statrs::function::gamma::ln_gamma;
+    let ln_norm = ln_gamma(a + b) - ln_gamma(b);
     let mean = (a / (a + b)).max(1.0 / f64::from(Q_ONE));
-    largest_joint(y, mean, freed, floor, guess, |n| joint_tail_posterior(n, a, b, y, freed) <= tail)
+    largest_joint(y, mean, freed, floor, guess, |n| {
+        joint_tail_posterior_with(n, a, b, ln_norm, y, freed) <= tail
+    })
 }
 
 /// The search of [`max_calls_freed`] and [`max_calls_posterior`]: galloping from `guess`
