@@ -13,6 +13,8 @@
 //!   ready, 39 talking, 10 in wrap-up) with no abandon budget left, so that the compliance
 //!   governor holds the decision back and scans the busy agents for those who free up in
 //!   time (a Poisson-binomial over 49 agents and a search over the joint tail).
+//! - `pacing/decide_small_group_50_governed_posterior`: the same under the `posterior`
+//!   governor (the search sums beta-binomial terms instead of binomial ones).
 //! - `pacing/update_uncontended`: one event update: an agent moving between ready and not
 //!   ready (the agent's state word and the group's agent counts: three atomic
 //!   read-modify-writes). Events that also feed an estimator (leaving wrap-up, taking a call
@@ -30,17 +32,24 @@ use std::time::{Duration, Instant};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use pacer_engine::pacing::{AgentIdx, AgentState, Algorithm, DialOutcome, GroupPacer, PacingConfig};
+use pacer_engine::pacing::{
+    AgentIdx, AgentState, Algorithm, ComplianceMode, DialOutcome, GroupPacer, PacingConfig,
+};
 use pacer_engine::time::Time;
 
 fn t0() -> Time {
     Time::from_unix_s(1_790_000_000)
 }
 
+/// The settings of the benchmark groups: `algorithm` and the compliance governor's `mode`.
+fn settings(algorithm: Algorithm, mode: ComplianceMode) -> PacingConfig {
+    PacingConfig { algorithm, small_group_max_agents: 50, compliance_mode: mode, ..PacingConfig::default() }
+}
+
 /// A group with `ready`, `talking`, `acw` and `not_ready` agents, `history` answered calls
 /// (1 in 40 abandoned) and `in_flight` dials out.
 fn group(
-    algorithm: Algorithm,
+    config: PacingConfig,
     ready: u32,
     talking: u32,
     acw: u32,
@@ -49,7 +58,6 @@ fn group(
     in_flight: u32,
 ) -> GroupPacer {
     let n = ready + talking + acw + not_ready;
-    let config = PacingConfig { algorithm, small_group_max_agents: 50, ..PacingConfig::default() };
     let p = GroupPacer::new(config, n, t0());
     let mut i = 0;
     for (count, state) in [
@@ -98,15 +106,17 @@ fn pacing(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(2));
     g.sample_size(40);
 
-    let big = group(Algorithm::Predictive, 300, 500, 150, 50, 2000, 120);
+    let big =
+        group(settings(Algorithm::Predictive, ComplianceMode::Confidence), 300, 500, 150, 50, 2000, 120);
     assert_eq!(big.decide(t0()).algorithm, Algorithm::Predictive);
     g.bench_function("decide_predictive_1000", |b| decide_loop(&big, b));
 
-    let small = group(Algorithm::SmallGroup, 10, 30, 10, 0, 500, 8);
+    let small = group(settings(Algorithm::SmallGroup, ComplianceMode::Confidence), 10, 30, 10, 0, 500, 8);
     assert_eq!(small.decide(t0()).algorithm, Algorithm::SmallGroup);
     g.bench_function("decide_small_group_50", |b| decide_loop(&small, b));
 
-    let advanced = group(Algorithm::AdvancedSmallGroup, 10, 30, 10, 0, 500, 8);
+    let advanced =
+        group(settings(Algorithm::AdvancedSmallGroup, ComplianceMode::Confidence), 10, 30, 10, 0, 500, 8);
     for i in (10..50).step_by(2) {
         advanced.ready_time(AgentIdx(i), Duration::from_secs(u64::from(i % 20)), t0());
     }
@@ -116,25 +126,13 @@ fn pacing(c: &mut Criterion) {
     // An hour's start on a small group: one agent ready, 60 answered calls (2 abandoned, so
     // the window has no budget), the governor holding the decision back and counting the
     // busy agents who free up in time.
-    let governed = group(Algorithm::SmallGroup, 1, 39, 10, 0, 0, 0);
-    for k in 0..60u64 {
-        let at = t0().saturating_sub(Duration::from_secs(600 - k * 5));
-        let answered = at + Duration::from_secs(10);
-        let c = governed.dial_placed(at);
-        governed.call_progress(c, DialOutcome::AnsweredLive, at, answered);
-        if k % 30 == 0 {
-            governed.abandoned(c, answered, answered);
-        } else {
-            governed.connected(c, answered, answered);
-        }
-        let c = governed.dial_placed(at);
-        governed.call_progress(c, DialOutcome::NoAnswer, at, at + Duration::from_secs(25));
-    }
-    let d = governed.decide(t0());
-    assert!(d.algorithm == Algorithm::SmallGroup && d.governed, "{d:?}");
+    let governed = governed_group(ComplianceMode::Confidence);
     g.bench_function("decide_small_group_50_governed", |b| decide_loop(&governed, b));
+    // The same with the `posterior` governor (beta-binomial tails instead of binomial ones).
+    let posterior = governed_group(ComplianceMode::Posterior);
+    g.bench_function("decide_small_group_50_governed_posterior", |b| decide_loop(&posterior, b));
 
-    let one = group(Algorithm::Predictive, 10, 10, 0, 0, 0, 0);
+    let one = group(settings(Algorithm::Predictive, ComplianceMode::Confidence), 10, 10, 0, 0, 0, 0);
     let mut now = t0();
     let mut ready = true;
     g.bench_function("update_uncontended", |b| {
@@ -147,7 +145,15 @@ fn pacing(c: &mut Criterion) {
     });
 
     // Two writers hammer the 1,000-agent group while this thread decides.
-    let shared = Arc::new(group(Algorithm::Predictive, 300, 500, 150, 50, 2000, 120));
+    let shared = Arc::new(group(
+        settings(Algorithm::Predictive, ComplianceMode::Confidence),
+        300,
+        500,
+        150,
+        50,
+        2000,
+        120,
+    ));
     let stop = Arc::new(AtomicBool::new(false));
     let events = Arc::new(AtomicU64::new(0));
     let writers: Vec<_> = (0..2u32)
@@ -189,6 +195,28 @@ fn pacing(c: &mut Criterion) {
         );
     }
     g.finish();
+}
+
+/// The `decide_small_group_50_governed` group under the governor `mode`: 1 agent ready, 39
+/// talking, 10 in wrap-up, 60 answered calls of which 2 abandoned (no budget left).
+fn governed_group(mode: ComplianceMode) -> GroupPacer {
+    let governed = group(settings(Algorithm::SmallGroup, mode), 1, 39, 10, 0, 0, 0);
+    for k in 0..60u64 {
+        let at = t0().saturating_sub(Duration::from_secs(600 - k * 5));
+        let answered = at + Duration::from_secs(10);
+        let c = governed.dial_placed(at);
+        governed.call_progress(c, DialOutcome::AnsweredLive, at, answered);
+        if k % 30 == 0 {
+            governed.abandoned(c, answered, answered);
+        } else {
+            governed.connected(c, answered, answered);
+        }
+        let c = governed.dial_placed(at);
+        governed.call_progress(c, DialOutcome::NoAnswer, at, at + Duration::from_secs(25));
+    }
+    let d = governed.decide(t0());
+    assert!(d.algorithm == Algorithm::SmallGroup && d.governed, "{d:?}");
+    governed
 }
 
 criterion_group!(benches, pacing);

@@ -1,6 +1,7 @@
 //! The compliance governor around the simulated floor: at a hit ratio of 0.1 the default
 //! `confidence` mode keeps the abandon rate at or under the cap and agents far busier than the
-//! worst-case `hard` mode (the benchmark suite's `h10` rows; `scenarios/bench/README.md`).
+//! worst-case `hard` mode, and the opt-in `posterior` mode busier still (the benchmark suite's
+//! `h10` rows; `scenarios/bench/README.md`).
 
 use pacer_sim::scenario;
 use pacer_sim::world::{RunOptions, run};
@@ -28,4 +29,26 @@ fn confidence_mode_holds_the_cap_without_idling_agents() {
         assert!(hard_abandon <= 0.03 && abandon <= 0.03, "seed {seed}: {hard_abandon} {abandon}");
         assert!(busy >= hard_busy + 0.2, "seed {seed}: busy {busy:.3} vs hard {hard_busy:.3}");
     }
+}
+
+#[test]
+fn posterior_mode_keeps_ten_agents_busier_at_a_hit_ratio_of_a_tenth() {
+    // The whole hour of `n0010-h10-t60`, where `confidence` binds all along (a budget of a
+    // few abandons): the beta-binomial tail lets agents work more and still holds the cap.
+    let path = scenario::resolve("bench/n0010-h10-t60").expect("bench scenario");
+    let busy_and_abandon = |mode: &str, seed: u64| {
+        let sets = vec![format!("pacing.settings.compliance_mode={mode}")];
+        let s = scenario::load(&path, &sets).unwrap_or_else(|e| panic!("{e}"));
+        let outcome = run(&s, &RunOptions { seed, ..RunOptions::default() }).unwrap();
+        assert!(outcome.violation.is_none(), "{mode}: {:?}", outcome.violation);
+        (outcome.report.busy_factor, outcome.report.abandon_rate)
+    };
+    let (mut gain, seeds) = (0.0, [1, 2, 3]);
+    for seed in seeds {
+        let (confidence, _) = busy_and_abandon("confidence", seed);
+        let (posterior, abandon) = busy_and_abandon("posterior", seed);
+        assert!(abandon <= 0.03, "seed {seed}: {abandon}");
+        gain += (posterior - confidence) / seeds.len() as f64;
+    }
+    assert!(gain >= 0.03, "mean gain {gain:.3}");
 }

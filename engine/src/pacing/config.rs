@@ -212,14 +212,25 @@ pub enum ComplianceMode {
     /// with probability at least `compliance_confidence` at each decision.
     #[default]
     Confidence,
+    /// As `confidence` above the small-group size. In groups of at most
+    /// `small_group_max_agents` available agents, one predictive distribution instead of two
+    /// bounds: the answers among the calls in flight are beta-binomial at the hit ratio's
+    /// posterior (Jeffreys prior, the estimator window's dials), and the calls in progress
+    /// push the abandon rate over the cap with predictive probability at most
+    /// `(1 - compliance_confidence) / 2` at each decision (the tail each of `confidence`'s
+    /// two bounds has; the other half is left for the free-time model's error), busy agents
+    /// freeing up as the holding-time model expects. Never fewer dials than `confidence`
+    /// without busy agents.
+    Posterior,
 }
 
 impl ComplianceMode {
-    /// The mode's name in settings (`"hard"`, `"confidence"`).
+    /// The mode's name in settings (`"hard"`, `"confidence"`, `"posterior"`).
     pub fn name(self) -> &'static str {
         match self {
             ComplianceMode::Hard => "hard",
             ComplianceMode::Confidence => "confidence",
+            ComplianceMode::Posterior => "posterior",
         }
     }
 }
@@ -249,8 +260,9 @@ pub struct PacingConfig {
     /// it, whatever the goal. 1.0 turns the governor off (for baselines only).
     pub compliance_max_abandon_rate: f64,
     /// How the governor bounds the abandons the calls in progress can cause: `hard` (every
-    /// call beyond the ready agents may abandon) or `confidence` (the default: a binomial
-    /// upper quantile of their answers, at an upper confidence bound of the hit ratio). The
+    /// call beyond the ready agents may abandon), `confidence` (the default: a binomial
+    /// upper quantile of their answers, at an upper confidence bound of the hit ratio) or
+    /// `posterior` (in small groups, a beta-binomial predictive quantile instead). The
     /// default keeps the cap with a stated confidence without holding agents idle: at a hit
     /// ratio of 0.1 the worst-case rule allows about a tenth of the calls in progress that
     /// keep agents busy (the benchmark suite's `h10` rows; see `scenarios/bench/README.md`).
@@ -480,6 +492,11 @@ mod tests {
             toml::from_str("compliance_mode = \"hard\"\ncompliance_confidence = 0.99").unwrap();
         assert_eq!((cfg.compliance_mode, cfg.compliance_confidence), (ComplianceMode::Hard, 0.99));
         assert_eq!(cfg.compliance_mode.name(), "hard");
+        let cfg: PacingConfig = toml::from_str("compliance_mode = \"posterior\"").unwrap();
+        assert_eq!(
+            (cfg.compliance_mode, cfg.compliance_mode.name()),
+            (ComplianceMode::Posterior, "posterior")
+        );
         assert!(toml::from_str::<PacingConfig>("compliance_mode = \"lenient\"").is_err());
         let err = toml::from_str::<PacingConfig>("estimator_window = \"10 parsecs\"").unwrap_err();
         assert!(err.to_string().contains("parsecs"), "{err}");

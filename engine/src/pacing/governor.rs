@@ -77,12 +77,50 @@
 //! for a budget that the calls in progress rarely reach, and a per-agent scan there would
 //! cost more than the decision.
 //!
-//! Why it is the default: an operator wants the cap kept with a stated, small risk *and* agents
-//! busy; the worst case buys certainty against an event (every uncovered call answered at a
-//! hit ratio of 0.1) whose probability is far below any regulator's tolerance, at the price
-//! of most of the agents' time. The remaining risk is stated (`compliance_confidence`) and is
-//! far smaller in practice than the bound, which still assumes no busy agent frees up (above
-//! the small-group size) or counts them at the model's probabilities (up to it).
+//! ## `posterior`: one predictive distribution for small groups
+//!
+//! The `confidence` rule spends its risk twice: `α/2` on the hit ratio (the Wilson bound
+//! `p⁺`) and `α/2` on the answers at `p⁺`. The binomial at `p⁺` is the worst case within the
+//! interval, not what the engine expects: with 100 hits in 1,000 dials, `p⁺ ≈ 0.136`, so the
+//! chance that five calls bring four or more answers is taken as 5 (0.136)⁴ ≈ 0.17% instead
+//! of about 0.05%, and in small groups, where the bound works at a handful of answers, that
+//! factor of `(p⁺ / p)^(x+1)` sets the pace. The `posterior` mode (opt-in) keeps the hit
+//! ratio's uncertainty and the answers in one distribution instead: with `h` hits among `d`
+//! dials with a result in the estimator window and the Jeffreys prior `Beta(1/2, 1/2)`, the
+//! hit ratio is `Beta(h + 1/2, d - h + 1/2)` (Jeffreys, *Theory of Probability*, 3rd ed.
+//! (1961) §3.3; Brown, Cai and DasGupta (2001), above, recommend the Jeffreys interval for
+//! its frequentist coverage at small counts), and the answers among `n` calls follow the
+//! posterior predictive, the beta-binomial `BB(n, h + 1/2, d - h + 1/2)` (Johnson, Kemp and
+//! Kotz (2005), §6.7.2), whose spread includes the hit ratio's. In groups of at most
+//! `small_group_max_agents` available agents, when a decision asks for more than the
+//! ready-agent bound allows, the governor allows the largest `n` with
+//!
+//! `P(W + X - F > x) <= α/2`, `X ~ BB(n, h + 1/2, d - h + 1/2)`,
+//!
+//! `F` as above (or no busy agent). It spends `α/2`, the tail each of the two bounds of
+//! `confidence` has, not `α`: the free-time model and the answer times (every answer taken
+//! at the horizon) are not inside the bound, and at `α` the benchmark suite showed what
+//! that costs (3 of 960 one-hour runs of 5 to 50 agents ended over the cap, none at `α/2`).
+//! Never below the ready-agent bound (the `confidence` rule
+//! without busy agents); as `confidence` above the small-group size and before
+//! [`HIT_MIN_DIALS`] dials. The sums run over the beta-binomial's terms from
+//! `P(X = 0) = B(a, b + n) / B(a, b)` (by `ln Γ`) with
+//! `P(X = k + 1) / P(X = k) = (n - k)(a + k) / ((k + 1)(b + n - k - 1))`, so a decision costs
+//! one pass per step of the search, on the few dozen calls a small group has in flight.
+//!
+//! Why `confidence` is the default: an operator wants the cap kept with a stated, small risk
+//! *and* agents busy; the worst case buys certainty against an event (every uncovered call
+//! answered at a hit ratio of 0.1) whose probability is far below any regulator's
+//! tolerance, at the price of most of the agents' time. The remaining risk is stated
+//! (`compliance_confidence`) and is far smaller in practice than the bound, which still
+//! assumes no busy agent frees up (above the small-group size) or counts them at the
+//! model's probabilities (up to it). `posterior` is not the default because it spends more
+//! of the risk it states, and the measurements cannot yet tell the two apart in safety: in
+//! the benchmark suite's 960 one-hour runs of 5 to 50 agents (40 seeds, `predictive` and
+//! `advanced_small_group`) and 360 runs of a fixed ratio of 6 answers per ready agent on
+//! all 18 scenarios (20 seeds) none ends over the cap in either mode, but at 50 seeds of
+//! that fixed ratio on the 12 small scenarios one `posterior` run of 600 does (3.36% on
+//! `n0005-h10-t60`, four abandons in its last quarter), against none with `confidence`.
 //!
 //! `n` is the largest integer with `1 - F(x; n, p) <= α/2`, `F` the binomial distribution
 //! function (its quantile function inverted in `n`; see Johnson, Kemp and Kotz, *Univariate
@@ -246,6 +284,8 @@ pub(crate) struct Governor {
     per_ready: f64,
     /// `p⁺` rounded up, in units of `1 / Q_ONE` (`Q_ONE` = 1).
     hit_upper_q: CachePadded<AtomicU32>,
+    /// The estimator window's counts for the `posterior` rule: `hits (32) | dials (32)`.
+    hit_counts: CachePadded<AtomicU64>,
     /// The last answer: `x (24 bits) | q (17) | n (23)`.
     cache: CachePadded<AtomicU64>,
 }
@@ -270,6 +310,7 @@ impl Governor {
             z,
             per_ready,
             hit_upper_q: CachePadded::new(AtomicU32::new(Q_ONE)),
+            hit_counts: CachePadded::new(AtomicU64::new(0)),
             cache: CachePadded::new(AtomicU64::new(u64::MAX)),
         }
     }
@@ -280,6 +321,9 @@ impl Governor {
         if self.mode == ComplianceMode::Hard {
             return;
         }
+        let counts = (hits.min(dials).min(u64::from(u32::MAX)) << 32) | dials.min(u64::from(u32::MAX));
+        // `Relaxed`: one word, read whole.
+        self.hit_counts.store(counts, Ordering::Relaxed);
         let upper = if dials < HIT_MIN_DIALS { 1.0 } else { wilson_upper(hits, dials, self.z) };
         // Rounded up: the bound only grows. `as` saturates; `upper` is in [0, 1].
         let q = ((upper * f64::from(Q_ONE)).ceil() as u32).clamp(1, Q_ONE);
@@ -292,10 +336,18 @@ impl Governor {
         f64::from(self.hit_upper_q.load(Ordering::Relaxed)) / f64::from(Q_ONE)
     }
 
-    /// Whether the governor counts busy agents who free up in time (the `confidence` mode
-    /// with a cap; see the module comment).
+    /// Whether the governor counts busy agents who free up in time (the `confidence` and
+    /// `posterior` modes with a cap; see the module comment).
     pub(crate) fn counts_freed(&self) -> bool {
-        self.mode == ComplianceMode::Confidence
+        self.mode != ComplianceMode::Hard
+    }
+
+    /// The Jeffreys posterior `Beta(a, b)` of the hit ratio from the estimator window's
+    /// counts, or `None` before [`HIT_MIN_DIALS`] dials have a result.
+    fn hit_posterior(&self) -> Option<(f64, f64)> {
+        let counts = self.hit_counts.load(Ordering::Relaxed);
+        let (hits, dials) = (counts >> 32, counts & 0xFFFF_FFFF);
+        (dials >= HIT_MIN_DIALS).then(|| (hits as f64 + 0.5, (dials - hits) as f64 + 0.5))
     }
 
     /// `x - W` of the module comment: the answers among the calls in flight that the window
@@ -361,14 +413,25 @@ impl Governor {
         wanted: u32,
     ) -> Option<u32> {
         let without = self.dial_limit(allowance, ready, calls)?;
-        if self.mode == ComplianceMode::Hard || freed.len() <= 1 {
-            return Some(without);
+        let no_busy = [1.0];
+        let freed = if freed.is_empty() { &no_busy[..] } else { freed };
+        match self.mode {
+            ComplianceMode::Hard => return Some(without),
+            ComplianceMode::Confidence if freed.len() <= 1 => return Some(without),
+            _ => {}
         }
         let y = self.answers_allowed(allowance?, ready, calls.waiting);
-        let p = self.hit_upper();
         let in_flight = u64::from(calls.in_flight);
         let floor = in_flight + u64::from(without);
-        let n = max_calls_freed(y, p, self.tail, freed, floor, in_flight + u64::from(wanted));
+        let guess = in_flight + u64::from(wanted);
+        let n = if self.mode == ComplianceMode::Posterior {
+            match self.hit_posterior() {
+                Some((a, b)) => max_calls_posterior(y, a, b, self.tail, freed, floor, guess),
+                None => floor,
+            }
+        } else {
+            max_calls_freed(y, self.hit_upper(), self.tail, freed, floor, guess)
+        };
         let limit = n.saturating_sub(in_flight).max(u64::from(without));
         Some(limit.min(u64::from(u32::MAX)) as u32)
     }
@@ -379,6 +442,37 @@ impl Governor {
 /// `y + max F`. When `(1 - p)^n` underflows the terms are lost and the answer is too large,
 /// which only refuses calls.
 pub(crate) fn joint_tail(n: u64, p: f64, y: i64, freed: &[f64]) -> f64 {
+    let odds = p / (1.0 - p);
+    let first = (n as f64 * (-p).ln_1p()).exp();
+    joint_tail_with(n, y, freed, first, |k| (n - k) as f64 / (k + 1) as f64 * odds)
+}
+
+/// [`joint_tail_posterior_with`] computing its normaliser (for the tests).
+#[cfg(test)]
+pub(crate) fn joint_tail_posterior(n: u64, a: f64, b: f64, y: i64, freed: &[f64]) -> f64 {
+    use statrs::function::gamma::ln_gamma;
+    joint_tail_posterior_with(n, a, b, ln_gamma(a + b) - ln_gamma(b), y, freed)
+}
+
+/// `P(X - F > y)` as [`joint_tail`], for `X` beta-binomial `BB(n, a, b)`: the number of
+/// answers among `n` calls when the hit ratio is `Beta(a, b)` (the posterior predictive of
+/// a binomial count; Johnson, Kemp and Kotz, *Univariate Discrete Distributions*, 3rd ed.
+/// (2005), §6.7.2). `P(X = 0) = B(a, b + n) / B(a, b)` and
+/// `P(X = k + 1) / P(X = k) = (n - k)(a + k) / ((k + 1)(b + n - k - 1))`; `ln_norm` is
+/// `ln Γ(a + b) - ln Γ(b)`, the same at every `n`, so a search computes it once.
+fn joint_tail_posterior_with(n: u64, a: f64, b: f64, ln_norm: f64, y: i64, freed: &[f64]) -> f64 {
+    use statrs::function::gamma::ln_gamma;
+    let nf = n as f64;
+    let first = (ln_gamma(b + nf) - ln_gamma(a + b + nf) + ln_norm).exp();
+    joint_tail_with(n, y, freed, first, |k| {
+        let k = k as f64;
+        (nf - k) * (a + k) / ((k + 1.0) * (b + nf - k - 1.0))
+    })
+}
+
+/// The sum of [`joint_tail`] for any distribution of `X` on `0..=n` given by `P(X = 0)`
+/// (`first`) and the ratios `P(X = k + 1) / P(X = k)` (`ratio(k)`, asked for `k < n`).
+fn joint_tail_with(n: u64, y: i64, freed: &[f64], first_pmf: f64, ratio: impl Fn(u64) -> f64) -> f64 {
     let m = freed.len() as i64 - 1;
     // f below -y: X >= 0 > y + f, always.
     let first = (-y).clamp(0, m + 1);
@@ -391,8 +485,7 @@ pub(crate) fn joint_tail(n: u64, p: f64, y: i64, freed: &[f64]) -> f64 {
     if top < 0 {
         return tail;
     }
-    let odds = p / (1.0 - p);
-    let mut pmf = (n as f64 * (-p).ln_1p()).exp();
+    let mut pmf = first_pmf;
     let mut cdf = 0.0;
     for k in 0..=top {
         cdf += pmf;
@@ -400,7 +493,8 @@ pub(crate) fn joint_tail(n: u64, p: f64, y: i64, freed: &[f64]) -> f64 {
         if f >= first {
             tail += freed[f as usize] * (1.0 - cdf).max(0.0);
         }
-        pmf *= (n as i64 - k) as f64 / (k + 1) as f64 * odds;
+        // `k < n` here (`top < n`), so the ratio is defined.
+        pmf *= ratio(k as u64);
     }
     tail
 }
@@ -413,7 +507,35 @@ pub(crate) fn max_calls_freed(y: i64, p: f64, tail: f64, freed: &[f64], floor: u
         return floor;
     }
     let p = p.max(1.0 / f64::from(Q_ONE));
-    let ok = |n: u64| joint_tail(n, p, y, freed) <= tail;
+    largest_joint(y, p, freed, floor, guess, |n| joint_tail(n, p, y, freed) <= tail)
+}
+
+/// The largest `n >= floor` with `P(X_n - F > y) <= tail` for `X_n` beta-binomial
+/// `BB(n, a, b)` (see [`joint_tail_posterior_with`]), or `floor`; as [`max_calls_freed`].
+pub(crate) fn max_calls_posterior(
+    y: i64,
+    a: f64,
+    b: f64,
+    tail: f64,
+    freed: &[f64],
+    floor: u64,
+    guess: u64,
+) -> u64 {
+    if !(a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite()) || freed.is_empty() {
+        return floor;
+    }
+    use statrs::function::gamma::ln_gamma;
+    let ln_norm = ln_gamma(a + b) - ln_gamma(b);
+    let mean = (a / (a + b)).max(1.0 / f64::from(Q_ONE));
+    largest_joint(y, mean, freed, floor, guess, |n| {
+        joint_tail_posterior_with(n, a, b, ln_norm, y, freed) <= tail
+    })
+}
+
+/// The search of [`max_calls_freed`] and [`max_calls_posterior`]: galloping from `guess`
+/// over `floor..` for the last `n` with `ok(n)` (true up to a point, then false), bounded by
+/// a count past which the answers at hit ratio `p` alone overflow the room.
+fn largest_joint(y: i64, p: f64, freed: &[f64], floor: u64, guess: u64, ok: impl Fn(u64) -> bool) -> u64 {
     // The most calls that could be allowed even if every busy agent freed up surely: a
     // bound on the search (past it the tail of X alone is too large).
     let room = (y + freed.len() as i64).max(0) as f64;
@@ -759,6 +881,101 @@ mod tests {
             hard.dial_limit(Some(0), 1, calls(0, 0))
         );
         assert_eq!(g.dial_limit_freed(None, 1, calls(0, 0), &freed, 100), None);
+    }
+
+    /// `P(X = k)` for `X ~ BB(n, a, b)` straight from its definition
+    /// `C(n, k) B(k + a, n - k + b) / B(a, b)`, the reference for the recursion.
+    fn beta_binomial_pmf(k: u64, n: u64, a: f64, b: f64) -> f64 {
+        use statrs::function::beta::ln_beta;
+        use statrs::function::factorial::ln_binomial;
+        (ln_binomial(n, k) + ln_beta(k as f64 + a, (n - k) as f64 + b) - ln_beta(a, b)).exp()
+    }
+
+    #[test]
+    fn posterior_tail_matches_enumeration() {
+        let freed = poisson_binomial(&[0.9, 0.5, 0.2, 0.05]);
+        for (a, b) in [(0.5, 0.5), (3.5, 27.5), (100.5, 900.5), (600.5, 400.5)] {
+            for n in [0u64, 1, 3, 10, 40] {
+                for y in [-3i64, -1, 0, 1, 2, 7] {
+                    let mut want = 0.0;
+                    for (f, pf) in freed.iter().enumerate() {
+                        for x in 0..=n {
+                            if x as i64 - f as i64 > y {
+                                want += pf * beta_binomial_pmf(x, n, a, b);
+                            }
+                        }
+                    }
+                    let got = joint_tail_posterior(n, a, b, y, &freed);
+                    assert!((got - want).abs() < 1e-10, "n={n} a={a} b={b} y={y}: {got} vs {want}");
+                }
+            }
+        }
+        // A posterior concentrated at p is the binomial at p.
+        let (a, b) = (1e7 * 0.1, 1e7 * 0.9);
+        for y in [0i64, 2, 5] {
+            let got = joint_tail_posterior(30, a, b, y, &freed);
+            let want = joint_tail(30, 0.1, y, &freed);
+            assert!((got - want).abs() < 1e-4 * want, "y={y}: {got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn posterior_bound_by_hand() {
+        let g = governor(ComplianceMode::Posterior);
+        let none = [1.0];
+        // Fewer dials than HIT_MIN_DIALS: no posterior, the ready-agent limit.
+        g.observe_hits(2, 29);
+        let c = calls(0, 0);
+        assert_eq!(g.dial_limit_freed(Some(1), 0, c, &none, 50), g.dial_limit(Some(1), 0, c));
+        // 100 of 1,000: a = 100.5, b = 900.5. One answer allowed (allowance 1, nobody ready):
+        // two calls are both answered with probability a (a + 1) / ((a + b)(a + b + 1))
+        // = 100.5 * 101.5 / (1001 * 1002) = 0.01017 > 0.05%: one call.
+        g.observe_hits(100, 1000);
+        assert!((joint_tail_posterior(2, 100.5, 900.5, 1, &none) - 0.010170).abs() < 1e-6);
+        assert_eq!(g.dial_limit_freed(Some(1), 0, c, &none, 50), Some(1));
+        // Four answers allowed: the limit is the last n with P(X > 4) <= 0.05%.
+        let n = g.dial_limit_freed(Some(4), 0, c, &none, 50).unwrap();
+        let tail = |n: u32| joint_tail_posterior(u64::from(n), 100.5, 900.5, 4, &none);
+        assert!(tail(n) <= g.tail && tail(n + 1) > g.tail, "{n}: {} {}", tail(n), tail(n + 1));
+        // At the same tail, the posterior allows more than the binomial at the Wilson bound
+        // (p⁺ = 0.136 for 100 of 1,000 at 99.95%): here 8 calls against 6.
+        assert_eq!((n, g.dial_limit(Some(4), 0, c)), (8, Some(6)));
+        // Busy agents about to be free allow more, calls in flight count against it.
+        let freed = poisson_binomial(&[0.97; 6]);
+        let with = g.dial_limit_freed(Some(4), 0, c, &freed, 50).unwrap();
+        assert!(with > n + 20, "{with}");
+        assert_eq!(g.dial_limit_freed(Some(4), 0, calls(5, 0), &freed, 50), Some(with - 5));
+        assert_eq!(g.dial_limit_freed(None, 0, c, &freed, 50), None);
+    }
+
+    proptest::proptest! {
+        /// In `posterior` mode, whatever the window, the agents and the busy agents'
+        /// chances: never below the ready-agent limit, and a larger limit keeps the
+        /// predictive tail within `α`.
+        #[test]
+        fn posterior_limit_keeps_its_tail(
+            allowance in 0u64..6,
+            ready in 0u32..6,
+            in_flight in 0u32..40,
+            waiting in 0u32..4,
+            hits in 20u64..600,
+            chances in proptest::collection::vec(0.0f64..1.0, 0..30),
+        ) {
+            let g = governor(ComplianceMode::Posterior);
+            g.observe_hits(hits, 1000);
+            let freed = poisson_binomial(&chances);
+            let c = calls(in_flight, waiting);
+            let without = g.dial_limit(Some(allowance), ready, c).unwrap();
+            let with = g.dial_limit_freed(Some(allowance), ready, c, &freed, 50).unwrap();
+            proptest::prop_assert!(with >= without);
+            if with > without {
+                let y = g.answers_allowed(allowance, ready, waiting);
+                let n = u64::from(in_flight) + u64::from(with);
+                let (a, b) = (hits as f64 + 0.5, (1000 - hits) as f64 + 0.5);
+                proptest::prop_assert!(joint_tail_posterior(n, a, b, y, &freed) <= g.tail);
+                proptest::prop_assert!(joint_tail_posterior(n + 1, a, b, y, &freed) > g.tail);
+            }
+        }
     }
 
     proptest::proptest! {

@@ -14,7 +14,8 @@
 //! which no goal overrides: the abandon rate over the regulatory window stays under the cap
 //! even if no busy agent frees up in time (in small groups: with the busy agents freeing up
 //! as the holding-time model expects), with the stated `compliance_confidence` (or, in
-//! `hard` mode, even if every call beyond the agents ready now were abandoned).
+//! `hard` mode, even if every call beyond the agents ready now were abandoned; in the opt-in
+//! `posterior` mode, small groups bound one predictive probability instead of two).
 //!
 //! How the pieces fit:
 //!
