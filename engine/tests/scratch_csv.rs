@@ -7,7 +7,10 @@ fn scratch() {
             Ok(l) => {
                 let mut s = pacer_engine::records::RecordStore::new();
                 let n = l.len();
-                let first = l.records().first().map(|r| format!("{:?} {:?}", r.phone.chars().take(20).collect::<String>(), r.attempts));
+                let first = l
+                    .records()
+                    .first()
+                    .map(|r| format!("{:?} {:?}", r.phone.chars().take(20).collect::<String>(), r.attempts));
                 format!("OK {n} {first:?} store={:?}", s.add_list(l).err())
             }
             Err(e) => format!("ERR {}", e.to_string().chars().take(200).collect::<String>()),

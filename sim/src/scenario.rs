@@ -191,7 +191,7 @@ impl TryFrom<GoalFields> for GoalSpec {
             if (0.0..=1.0).contains(&v) {
                 Ok(v)
             } else {
-                Err(format!("{name} is a share and must be in [0, 1], got {v}"))
+                Err(format!("{name} is a share and must be in [0, 1], got {}", number(v)))
             }
         };
         Ok(match goal {
@@ -303,9 +303,15 @@ impl TryFrom<f64> for Probability {
         if (0.0..=1.0).contains(&p) {
             Ok(Probability(p))
         } else {
-            Err(format!("a probability must be in [0, 1], got {p}"))
+            Err(format!("a probability must be in [0, 1], got {}", number(p)))
         }
     }
+}
+
+/// A number as an error message shows it: in full when short, in scientific notation when
+/// its decimal form would run to hundreds of digits (`1e300`).
+pub(crate) fn number(v: f64) -> String {
+    if v.is_finite() && v.abs() >= 1e15 { format!("{v:e}") } else { format!("{v}") }
 }
 
 /// Most agents a scenario may ask for (the simulator's memory grows with them).
@@ -329,7 +335,8 @@ fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         Ok(s)
     } else {
         Err(serde::de::Error::custom(format!(
-            "must be more than 0 and at most {MAX_DURATION_S} seconds, got {s}"
+            "must be more than 0 and at most {MAX_DURATION_S} seconds, got {}",
+            number(s)
         )))
     }
 }
@@ -341,7 +348,6 @@ fn agent_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> 
         return Err(serde::de::Error::custom("at least 1 agent, got 0"));
     }
     u32::try_from(n)
-
         .ok()
         .filter(|&n| n <= MAX_AGENTS)
         .ok_or_else(|| serde::de::Error::custom(format!("at most {MAX_AGENTS} agents, got {n}")))
@@ -368,9 +374,9 @@ impl TryFrom<f64> for Seconds {
     type Error = String;
     fn try_from(s: f64) -> Result<Seconds, String> {
         if !(s.is_finite() && s >= 0.0) {
-            Err(format!("seconds must be finite and >= 0, got {s}"))
+            Err(format!("seconds must be finite and >= 0, got {}", number(s)))
         } else if s > MAX_DURATION_S {
-            Err(format!("seconds must be at most {MAX_DURATION_S} (a year), got {s}"))
+            Err(format!("seconds must be at most {MAX_DURATION_S} (a year), got {}", number(s)))
         } else {
             Ok(Seconds(s))
         }
@@ -582,7 +588,7 @@ impl TryFrom<TimeZoneFields> for TimeZoneSpec {
             _ => {}
         }
         if !(z.weight.is_finite() && z.weight >= 0.0) {
-            return Err(format!("weight must be finite and >= 0, got {}", z.weight));
+            return Err(format!("weight must be finite and >= 0, got {}", number(z.weight)));
         }
         Ok(TimeZoneSpec { name: z.name, offset_s: z.offset_s, weight: z.weight })
     }
@@ -601,7 +607,7 @@ fn time_zones<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<TimeZoneSpec
 fn check_weights(names: &[&str], weights: &[f64]) -> Result<(), String> {
     for (name, &w) in names.iter().zip(weights) {
         if !(w.is_finite() && w >= 0.0) {
-            return Err(format!("weight {name} must be finite and >= 0, got {w}"));
+            return Err(format!("weight {name} must be finite and >= 0, got {}", number(w)));
         }
     }
     if weights.iter().all(|&w| w == 0.0) {
@@ -649,7 +655,10 @@ fn relative_sd<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> 
     if v.is_finite() && v >= 0.0 {
         Ok(v)
     } else {
-        Err(serde::de::Error::custom(format!("a relative standard deviation must be finite and >= 0, got {v}")))
+        Err(serde::de::Error::custom(format!(
+            "a relative standard deviation must be finite and >= 0, got {}",
+            number(v)
+        )))
     }
 }
 
@@ -668,7 +677,6 @@ fn day_second<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
         Err(serde::de::Error::custom(format!("seconds from local midnight must be in 0..=86400, got {s}")))
     }
 }
-
 
 fn default_list() -> String {
     "Leads".into()

@@ -1,0 +1,87 @@
+//! The malformed-input corpora of the simulator's files (`tests/data/malformed/`): every case
+//! must be refused with a message naming the file, the line and what is wrong — never a panic,
+//! never a silent default.
+//!
+//! - `scenarios/*.toml`: one scenario per case; its first lines say where and what:
+//!   `# line: N` (the line the error must point at) and `# expect: text` (a piece of the
+//!   message). A new case is a new file.
+//! - `sets.toml`: `--set` overrides, each refused with a message naming the override.
+
+use std::path::{Path, PathBuf};
+
+use pacer_sim::scenario;
+use serde::Deserialize;
+
+fn corpus(dir: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/malformed").join(dir)
+}
+
+fn files_in(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| path.extension().is_some_and(|x| x == ext))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The value of the header comment `# name: value` of a corpus file.
+fn header<'t>(text: &'t str, name: &str, file: &Path) -> &'t str {
+    let prefix = format!("# {name}: ");
+    text.lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("{}: no `{prefix}` header", file.display()))
+}
+
+#[test]
+fn every_malformed_scenario_is_refused_at_its_line() {
+    let files = files_in(&corpus("scenarios"), "toml");
+    assert!(files.len() >= 50, "{} cases", files.len());
+    // Every case is tried before failing, so one run lists every case that goes wrong.
+    let mut wrong = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let line: usize = header(&text, "line", &file).parse().expect("a line number");
+        let expect = header(&text, "expect", &file);
+        match scenario::load(&file, &[]) {
+            Ok(_) => wrong.push(format!("{}: accepted; should fail with {expect:?}", file.display())),
+            Err(error) => {
+                let message = error.to_string();
+                let at_line = message.starts_with(&format!("{}:{line}:", file.display()));
+                if error.line != Some(line) || !at_line || !message.contains(expect) {
+                    wrong.push(format!("{message}\n  should be at line {line} and contain {expect:?}"));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[derive(Deserialize)]
+struct Sets {
+    case: Vec<SetCase>,
+}
+
+#[derive(Deserialize)]
+struct SetCase {
+    set: String,
+    expect: String,
+}
+
+#[test]
+fn every_malformed_override_is_refused_naming_it() {
+    let text = std::fs::read_to_string(corpus("sets.toml")).unwrap();
+    let sets: Sets = toml::from_str(&text).unwrap();
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/small-5.toml");
+    for case in sets.case {
+        let error = match scenario::load(&base, std::slice::from_ref(&case.set)) {
+            Ok(_) => panic!("--set {} was accepted; it should fail with {:?}", case.set, case.expect),
+            Err(e) => e,
+        };
+        let message = error.to_string();
+        assert!(message.starts_with(&format!("--set {}: ", case.set)), "{message}");
+        assert!(message.contains(&case.expect), "{message}\nshould contain {:?}", case.expect);
+    }
+}
