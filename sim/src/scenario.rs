@@ -1017,11 +1017,15 @@ fn apply_override(doc: &mut toml_edit::DocumentMut, set: &str) -> Result<(String
 }
 
 fn read(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-    toml::from_str::<Scenario>(text).map_err(|e| {
-        let (line, column) = e.span().map(|span| line_column(text, span.start)).unzip();
-        let field = field_of(e.message()).or_else(|| e.span().and_then(|span| key_path_at(text, span)));
-        ScenarioError { file: file.into(), line, column, field, message: e.message().trim().to_string() }
-    })
+    toml::from_str::<Scenario>(text).map_err(|e| located_error(text, file, &e))
+}
+
+/// A TOML reader's error on `text` (named `file`), with the line, column and field its span
+/// points at.
+pub(crate) fn located_error(text: &str, file: &str, e: &toml::de::Error) -> ScenarioError {
+    let (line, column) = e.span().map(|span| line_column(text, span.start)).unzip();
+    let field = field_of(e.message()).or_else(|| e.span().and_then(|span| key_path_at(text, span)));
+    ScenarioError { file: file.into(), line, column, field, message: e.message().trim().to_string() }
 }
 
 fn line_column(text: &str, offset: usize) -> (usize, usize) {

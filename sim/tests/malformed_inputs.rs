@@ -5,6 +5,8 @@
 //! - `scenarios/*.toml`: one scenario per case; its first lines say where and what:
 //!   `# line: N` (the line the error must point at) and `# expect: text` (a piece of the
 //!   message). A new case is a new file.
+//! - `serve/*.toml`: scenarios for `pacer serve` whose `[serve]` table is bad, in the same
+//!   form.
 //! - `sets.toml`: `--set` overrides, each refused with a message naming the override.
 
 use std::path::{Path, PathBuf};
@@ -35,28 +37,47 @@ fn header<'t>(text: &'t str, name: &str, file: &Path) -> &'t str {
         .unwrap_or_else(|| panic!("{}: no `{prefix}` header", file.display()))
 }
 
-#[test]
-fn every_malformed_scenario_is_refused_at_its_line() {
-    let files = files_in(&corpus("scenarios"), "toml");
-    assert!(files.len() >= 50, "{} cases", files.len());
+/// Loads every file of the corpus `dir` with `load` and checks each error is at the line and
+/// says what the file's header says.
+fn check_located_corpus(
+    dir: &str,
+    min_cases: usize,
+    load: impl Fn(&Path) -> Result<(), (Option<usize>, String)>,
+) {
+    let files = files_in(&corpus(dir), "toml");
+    assert!(files.len() >= min_cases, "{} cases", files.len());
     // Every case is tried before failing, so one run lists every case that goes wrong.
     let mut wrong = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         let line: usize = header(&text, "line", &file).parse().expect("a line number");
         let expect = header(&text, "expect", &file);
-        match scenario::load(&file, &[]) {
-            Ok(_) => wrong.push(format!("{}: accepted; should fail with {expect:?}", file.display())),
-            Err(error) => {
-                let message = error.to_string();
+        match load(&file) {
+            Ok(()) => wrong.push(format!("{}: accepted; should fail with {expect:?}", file.display())),
+            Err((error_line, message)) => {
                 let at_line = message.starts_with(&format!("{}:{line}:", file.display()));
-                if error.line != Some(line) || !at_line || !message.contains(expect) {
+                if error_line.is_some_and(|l| l != line) || !at_line || !message.contains(expect) {
                     wrong.push(format!("{message}\n  should be at line {line} and contain {expect:?}"));
                 }
             }
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn every_malformed_scenario_is_refused_at_its_line() {
+    check_located_corpus("scenarios", 50, |file| {
+        scenario::load(file, &[]).map(drop).map_err(|e| (e.line, e.to_string()))
+    });
+}
+
+#[test]
+fn every_malformed_serve_table_is_refused_at_its_line() {
+    let lists = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/lists");
+    check_located_corpus("serve", 10, |file| {
+        pacer_sim::gateway::config::load(file, &[], Some(&lists)).map(drop).map_err(|e| (None, e))
+    });
 }
 
 #[derive(Deserialize)]
