@@ -106,3 +106,44 @@ fn every_malformed_override_is_refused_naming_it() {
         assert!(message.contains(&case.expect), "{message}\nshould contain {:?}", case.expect);
     }
 }
+
+/// `merge/<case>/`: the shard files of one `pacer merge` (in name order) and `expect`, a piece
+/// of the error it must give; a case without `expect` must merge.
+#[test]
+fn every_malformed_merge_is_refused() {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(corpus("merge"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 15, "{} cases", cases.len());
+    let mut wrong = Vec::new();
+    for case in cases {
+        let expect = std::fs::read_to_string(case.join("expect")).ok();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&case)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.file_name().is_some_and(|n| n != "expect"))
+            .collect();
+        files.sort();
+        match (pacer_sim::sweep::merge(&files), expect) {
+            (Ok(result), None) => {
+                // The grid in the order the sweep was given, whichever shard came first.
+                assert_eq!(result.runs.len(), 4, "{}", case.display());
+                assert_eq!(result.grid[0].values, ["3", "4"], "{}", case.display());
+            }
+            (Ok(_), Some(expect)) => {
+                wrong.push(format!("{}: merged; should fail with {expect:?}", case.display()))
+            }
+            (Err(e), None) => wrong.push(format!("{}: {e:#}; should merge", case.display())),
+            (Err(e), Some(expect)) => {
+                let message = format!("{e:#}");
+                if !message.contains(&expect) {
+                    wrong.push(format!("{}: {message}\n  should contain {expect:?}", case.display()));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
