@@ -291,5 +291,6 @@ transcripts!(
     logout,
     push_preview,
     backup,
-    chains
+    chains,
+    malformed
 );

@@ -527,6 +527,7 @@ impl Header {
                     r.record_id = int(text, 1, i64::MAX).map_err(fail)?;
                 }
                 Col::ContactInfo => {
+                    // Checked against the phone type once the whole row is read.
                     if text.is_empty() {
                         return Err(fail("empty: every record needs contact information".into()));
                     }
@@ -588,6 +589,9 @@ impl Header {
                     }
                 }
             }
+        }
+        if let Err(reason) = super::check_contact_info(&r.phone, r.phone_type) {
+            return Err(ListError::new(source, Some(line), Some("contact_info"), reason));
         }
         // The zone: the name wins; a dbid fills in a missing name; the offset column, when
         // given, wins over the table's standard offset.
