@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use pacer_engine::protocol::{Request, RequestBody};
+use pacer_engine::protocol::{DecodeError, ErrorCode, ProtocolError, Request, RequestBody};
 use pacer_sim::scenario;
 use pacer_sim::world::{RunOptions, run};
 
@@ -234,12 +234,29 @@ fn run_cli() -> anyhow::Result<()> {
             }
         }
         Command::Decode { application_id } => {
-            for (number, line) in io::stdin().lock().lines().enumerate() {
-                let line = line.with_context(|| format!("reading line {} of standard input", number + 1))?;
-                if line.trim().is_empty() {
-                    continue;
+            // Lines as bytes: a line that is not UTF-8 is one more malformed request, answered
+            // like the others, not the end of the input.
+            for (number, line) in io::stdin().lock().split(b'\n').enumerate() {
+                let mut line =
+                    line.with_context(|| format!("reading line {} of standard input", number + 1))?;
+                if line.last() == Some(&b'\r') {
+                    line.pop();
                 }
-                writeln!(out, "{}", outcome(&line, application_id))?;
+                match String::from_utf8(line) {
+                    Ok(line) if line.trim().is_empty() => {}
+                    Ok(line) => writeln!(out, "{}", outcome(&line, application_id))?,
+                    Err(_) => {
+                        let error = DecodeError {
+                            error: ProtocolError::new(ErrorCode::InvalidRequest)
+                                .with_detail("the line is not UTF-8"),
+                            req_type: None,
+                            application_id: None,
+                            reference_id: None,
+                            campaign_name: None,
+                        };
+                        writeln!(out, "error {}", error.to_event(application_id).encode_json())?;
+                    }
+                }
             }
         }
     }

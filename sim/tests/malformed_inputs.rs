@@ -147,3 +147,50 @@ fn every_malformed_merge_is_refused() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// `pacer decode` answers every line, garbage included, with one line: the error event the
+/// server would send (or `ok`), and never stops early.
+#[test]
+fn decode_answers_every_garbage_line() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let lines: &[(&[u8], &str)] = &[
+        (b"not json at all", "\"GSW_ERROR_NUMBER\":101"),
+        (b"\xff\xfe\x00garbage", "\"GSW_ERROR_NUMBER\":101"),
+        (b"{}", "\"GSW_ERROR_NUMBER\":102"),
+        (
+            b"{\"GSW_AGENT_REQ_TYPE\":\"LogOut\",\"GSW_APPLICATION_ID\":101,\"GSW_CAMPAIGN_NAME\":\"S\"}\r",
+            "ok LogOut",
+        ),
+        (b"{\"GSW_AGENT_REQ_TYPE\":\"LogOut\",\"GSW_APPLICATION_ID\":1e999}", "\"GSW_ERROR_NUMBER\":101"),
+        (b"{\"GSW_AGENT_REQ_TYPE\":\"LogOut\",\"GSW_APPLICATION_ID\":1e300}", "\"GSW_ERROR_NUMBER\":103"),
+        (b"\x00\x00\x00", "\"GSW_ERROR_NUMBER\":101"),
+        (
+            b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+            "\"GSW_ERROR_NUMBER\":101",
+        ),
+        (b"{\"GSW_AGENT_REQ_TYPE\":\"LogOut\"", "\"GSW_ERROR_NUMBER\":101"),
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pacer"))
+        .arg("decode")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        for (line, _) in lines {
+            stdin.write_all(line).unwrap();
+            stdin.write_all(b"\n").unwrap();
+        }
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).unwrap();
+    let answers: Vec<&str> = text.lines().collect();
+    assert_eq!(answers.len(), lines.len(), "{text}");
+    for ((line, expect), answer) in lines.iter().zip(answers) {
+        assert!(answer.contains(expect), "{:?} answered {answer}", String::from_utf8_lossy(line));
+    }
+}
