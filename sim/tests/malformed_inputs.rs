@@ -194,3 +194,23 @@ fn decode_answers_every_garbage_line() {
         assert!(answer.contains(expect), "{:?} answered {answer}", String::from_utf8_lossy(line));
     }
 }
+
+/// Extreme but valid settings run to the end. With one line and a long list, every dial but
+/// the first finds no free line; the simulator used to answer each one synchronously, the
+/// engine dialed the next record from inside that answer, and the recursion overflowed the
+/// stack (this test runs on a test thread's small stack, where 3000 records were enough).
+#[test]
+fn one_line_and_a_long_list_do_not_overflow_the_stack() {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/small-5.toml");
+    let sets = ["dialer.lines=1", "records.count=20000", "duration_s=120"].map(String::from);
+    let scenario = scenario::load(&base, &sets).unwrap();
+    let options = pacer_sim::world::RunOptions {
+        seed: 1,
+        until_event: None,
+        progress: None,
+        trace_every: None,
+        profile: false,
+    };
+    let outcome = pacer_sim::world::run(&scenario, &options).unwrap();
+    assert!(outcome.violation.is_none(), "{:?}", outcome.violation);
+}
