@@ -214,3 +214,50 @@ fn one_line_and_a_long_list_do_not_overflow_the_stack() {
     let outcome = pacer_sim::world::run(&scenario, &options).unwrap();
     assert!(outcome.violation.is_none(), "{:?}", outcome.violation);
 }
+
+/// A line of `pacer serve --clock virtual` whose `t` jumps years ahead is answered at once:
+/// the clock walks at most `MAX_TIMER_STEPS` wake-ups one by one and fires the rest in one
+/// step (it used to walk every 100 ms tick of the gap: hours of work and a summary line per
+/// minute of it).
+#[test]
+fn serve_takes_a_far_jump_of_the_virtual_clock_in_bounded_steps() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let lists = tempfile::tempdir().unwrap();
+    std::fs::copy(root.join("scenarios/lists/serve-example.csv"), lists.path().join("serve-example.csv"))
+        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pacer"))
+        .args(["serve", "--stdio", "--clock", "virtual", "--scenario"])
+        .arg(root.join("scenarios/serve-example.toml"))
+        .arg("--lists")
+        .arg(lists.path())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        for line in [
+            r#"{"t": 0, "tel": "AgentLogin", "dn": "7001", "agent": "1001"}"#,
+            r#"{"t": 1, "tel": "AgentNotReady", "dn": "7001"}"#,
+            r#"{"t": 3000000000}"#,
+            r#"{"t": 3000000001, "tel": "AgentReady", "dn": "7001"}"#,
+        ] {
+            writeln!(stdin, "{line}").unwrap();
+        }
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let summaries = text.lines().filter(|l| l.contains(r#""kind":"summary""#)).count();
+    // A summary a minute over the first million 100 ms ticks, then one for the rest.
+    assert!((1000..=2000).contains(&summaries), "{summaries} summaries");
+    assert!(
+        text.lines().last().unwrap_or("").contains("unloaded"),
+        "{}",
+        &text[text.len().saturating_sub(500)..]
+    );
+}
