@@ -7,8 +7,9 @@
 //! its list (the same columns `CallingList::write_csv` writes). The gateway syncs the journal
 //! (`fdatasync`) before it sends the replies of the lines that caused the updates, so a record
 //! a desktop was told is processed is on disk. A restart loads the lists, replays the journal
-//! (the last entry for a record wins; a torn last line from a crash, one without its newline, is skipped; any other line that does not read is an error naming it), writes the
-//! lists back and empties the journal.
+//! (the last entry for a record wins; a torn last line from a crash, one without its newline,
+//! is skipped; any other line that does not read is an error naming it), writes the lists back
+//! and empties the journal.
 //!
 //! A long run compacts the journal: after `--journal-compact-every` entries the lists are
 //! written back (records out on desktops or in calls are written as `Retrieved`, which a
