@@ -207,6 +207,7 @@ fn run_cli() -> anyhow::Result<()> {
             }
         }
         Command::Bench { dir, seeds, cap, sets, threads } => {
+            check_cap(cap)?;
             let rows = pacer_sim::compare::bench(&dir, &sets, seeds, threads, cap)?;
             write!(out, "{}", pacer_sim::compare::bench_markdown(&rows, cap, seeds))?;
         }
@@ -333,8 +334,17 @@ fn run_scenario(
     Ok(())
 }
 
+/// An abandon-rate cap: a share in [0, 1].
+fn check_cap(cap: f64) -> anyhow::Result<()> {
+    anyhow::ensure!((0.0..=1.0).contains(&cap), "--cap {cap}: the abandon-rate cap is a share in [0, 1]");
+    Ok(())
+}
+
 fn run_sweep(args: SweepArgs) -> anyhow::Result<()> {
     use pacer_sim::sweep::{Axis, Shard, SweepSpec};
+    if let Some(cap) = args.cap {
+        check_cap(cap)?;
+    }
     let grid = args.grid.iter().map(|g| Axis::parse(g)).collect::<anyhow::Result<Vec<_>>>()?;
     let shard = match &args.shard {
         Some(text) => Some(Shard::parse(text)?),

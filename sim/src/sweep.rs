@@ -365,9 +365,25 @@ pub fn points(grid: &[Axis]) -> Vec<Vec<String>> {
     points
 }
 
+/// Most worker threads a sweep may ask for (each is an operating-system thread).
+pub const MAX_THREADS: usize = 1024;
+
 /// Runs the sweep (or its shard).
 pub fn sweep(spec: &SweepSpec) -> anyhow::Result<SweepResult> {
     ensure!(spec.seeds > 0, "--seeds must be at least 1");
+    ensure!(spec.threads <= MAX_THREADS, "--threads {}: at most {MAX_THREADS}", spec.threads);
+    for (i, axis) in spec.grid.iter().enumerate() {
+        // A key twice would set the field twice, the second value silently winning; a value
+        // twice would run (and later merge) the same point twice.
+        ensure!(
+            spec.grid[..i].iter().all(|a| a.key != axis.key),
+            "--grid {}: the key is given twice",
+            axis.key
+        );
+        for (j, v) in axis.values.iter().enumerate() {
+            ensure!(!axis.values[..j].contains(v), "{}: the value `{v}` is given twice", axis.key);
+        }
+    }
     let path = scenario::resolve(&spec.scenario)
         .ok_or_else(|| anyhow!("no scenario {:?} (try `pacer scenarios`)", spec.scenario))?;
     let grid_points = points(&spec.grid);
@@ -391,6 +407,13 @@ pub fn sweep(spec: &SweepSpec) -> anyhow::Result<SweepResult> {
     let total = grid_points.len() * seeds;
     let runs: Vec<usize> =
         (0..total).filter(|i| spec.shard.is_none_or(|s| *i % s.count as usize == s.index as usize)).collect();
+    if let Some(shard) = spec.shard {
+        // Its file could name neither the sweep nor itself, and `pacer merge` would refuse it.
+        ensure!(
+            !runs.is_empty(),
+            "shard {shard} has no runs: the sweep has {total}, so at most {total} shards"
+        );
+    }
     let bar = if spec.progress {
         let bar = indicatif::ProgressBar::new(runs.len() as u64);
         bar.set_style(

@@ -408,3 +408,49 @@ fn mutated_inputs_are_read_or_refused_never_a_panic() {
 fn read_path(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
+
+/// Sweep arguments that cannot give a sensible sweep are refused before anything runs.
+#[test]
+fn malformed_sweep_arguments_are_refused() {
+    use pacer_sim::sweep::{Axis, Shard, SweepSpec, sweep};
+    let axis = |key: &str, values: &[&str]| Axis {
+        key: key.into(),
+        values: values.iter().map(|v| v.to_string()).collect(),
+    };
+    let spec = |grid: Vec<Axis>, threads: usize, shard: Option<Shard>| SweepSpec {
+        scenario: "small-5".into(),
+        sets: vec!["duration_s=60".into()],
+        grid,
+        seeds: 1,
+        threads,
+        shard,
+        progress: false,
+    };
+    let cases = [
+        (
+            spec(vec![axis("agents.count", &["1", "2"]), axis("agents.count", &["3"])], 0, None),
+            "the key is given twice",
+        ),
+        (spec(vec![axis("agents.count", &["1", "1"])], 0, None), "the value `1` is given twice"),
+        (spec(vec![axis("agents.count", &["1", "2"])], 100_000, None), "--threads 100000: at most 1024"),
+        (
+            spec(vec![axis("agents.count", &["1", "2"])], 0, Some(Shard::parse("5/9").unwrap())),
+            "shard 5/9 has no runs: the sweep has 2",
+        ),
+        (spec(vec![axis("agents.count", &["1", "many"])], 0, None), "invalid type: string \"many\""),
+        (spec(vec![axis("agents.cuont", &["1"])], 0, None), "unknown field `cuont`"),
+    ];
+    for (spec, expect) in cases {
+        let error = match sweep(&spec) {
+            Ok(_) => panic!(
+                "{:?} ran; it should fail with {expect:?}",
+                spec.grid.iter().map(|a| &a.key).collect::<Vec<_>>()
+            ),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(error.contains(expect), "{error}\nshould contain {expect:?}");
+    }
+    for bad in ["", "3", "a/b", "2/2", "0/0", "1/x"] {
+        assert!(Shard::parse(bad).is_err(), "shard {bad:?} was accepted");
+    }
+}
