@@ -421,11 +421,11 @@ impl<'s> World<'s> {
             let list = pacer_engine::records::CallingList::load_csv(csv, &scenario.records.list, None)
                 .map_err(|e| e.to_string())?;
             initial_records += list.len() as u64;
-            store.add_list(list).map_err(|e| format!("{}: {e:?}", csv.display()))?;
+            store.add_list(list).map_err(|e| format!("{}: {e}", csv.display()))?;
         } else {
             for list in population.calling_lists() {
                 initial_records += list.len() as u64;
-                store.add_list(list).map_err(|e| format!("{e:?}"))?;
+                store.add_list(list).map_err(|e| format!("records: {e}"))?;
             }
         }
         let config = server_config(scenario)?;
