@@ -934,15 +934,30 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+/// Largest scenario file read, bytes.
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+
 /// Reads a scenario file and applies `overrides` (each `key.path=value`).
 pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    let error = |line: Option<usize>, message: String| ScenarioError {
         file: file.clone(),
-        line: None,
+        line,
         column: None,
         field: None,
-        message: format!("cannot read: {e}"),
+        message,
+    };
+    // A scenario is a page of settings; a file far past that is not one, and is not read into
+    // memory whole.
+    let size = std::fs::metadata(path).map_err(|e| error(None, format!("cannot read: {e}")))?.len();
+    if size > MAX_SCENARIO_BYTES {
+        return Err(error(None, format!("{size} bytes: a scenario file has at most {MAX_SCENARIO_BYTES}")));
+    }
+    let bytes = std::fs::read(path).map_err(|e| error(None, format!("cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        error(Some(line), "not UTF-8 text".into())
     })?;
     let mut scenario = parse(&text, &file, overrides)?;
     if let Some(csv) = &scenario.records.csv

@@ -49,7 +49,8 @@ fn check_located_corpus(
     // Every case is tried before failing, so one run lists every case that goes wrong.
     let mut wrong = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
+        // Lossy: one case is a file that is not UTF-8 (its header lines are).
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
         let line: usize = header(&text, "line", &file).parse().expect("a line number");
         let expect = header(&text, "expect", &file);
         match load(&file) {
@@ -70,6 +71,16 @@ fn every_malformed_scenario_is_refused_at_its_line() {
     check_located_corpus("scenarios", 50, |file| {
         scenario::load(file, &[]).map(drop).map_err(|e| (e.line, e.to_string()))
     });
+}
+
+#[test]
+fn an_oversized_scenario_file_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.toml");
+    // Sparse: the size is there without the bytes.
+    std::fs::File::create(&path).unwrap().set_len(scenario::MAX_SCENARIO_BYTES + 1).unwrap();
+    let error = scenario::load(&path, &[]).unwrap_err().to_string();
+    assert!(error.contains("a scenario file has at most 16777216"), "{error}");
 }
 
 #[test]
