@@ -207,9 +207,13 @@ impl TryFrom<GoalFields> for GoalSpec {
 fn pacing_settings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<toml::Table, D::Error> {
     let table = toml::Table::deserialize(d)?;
     if !table.is_empty() {
-        toml::Value::Table(table.clone())
+        let config = toml::Value::Table(table.clone())
             .try_into::<pacer_engine::pacing::PacingConfig>()
             .map_err(|e| serde::de::Error::custom(format!("settings: {}", e.message().trim())))?;
+        // The pacer would clamp a value out of its range; a file gets told instead.
+        config
+            .validate()
+            .map_err(|e| serde::de::Error::custom(format!("settings.{}: {}", e.field, e.reason)))?;
     }
     Ok(table)
 }
