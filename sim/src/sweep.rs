@@ -738,6 +738,31 @@ pub fn merge(files: &[PathBuf]) -> anyhow::Result<SweepResult> {
     // sweep was given, whichever shard's file came first and whatever its format.
     for (part, file) in parts.iter().zip(files) {
         for r in &part.runs {
+            // A run's figures are what a simulation can produce: shares in [0, 1], the rest
+            // finite and not negative. An edited or corrupted figure would skew its point's
+            // mean and interval without a trace.
+            for m in Metric::ALL {
+                let v = r.metric(m);
+                let share =
+                    matches!(m, Metric::BusyFactor | Metric::AbandonRate | Metric::AbandonRateMaxWindow);
+                ensure!(
+                    v.is_finite() && v >= 0.0 && (!share || v <= 1.0),
+                    "{}: run of point {} seed {}: {} is {v}, not {}",
+                    file.display(),
+                    r.point,
+                    r.seed,
+                    m.name(),
+                    if share { "a share in [0, 1]" } else { "a finite number >= 0" }
+                );
+            }
+            ensure!(
+                r.wall_seconds.is_finite() && r.wall_seconds >= 0.0,
+                "{}: run of point {} seed {}: wall_seconds is {}, not a finite number >= 0",
+                file.display(),
+                r.point,
+                r.seed,
+                r.wall_seconds
+            );
             ensure!(
                 r.values.len() == first.grid.len(),
                 "{}: run of point {} seed {} has {} grid values, the grid has {} keys",
