@@ -165,7 +165,9 @@ fn every_malformed_merge_is_refused() {
 fn decode_answers_every_garbage_line() {
     use std::io::Write;
     use std::process::{Command, Stdio};
+    let long = vec![b'{'; 2 << 20];
     let lines: &[(&[u8], &str)] = &[
+        (&long, "longer than 1048576 bytes"),
         (b"not json at all", "\"GSW_ERROR_NUMBER\":101"),
         (b"\xff\xfe\x00garbage", "\"GSW_ERROR_NUMBER\":101"),
         (b"{}", "\"GSW_ERROR_NUMBER\":102"),
