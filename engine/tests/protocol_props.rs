@@ -15,6 +15,11 @@ fn text() -> impl Strategy<Value = CompactString> {
     "[A-Za-z0-9 @._\\-\"\\\\é漢]{0,16}".prop_map(CompactString::from)
 }
 
+/// A number any phone type accepts (a voice type needs a dialable one).
+fn phone_number() -> impl Strategy<Value = CompactString> {
+    "\\+?[0-9][0-9 ()\\-]{0,14}".prop_map(CompactString::from)
+}
+
 fn non_blank() -> impl Strategy<Value = CompactString> {
     "[A-Za-z0-9+][A-Za-z0-9 +\\-]{0,14}".prop_map(CompactString::from)
 }
@@ -78,7 +83,7 @@ fn selector() -> impl Strategy<Value = RecordSelector> {
 fn add_record() -> impl Strategy<Value = AddRecord> {
     (
         (option::of(non_blank()), 0..1000i64, of(CallResult::ALL), 0..i64::MAX, non_blank()),
-        (option::of(0..i64::MAX), option::of(0..1000i64), option::of(date_time()), window(), non_blank()),
+        (option::of(0..i64::MAX), option::of(0..1000i64), option::of(date_time()), window(), phone_number()),
         (of(PhoneType::ALL), option::of(handle()), of(RecordStatus::ALL), of(RecordType::ALL), non_blank()),
         custom_fields(),
     )

@@ -60,6 +60,17 @@ fn every_csv_file_of_the_corpus_is_covered() {
 }
 
 #[test]
+fn crlf_line_ends_and_a_byte_order_mark_read_like_the_plain_file() {
+    // good_crlf.csv ends every line with CR LF except inside its one quoted multi-line cell,
+    // whose text is the same as the plain file's.
+    let plain = CallingList::load_csv(&data("good.csv"), "Leads", None).unwrap();
+    for variant in ["good_crlf.csv", "good_bom.csv"] {
+        let list = CallingList::load_csv(&data(variant), "Leads", None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(list, plain, "{variant}");
+    }
+}
+
+#[test]
 fn a_missing_file_names_the_file() {
     let path = data("no_such_list.csv");
     let err = CallingList::load_csv(&path, "Leads", None).unwrap_err();

@@ -306,5 +306,6 @@ transcripts!(
     push_preview,
     backup,
     chains,
-    conformance
+    conformance,
+    malformed
 );

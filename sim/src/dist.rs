@@ -80,7 +80,7 @@ impl DistSpec {
             if value.is_finite() && value > 0.0 {
                 Ok(value)
             } else {
-                Err(format!("{name} must be > 0, got {value}"))
+                Err(format!("{name} must be > 0, got {}", crate::scenario::number(value)))
             }
         }
         match *self {
@@ -107,7 +107,7 @@ impl DistSpec {
                 }
                 for &v in values_s {
                     if !(v.is_finite() && v >= 0.0) {
-                        return Err(format!("values_s must be >= 0, got {v}"));
+                        return Err(format!("values_s must be >= 0, got {}", crate::scenario::number(v)));
                     }
                 }
                 Ok(Dist::Empirical(values_s.clone()))
@@ -116,7 +116,7 @@ impl DistSpec {
                 if value_s.is_finite() && value_s >= 0.0 {
                     Ok(Dist::Constant(value_s))
                 } else {
-                    Err(format!("value_s must be >= 0, got {value_s}"))
+                    Err(format!("value_s must be >= 0, got {}", crate::scenario::number(value_s)))
                 }
             }
         }

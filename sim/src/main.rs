@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use pacer_engine::protocol::{Request, RequestBody};
+use pacer_engine::protocol::{DecodeError, ErrorCode, ProtocolError, Request, RequestBody};
 use pacer_sim::scenario;
 use pacer_sim::world::{RunOptions, run};
 
@@ -207,6 +207,7 @@ fn run_cli() -> anyhow::Result<()> {
             }
         }
         Command::Bench { dir, seeds, cap, sets, threads } => {
+            check_cap(cap)?;
             let rows = pacer_sim::compare::bench(&dir, &sets, seeds, threads, cap)?;
             write!(out, "{}", pacer_sim::compare::bench_markdown(&rows, cap, seeds))?;
         }
@@ -234,16 +235,81 @@ fn run_cli() -> anyhow::Result<()> {
             }
         }
         Command::Decode { application_id } => {
-            for (number, line) in io::stdin().lock().lines().enumerate() {
-                let line = line.with_context(|| format!("reading line {} of standard input", number + 1))?;
-                if line.trim().is_empty() {
+            // Lines as bytes: a line that is not UTF-8, or longer than a message can be, is
+            // one more malformed request, answered like the others, not the end of the input
+            // (nor read into memory whole).
+            let mut input = io::stdin().lock();
+            let mut line = Vec::new();
+            let mut number = 0u64;
+            while let Some(fits) = read_line_bounded(&mut input, &mut line, MAX_DECODE_LINE_BYTES)
+                .with_context(|| format!("reading line {} of standard input", number + 1))?
+            {
+                number += 1;
+                let refused = |detail: String| DecodeError {
+                    error: ProtocolError::new(ErrorCode::InvalidRequest).with_detail(detail),
+                    req_type: None,
+                    application_id: None,
+                    reference_id: None,
+                    campaign_name: None,
+                };
+                if !fits {
+                    let error = refused(format!("the line is longer than {MAX_DECODE_LINE_BYTES} bytes"));
+                    writeln!(out, "error {}", error.to_event(application_id).encode_json())?;
                     continue;
                 }
-                writeln!(out, "{}", outcome(&line, application_id))?;
+                match std::str::from_utf8(&line) {
+                    Ok(text) if text.trim().is_empty() => {}
+                    Ok(text) => writeln!(out, "{}", outcome(text, application_id))?,
+                    Err(_) => {
+                        let error = refused("the line is not UTF-8".into());
+                        writeln!(out, "error {}", error.to_event(application_id).encode_json())?;
+                    }
+                }
             }
         }
     }
     Ok(())
+}
+
+/// Longest line `pacer decode` reads (the gateway's default limit is far below it).
+const MAX_DECODE_LINE_BYTES: usize = 1 << 20;
+
+/// Reads the next line of `input` into `line`, without its `\n` or `\r\n`. `None` at the end
+/// of input; `Some(false)` when the line ran past `max` bytes (the rest of it is skipped, not
+/// kept); `Some(true)` otherwise.
+fn read_line_bounded(input: &mut impl BufRead, line: &mut Vec<u8>, max: usize) -> io::Result<Option<bool>> {
+    line.clear();
+    let mut fits = true;
+    let mut any = false;
+    loop {
+        let buf = match input.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            break;
+        }
+        any = true;
+        let (chunk, used, ended) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], i + 1, true),
+            None => (buf, buf.len(), false),
+        };
+        if fits && line.len() + chunk.len() <= max {
+            line.extend_from_slice(chunk);
+        } else {
+            fits = false;
+            line.clear();
+        }
+        input.consume(used);
+        if ended {
+            break;
+        }
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Ok(any.then_some(fits))
 }
 
 static PROGRESS: OnceLock<indicatif::ProgressBar> = OnceLock::new();
@@ -316,8 +382,17 @@ fn run_scenario(
     Ok(())
 }
 
+/// An abandon-rate cap: a share in [0, 1].
+fn check_cap(cap: f64) -> anyhow::Result<()> {
+    anyhow::ensure!((0.0..=1.0).contains(&cap), "--cap {cap}: the abandon-rate cap is a share in [0, 1]");
+    Ok(())
+}
+
 fn run_sweep(args: SweepArgs) -> anyhow::Result<()> {
     use pacer_sim::sweep::{Axis, Shard, SweepSpec};
+    if let Some(cap) = args.cap {
+        check_cap(cap)?;
+    }
     let grid = args.grid.iter().map(|g| Axis::parse(g)).collect::<anyhow::Result<Vec<_>>>()?;
     let shard = match &args.shard {
         Some(text) => Some(Shard::parse(text)?),

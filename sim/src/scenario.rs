@@ -28,10 +28,10 @@ pub struct Scenario {
     pub duration_s: f64,
     /// Start of the simulated day, Unix seconds (default 2026-03-02 13:00 UTC, 08:00 US
     /// Eastern).
-    #[serde(default = "default_start_unix_s")]
+    #[serde(default = "default_start_unix_s", deserialize_with = "start_unix_s")]
     pub start_unix_s: i64,
     /// Application id of the simulated server.
-    #[serde(default = "default_application_id")]
+    #[serde(default = "default_application_id", deserialize_with = "application_id")]
     pub application_id: i64,
     /// The campaign group.
     pub group: GroupSpec,
@@ -73,15 +73,17 @@ fn default_application_id() -> i64 {
 #[serde(deny_unknown_fields)]
 pub struct GroupSpec {
     /// Campaign name.
+    #[serde(deserialize_with = "name")]
     pub campaign: String,
     /// Agent group name.
+    #[serde(deserialize_with = "name")]
     pub agent_group: String,
     /// Dialing mode, as the protocol names it (`Predictive`, `Progressive`, `Preview`,
     /// `Power GVP`, ... or the short `Predict`, `Progress`, ...).
     #[serde(deserialize_with = "dial_mode_name")]
     pub dial_mode: String,
     /// Caller id presented on every call.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "cpn_digits")]
     pub cpn_digits: Option<String>,
     /// The group's agents are virtual (an IVR group: no after-call work, no desktop
     /// behaviour beyond RecordProcessed).
@@ -89,7 +91,7 @@ pub struct GroupSpec {
     pub ivr: bool,
     /// Seconds after which the engine gives up a dial whose result has not come (the
     /// engine's default when unset).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_s")]
     pub dial_result_timeout_s: Option<f64>,
 }
 
@@ -109,8 +111,9 @@ pub struct PacingSpec {
     pub algorithm: String,
     /// Goal: exactly one of `overdial_rate`, `busy_factor`, `agent_wait_s`.
     pub goal: GoalSpec,
-    /// Other settings, passed to the engine's pacing configuration as they are.
-    #[serde(default)]
+    /// Other settings, passed to the engine's pacing configuration as they are (checked
+    /// against it when read).
+    #[serde(default, deserialize_with = "pacing_settings")]
     pub settings: toml::Table,
 }
 
@@ -149,9 +152,10 @@ fn dial_mode_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::E
     }
 }
 
-/// A pacing goal as written in a scenario.
+/// A pacing goal as written in a scenario; the target is checked when read (a rate or a
+/// busy factor is a share in [0, 1], a wait is a finite number of seconds >= 0).
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields, try_from = "GoalFields")]
 pub enum GoalSpec {
     /// Keep abandoned / answered below this.
     OverdialRate(f64),
@@ -171,6 +175,127 @@ impl fmt::Display for GoalSpec {
     }
 }
 
+/// [`GoalSpec`] as written, before its target is checked.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum GoalFields {
+    OverdialRate(f64),
+    BusyFactor(f64),
+    AgentWaitS(f64),
+}
+
+impl TryFrom<GoalFields> for GoalSpec {
+    type Error = String;
+    fn try_from(goal: GoalFields) -> Result<GoalSpec, String> {
+        let share = |name: &str, v: f64| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!("{name} is a share and must be in [0, 1], got {}", number(v)))
+            }
+        };
+        Ok(match goal {
+            GoalFields::OverdialRate(v) => GoalSpec::OverdialRate(share("overdial_rate", v)?),
+            GoalFields::BusyFactor(v) => GoalSpec::BusyFactor(share("busy_factor", v)?),
+            GoalFields::AgentWaitS(v) => GoalSpec::AgentWaitS(Seconds::try_from(v)?.0),
+        })
+    }
+}
+
+/// Reads the `[pacing] settings` table and checks that it converts to the engine's pacing
+/// configuration, so a bad setting is reported at its line rather than when the run starts.
+fn pacing_settings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<toml::Table, D::Error> {
+    let table = toml::Table::deserialize(d)?;
+    if !table.is_empty() {
+        let config = toml::Value::Table(table.clone())
+            .try_into::<pacer_engine::pacing::PacingConfig>()
+            .map_err(|e| serde::de::Error::custom(format!("settings: {}", e.message().trim())))?;
+        // The pacer would clamp a value out of its range; a file gets told instead.
+        config
+            .validate()
+            .map_err(|e| serde::de::Error::custom(format!("settings.{}: {}", e.field, e.reason)))?;
+    }
+    Ok(table)
+}
+
+/// The latest start a scenario may give: 9999-12-31 23:59:59 UTC, which keeps every engine
+/// time (microseconds in a `u64`) far from overflow.
+const MAX_START_UNIX_S: i64 = 253_402_300_799;
+
+/// Reads the start of the simulated day: Unix seconds from 0 to [`MAX_START_UNIX_S`] (the
+/// engine's clock starts at the epoch and would silently clamp an earlier time).
+fn start_unix_s<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let s = i64::deserialize(d)?;
+    if (0..=MAX_START_UNIX_S).contains(&s) {
+        Ok(s)
+    } else {
+        Err(serde::de::Error::custom(format!("must be Unix seconds from 0 to {MAX_START_UNIX_S}, got {s}")))
+    }
+}
+
+/// Reads the application id: 101 or more, as the engine requires.
+fn application_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let id = i64::deserialize(d)?;
+    if id >= 101 {
+        Ok(id)
+    } else {
+        Err(serde::de::Error::custom(format!("{id} is below 101, the first valid application id")))
+    }
+}
+
+/// Longest name (campaign, agent group, list, zone) a scenario may give, bytes.
+const MAX_NAME_BYTES: usize = 255;
+
+/// Checks a name: not empty, not padded with spaces, no control characters, not absurdly long.
+fn check_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        Err("must not be empty".into())
+    } else if name.trim() != name {
+        Err(format!("{name:?} starts or ends with white space"))
+    } else if name.chars().any(char::is_control) {
+        Err(format!("{name:?} holds a control character"))
+    } else if name.len() > MAX_NAME_BYTES {
+        Err(format!("longer than {MAX_NAME_BYTES} bytes ({} bytes)", name.len()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Reads a name (see [`check_name`]).
+fn name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let name = String::deserialize(d)?;
+    check_name(&name).map_err(|e| serde::de::Error::custom(format!("a name {e}")))?;
+    Ok(name)
+}
+
+/// Reads a caller id: digits, optionally after a `+`, at most 32 of them.
+fn cpn_digits<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let cpn = String::deserialize(d)?;
+    let digits = cpn.strip_prefix('+').unwrap_or(&cpn);
+    if digits.is_empty() || digits.len() > 32 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(serde::de::Error::custom(format!(
+            "{cpn:?} is not a caller id (1 to 32 digits, optionally after a `+`)"
+        )));
+    }
+    Ok(Some(cpn))
+}
+
+/// Reads an optional span of seconds (see [`Seconds`]).
+fn optional_s<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let s = f64::deserialize(d)?;
+    Seconds::try_from(s).map(|s| Some(s.0)).map_err(serde::de::Error::custom)
+}
+
+/// Reads an optional span of seconds that must be more than 0 (see [`Seconds`]).
+fn optional_positive_s<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let s = f64::deserialize(d)?;
+    match Seconds::try_from(s) {
+        Ok(Seconds(s)) if s > 0.0 => Ok(Some(s)),
+        Ok(_) => Err(serde::de::Error::custom("seconds must be more than 0, got 0")),
+        Err(e) => Err(serde::de::Error::custom(e)),
+    }
+}
+
 /// A probability: a number in [0, 1], checked when read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd, Deserialize)]
 #[serde(try_from = "f64")]
@@ -182,9 +307,15 @@ impl TryFrom<f64> for Probability {
         if (0.0..=1.0).contains(&p) {
             Ok(Probability(p))
         } else {
-            Err(format!("a probability must be in [0, 1], got {p}"))
+            Err(format!("a probability must be in [0, 1], got {}", number(p)))
         }
     }
+}
+
+/// A number as an error message shows it: in full when short, in scientific notation when
+/// its decimal form would run to hundreds of digits (`1e300`).
+pub(crate) fn number(v: f64) -> String {
+    if v.is_finite() && v.abs() >= 1e15 { format!("{v:e}") } else { format!("{v}") }
 }
 
 /// Most agents a scenario may ask for (the simulator's memory grows with them).
@@ -194,14 +325,11 @@ pub const MAX_RECORDS: u64 = 100_000_000;
 /// Longest simulated span, seconds (a year).
 const MAX_DURATION_S: f64 = 366.0 * 86_400.0;
 
-/// Reads a number of seconds that must be finite and not negative.
+/// Reads a number of seconds that must be finite, not negative and at most a year (see
+/// [`Seconds`]).
 fn non_negative_s<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     let s = f64::deserialize(d)?;
-    if s.is_finite() && s >= 0.0 {
-        Ok(s)
-    } else {
-        Err(serde::de::Error::custom(format!("seconds must be finite and >= 0, got {s}")))
-    }
+    Seconds::try_from(s).map(|s| s.0).map_err(serde::de::Error::custom)
 }
 
 /// Reads the simulated span: more than 0 seconds, at most a year.
@@ -211,14 +339,18 @@ fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         Ok(s)
     } else {
         Err(serde::de::Error::custom(format!(
-            "must be more than 0 and at most {MAX_DURATION_S} seconds, got {s}"
+            "must be more than 0 and at most {MAX_DURATION_S} seconds, got {}",
+            number(s)
         )))
     }
 }
 
-/// Reads a number of agents, at most [`MAX_AGENTS`].
+/// Reads a number of agents, at least 1 and at most [`MAX_AGENTS`].
 fn agent_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     let n = u64::deserialize(d)?;
+    if n == 0 {
+        return Err(serde::de::Error::custom("at least 1 agent, got 0"));
+    }
     u32::try_from(n)
         .ok()
         .filter(|&n| n <= MAX_AGENTS)
@@ -235,7 +367,9 @@ fn record_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error>
     }
 }
 
-/// A span of seconds: finite and not negative, checked when read.
+/// A span of seconds: finite, not negative and at most a year, checked when read. The bound
+/// keeps every span convertible to a `Duration` and every engine time far from overflow; no
+/// setting of a simulated day means anything past it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd, Deserialize)]
 #[serde(try_from = "f64")]
 pub struct Seconds(pub f64);
@@ -243,10 +377,12 @@ pub struct Seconds(pub f64);
 impl TryFrom<f64> for Seconds {
     type Error = String;
     fn try_from(s: f64) -> Result<Seconds, String> {
-        if s.is_finite() && s >= 0.0 {
-            Ok(Seconds(s))
+        if !(s.is_finite() && s >= 0.0) {
+            Err(format!("seconds must be finite and >= 0, got {}", number(s)))
+        } else if s > MAX_DURATION_S {
+            Err(format!("seconds must be at most {MAX_DURATION_S} (a year), got {}", number(s)))
         } else {
-            Err(format!("seconds must be finite and >= 0, got {s}"))
+            Ok(Seconds(s))
         }
     }
 }
@@ -289,7 +425,7 @@ pub struct AgentsSpec {
     #[serde(default, deserialize_with = "non_negative_s")]
     pub login_spread_s: f64,
     /// Length of a shift, seconds (default: the whole run).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_positive_s")]
     pub shift_s: Option<f64>,
     /// Talk time.
     pub talk: Distribution,
@@ -299,10 +435,10 @@ pub struct AgentsSpec {
     #[serde(default)]
     pub ready_time_hint: Probability,
     /// Relative standard deviation of the agent's estimate of remaining work.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "relative_sd")]
     pub ready_time_error: f64,
     /// Breaks per shift (each through the smart-logout exchange).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "break_count")]
     pub breaks: u32,
     /// Length of a break.
     #[serde(default = "default_break")]
@@ -353,9 +489,10 @@ fn default_retry_s() -> f64 {
     5.0
 }
 
-/// A time zone of the calling list.
+/// A time zone of the calling list: a zone of the engine's table, or any name with its
+/// offset; the weight is finite and not negative.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "TimeZoneFields")]
 pub struct TimeZoneSpec {
     /// Name as the list stores it (`EST`, `CST`, ...; see the engine's zone table).
     pub name: String,
@@ -366,9 +503,9 @@ pub struct TimeZoneSpec {
     pub weight: f64,
 }
 
-/// Weights of phone types in the generated list.
+/// Weights of phone types in the generated list (finite, not negative, not all zero).
 #[derive(Clone, Copy, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "PhoneMixFields")]
 pub struct PhoneMix {
     /// Home phones.
     #[serde(default)]
@@ -395,22 +532,23 @@ pub struct RecordsSpec {
     #[serde(deserialize_with = "record_count")]
     pub count: u64,
     /// List name.
-    #[serde(default = "default_list")]
+    #[serde(default = "default_list", deserialize_with = "name")]
     pub list: String,
     /// Longest chain (numbers per customer); chain lengths are uniform in 1..=chain_max.
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "chain_max")]
     pub chain_max: u32,
     /// Phone type mix.
     #[serde(default)]
     pub phone_types: PhoneMix,
     /// Time zones; default one zone at UTC-5.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "time_zones")]
     pub time_zones: Vec<TimeZoneSpec>,
     /// Daily window start, seconds from local midnight.
-    #[serde(default = "default_from")]
+    #[serde(default = "default_from", deserialize_with = "day_second")]
     pub daily_from_s: i32,
-    /// Daily window end, seconds from local midnight.
-    #[serde(default = "default_till")]
+    /// Daily window end, seconds from local midnight (before the start: the window spans
+    /// midnight).
+    #[serde(default = "default_till", deserialize_with = "day_second")]
     pub daily_till_s: i32,
     /// Share of numbers preloaded on the do-not-call list.
     #[serde(default)]
@@ -430,6 +568,120 @@ fn yes() -> bool {
     true
 }
 
+/// [`TimeZoneSpec`] as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TimeZoneFields {
+    name: String,
+    #[serde(default)]
+    offset_s: Option<i32>,
+    weight: f64,
+}
+
+impl TryFrom<TimeZoneFields> for TimeZoneSpec {
+    type Error = String;
+    fn try_from(z: TimeZoneFields) -> Result<TimeZoneSpec, String> {
+        check_name(&z.name).map_err(|e| format!("a zone name {e}"))?;
+        match z.offset_s {
+            Some(offset) if !(-43_200..=43_200).contains(&offset) => {
+                return Err(format!("offset_s must be in -43200..=43200, got {offset}"));
+            }
+            None if pacer_engine::records::tz::zone_by_name(&z.name).is_none() => {
+                return Err(format!("`{}` is not in the engine's zone table; give its offset_s", z.name));
+            }
+            _ => {}
+        }
+        if !(z.weight.is_finite() && z.weight >= 0.0) {
+            return Err(format!("weight must be finite and >= 0, got {}", number(z.weight)));
+        }
+        Ok(TimeZoneSpec { name: z.name, offset_s: z.offset_s, weight: z.weight })
+    }
+}
+
+/// Reads the time zones: when any are given, their weights must not all be 0.
+fn time_zones<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<TimeZoneSpec>, D::Error> {
+    let zones = Vec::<TimeZoneSpec>::deserialize(d)?;
+    if !zones.is_empty() && zones.iter().all(|z| z.weight == 0.0) {
+        return Err(serde::de::Error::custom("the zones' weights must not all be 0"));
+    }
+    Ok(zones)
+}
+
+/// Checks relative weights: each finite and not negative, and not all zero.
+fn check_weights(names: &[&str], weights: &[f64]) -> Result<(), String> {
+    for (name, &w) in names.iter().zip(weights) {
+        if !(w.is_finite() && w >= 0.0) {
+            return Err(format!("weight {name} must be finite and >= 0, got {}", number(w)));
+        }
+    }
+    if weights.iter().all(|&w| w == 0.0) {
+        return Err(format!("the weights ({}) must not all be 0", names.join(", ")));
+    }
+    Ok(())
+}
+
+/// [`PhoneMix`] as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhoneMixFields {
+    #[serde(default)]
+    home: f64,
+    #[serde(default)]
+    business: f64,
+    #[serde(default)]
+    mobile: f64,
+}
+
+impl TryFrom<PhoneMixFields> for PhoneMix {
+    type Error = String;
+    fn try_from(m: PhoneMixFields) -> Result<PhoneMix, String> {
+        check_weights(&["home", "business", "mobile"], &[m.home, m.business, m.mobile])?;
+        Ok(PhoneMix { home: m.home, business: m.business, mobile: m.mobile })
+    }
+}
+
+/// Most breaks an agent may take in one shift (each is a smart-logout exchange and a return;
+/// a few an hour is already more than any floor allows).
+const MAX_BREAKS: u32 = 1000;
+
+/// Reads the number of breaks per shift, at most [`MAX_BREAKS`].
+fn break_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = u64::deserialize(d)?;
+    u32::try_from(n)
+        .ok()
+        .filter(|&n| n <= MAX_BREAKS)
+        .ok_or_else(|| serde::de::Error::custom(format!("at most {MAX_BREAKS} breaks per shift, got {n}")))
+}
+
+/// Reads a relative standard deviation: finite and not negative.
+fn relative_sd<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "a relative standard deviation must be finite and >= 0, got {}",
+            number(v)
+        )))
+    }
+}
+
+/// Reads the longest chain: at least 1.
+fn chain_max<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = u32::deserialize(d)?;
+    if n >= 1 { Ok(n) } else { Err(serde::de::Error::custom("a chain holds at least 1 number, got 0")) }
+}
+
+/// Reads a bound of the daily window: seconds from local midnight, 0 to 86400.
+fn day_second<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    let s = i64::deserialize(d)?;
+    if (0..=86_400).contains(&s) {
+        Ok(s as i32)
+    } else {
+        Err(serde::de::Error::custom(format!("seconds from local midnight must be in 0..=86400, got {s}")))
+    }
+}
+
 fn default_list() -> String {
     "Leads".into()
 }
@@ -443,9 +695,10 @@ fn default_till() -> i32 {
     21 * 3600
 }
 
-/// Outcome probabilities of one phone type (the rest of 1 is no answer).
+/// Outcome probabilities of one phone type (the rest of 1 is no answer, so they sum to at
+/// most 1).
 #[derive(Clone, Copy, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "OutcomeFields")]
 pub struct OutcomeSpec {
     /// A person answers.
     pub answer: Probability,
@@ -461,6 +714,33 @@ pub struct OutcomeSpec {
     /// Special information tone (number not in service).
     #[serde(default)]
     pub sit: Probability,
+}
+
+/// [`OutcomeSpec`] as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutcomeFields {
+    answer: Probability,
+    #[serde(default)]
+    busy: Probability,
+    #[serde(default)]
+    machine: Probability,
+    #[serde(default)]
+    fax: Probability,
+    #[serde(default)]
+    sit: Probability,
+}
+
+impl TryFrom<OutcomeFields> for OutcomeSpec {
+    type Error = String;
+    fn try_from(o: OutcomeFields) -> Result<OutcomeSpec, String> {
+        let sum = o.answer.0 + o.busy.0 + o.machine.0 + o.fax.0 + o.sit.0;
+        // A little slack for decimal fractions whose binary sum lands just above 1.
+        if sum > 1.0 + 1e-9 {
+            return Err(format!("answer + busy + machine + fax + sit must be at most 1, got {sum}"));
+        }
+        Ok(OutcomeSpec { answer: o.answer, busy: o.busy, machine: o.machine, fax: o.fax, sit: o.sit })
+    }
 }
 
 /// Outcome probabilities per phone type.
@@ -658,15 +938,30 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+/// Largest scenario file read, bytes.
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+
 /// Reads a scenario file and applies `overrides` (each `key.path=value`).
 pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    let error = |line: Option<usize>, message: String| ScenarioError {
         file: file.clone(),
-        line: None,
+        line,
         column: None,
         field: None,
-        message: format!("cannot read: {e}"),
+        message,
+    };
+    // A scenario is a page of settings; a file far past that is not one, and is not read into
+    // memory whole.
+    let size = std::fs::metadata(path).map_err(|e| error(None, format!("cannot read: {e}")))?.len();
+    if size > MAX_SCENARIO_BYTES {
+        return Err(error(None, format!("{size} bytes: a scenario file has at most {MAX_SCENARIO_BYTES}")));
+    }
+    let bytes = std::fs::read(path).map_err(|e| error(None, format!("cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        error(Some(line), "not UTF-8 text".into())
     })?;
     let mut scenario = parse(&text, &file, overrides)?;
     if let Some(csv) = &scenario.records.csv
@@ -741,11 +1036,15 @@ fn apply_override(doc: &mut toml_edit::DocumentMut, set: &str) -> Result<(String
 }
 
 fn read(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-    toml::from_str::<Scenario>(text).map_err(|e| {
-        let (line, column) = e.span().map(|span| line_column(text, span.start)).unzip();
-        let field = field_of(e.message()).or_else(|| e.span().and_then(|span| key_path_at(text, span)));
-        ScenarioError { file: file.into(), line, column, field, message: e.message().trim().to_string() }
-    })
+    toml::from_str::<Scenario>(text).map_err(|e| located_error(text, file, &e))
+}
+
+/// A TOML reader's error on `text` (named `file`), with the line, column and field its span
+/// points at.
+pub(crate) fn located_error(text: &str, file: &str, e: &toml::de::Error) -> ScenarioError {
+    let (line, column) = e.span().map(|span| line_column(text, span.start)).unzip();
+    let field = field_of(e.message()).or_else(|| e.span().and_then(|span| key_path_at(text, span)));
+    ScenarioError { file: file.into(), line, column, field, message: e.message().trim().to_string() }
 }
 
 fn line_column(text: &str, offset: usize) -> (usize, usize) {

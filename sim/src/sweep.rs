@@ -365,9 +365,25 @@ pub fn points(grid: &[Axis]) -> Vec<Vec<String>> {
     points
 }
 
+/// Most worker threads a sweep may ask for (each is an operating-system thread).
+pub const MAX_THREADS: usize = 1024;
+
 /// Runs the sweep (or its shard).
 pub fn sweep(spec: &SweepSpec) -> anyhow::Result<SweepResult> {
     ensure!(spec.seeds > 0, "--seeds must be at least 1");
+    ensure!(spec.threads <= MAX_THREADS, "--threads {}: at most {MAX_THREADS}", spec.threads);
+    for (i, axis) in spec.grid.iter().enumerate() {
+        // A key twice would set the field twice, the second value silently winning; a value
+        // twice would run (and later merge) the same point twice.
+        ensure!(
+            spec.grid[..i].iter().all(|a| a.key != axis.key),
+            "--grid {}: the key is given twice",
+            axis.key
+        );
+        for (j, v) in axis.values.iter().enumerate() {
+            ensure!(!axis.values[..j].contains(v), "{}: the value `{v}` is given twice", axis.key);
+        }
+    }
     let path = scenario::resolve(&spec.scenario)
         .ok_or_else(|| anyhow!("no scenario {:?} (try `pacer scenarios`)", spec.scenario))?;
     let grid_points = points(&spec.grid);
@@ -391,6 +407,13 @@ pub fn sweep(spec: &SweepSpec) -> anyhow::Result<SweepResult> {
     let total = grid_points.len() * seeds;
     let runs: Vec<usize> =
         (0..total).filter(|i| spec.shard.is_none_or(|s| *i % s.count as usize == s.index as usize)).collect();
+    if let Some(shard) = spec.shard {
+        // Its file could name neither the sweep nor itself, and `pacer merge` would refuse it.
+        ensure!(
+            !runs.is_empty(),
+            "shard {shard} has no runs: the sweep has {total}, so at most {total} shards"
+        );
+    }
     let bar = if spec.progress {
         let bar = indicatif::ProgressBar::new(runs.len() as u64);
         bar.set_style(
@@ -591,6 +614,13 @@ fn read_csv(text: &str, path: &Path) -> anyhow::Result<SweepResult> {
     let need = |name: &str| col(name).ok_or_else(|| anyhow!("{}: no column `{name}`", path.display()));
     let (kind, scen, shard, point, seeds, seed) =
         (need("kind")?, need("scenario")?, need("shard")?, need("point")?, need("seeds")?, need("seed")?);
+    // The grid's keys are the columns between `point` and `seeds`; a file whose columns are in
+    // another order is not one this program wrote.
+    ensure!(
+        point < seeds,
+        "{}: line 1: column `seeds` comes before column `point` (the grid's keys go between them)",
+        path.display()
+    );
     let axis_cols = point + 1..seeds;
     let grid_keys: Vec<String> = header[axis_cols.clone()].to_vec();
     let metric_cols: Vec<usize> =
@@ -604,18 +634,33 @@ fn read_csv(text: &str, path: &Path) -> anyhow::Result<SweepResult> {
         runs: Vec::new(),
         points: Vec::new(),
     };
-    for (i, rec) in r.records().enumerate() {
-        let line = i + 2;
-        let rec = rec.with_context(|| format!("{}: line {line}", path.display()))?;
+    for rec in r.records() {
+        let rec = rec.with_context(|| format!("{}", path.display()))?;
+        let line = rec.position().map_or(0, |p| p.line());
         let field = |c: usize| rec.get(c).unwrap_or("");
         let bad =
             |c: usize, what: &str| anyhow!("{}: line {line}, field `{}`: {what}", path.display(), header[c]);
-        if field(kind) != "run" {
-            continue;
+        match field(kind) {
+            "run" => {}
+            // Summaries are recomputed from the runs.
+            "mean" => continue,
+            other => return Err(bad(kind, &format!("`{other}` is neither `run` nor `mean`"))),
         }
-        out.scenario = field(scen).to_string();
-        out.shard = Some(field(shard).to_string()).filter(|s| !s.is_empty());
-        out.seeds = field(seeds).parse().map_err(|_| bad(seeds, "not a number"))?;
+        let row_seeds: u32 = field(seeds).parse().map_err(|_| bad(seeds, "not a number"))?;
+        let row_shard = Some(field(shard).to_string()).filter(|s| !s.is_empty());
+        if out.runs.is_empty() {
+            out.scenario = field(scen).to_string();
+            out.shard = row_shard;
+            out.seeds = row_seeds;
+        } else {
+            // Every run of one file belongs to the same sweep and shard.
+            ensure!(
+                field(scen) == out.scenario,
+                bad(scen, &format!("differs from `{}` above", out.scenario))
+            );
+            ensure!(row_shard == out.shard, bad(shard, "differs from the rows above"));
+            ensure!(row_seeds == out.seeds, bad(seeds, &format!("differs from {} above", out.seeds)));
+        }
         let num = |c: usize| -> anyhow::Result<f64> { field(c).parse().map_err(|_| bad(c, "not a number")) };
         let int =
             |c: usize| -> anyhow::Result<u64> { field(c).parse().map_err(|_| bad(c, "not a whole number")) };
@@ -636,6 +681,7 @@ fn read_csv(text: &str, path: &Path) -> anyhow::Result<SweepResult> {
             wall_seconds: num(wall)?,
         });
     }
+    ensure!(!out.runs.is_empty(), "{}: no runs (no row of kind `run`)", path.display());
     // The axes' values in point order (a CSV keeps them per row only).
     let mut seen = BTreeSet::new();
     let mut by_point: Vec<&RunRow> = out.runs.iter().filter(|r| seen.insert(r.point)).collect();
@@ -673,7 +719,7 @@ pub fn merge(files: &[PathBuf]) -> anyhow::Result<SweepResult> {
             file.display()
         );
         let shard = part.shard.as_deref().ok_or_else(|| anyhow!("{}: not a shard's file", file.display()))?;
-        let shard = Shard::parse(shard)?;
+        let shard = Shard::parse(shard).with_context(|| format!("{}", file.display()))?;
         ensure!(
             count.is_none_or(|c| c == shard.count),
             "{}: shard {shard} of a different split",
@@ -687,18 +733,94 @@ pub fn merge(files: &[PathBuf]) -> anyhow::Result<SweepResult> {
     let mut runs: Vec<RunRow> = parts.iter().flat_map(|p| p.runs.iter().cloned()).collect();
     let seeds = first.seeds as usize;
     runs.sort_by_key(|r| (r.point, r.seed));
-    // The grid: from JSON as written; from CSV the values in point order.
-    let mut grid = first.grid.clone();
-    for part in &parts {
-        for (axis, other) in grid.iter_mut().zip(&part.grid) {
-            for v in &other.values {
-                if !axis.values.contains(v) {
-                    axis.values.push(v.clone());
-                }
+    // The grid: each axis's values in the order the points first show them. Points run through
+    // the grid with the first axis slowest, so with every point present this is the order the
+    // sweep was given, whichever shard's file came first and whatever its format.
+    for (part, file) in parts.iter().zip(files) {
+        for r in &part.runs {
+            // A run's figures are what a simulation can produce: shares in [0, 1], the rest
+            // finite and not negative. An edited or corrupted figure would skew its point's
+            // mean and interval without a trace.
+            for m in Metric::ALL {
+                let v = r.metric(m);
+                let share =
+                    matches!(m, Metric::BusyFactor | Metric::AbandonRate | Metric::AbandonRateMaxWindow);
+                ensure!(
+                    v.is_finite() && v >= 0.0 && (!share || v <= 1.0),
+                    "{}: run of point {} seed {}: {} is {v}, not {}",
+                    file.display(),
+                    r.point,
+                    r.seed,
+                    m.name(),
+                    if share { "a share in [0, 1]" } else { "a finite number >= 0" }
+                );
+            }
+            ensure!(
+                r.wall_seconds.is_finite() && r.wall_seconds >= 0.0,
+                "{}: run of point {} seed {}: wall_seconds is {}, not a finite number >= 0",
+                file.display(),
+                r.point,
+                r.seed,
+                r.wall_seconds
+            );
+            ensure!(
+                r.values.len() == first.grid.len(),
+                "{}: run of point {} seed {} has {} grid values, the grid has {} keys",
+                file.display(),
+                r.point,
+                r.seed,
+                r.values.len(),
+                first.grid.len()
+            );
+        }
+    }
+    for pair in runs.windows(2) {
+        ensure!(
+            pair[0].point != pair[1].point || pair[0].values == pair[1].values,
+            "merge: runs of point {} disagree on its grid values: seed {} has {:?}, seed {} has {:?}",
+            pair[0].point,
+            pair[0].seed,
+            pair[0].values,
+            pair[1].seed,
+            pair[1].values
+        );
+    }
+    let mut grid: Vec<Axis> =
+        first.grid.iter().map(|a| Axis { key: a.key.clone(), values: Vec::new() }).collect();
+    for r in &runs {
+        for (axis, v) in grid.iter_mut().zip(&r.values) {
+            if !axis.values.contains(v) {
+                axis.values.push(v.clone());
             }
         }
     }
-    let n_points = points(&grid).len();
+    // Every run's values must be those of its point: a run whose values were edited or
+    // shifted would otherwise be summarised under the wrong point.
+    let grid_points = points(&grid);
+    for (part, file) in parts.iter().zip(files) {
+        for r in &part.runs {
+            let expected = grid_points.get(r.point).ok_or_else(|| {
+                anyhow!(
+                    "{}: run of point {} seed {}: the grid has {} points",
+                    file.display(),
+                    r.point,
+                    r.seed,
+                    grid_points.len()
+                )
+            })?;
+            ensure!(
+                &r.values == expected,
+                "{}: run of point {} seed {}: values {:?}, but the grid's point {} is {:?}",
+                file.display(),
+                r.point,
+                r.seed,
+                r.values,
+                r.point,
+                expected
+            );
+        }
+    }
+    let n_points = grid_points.len();
     ensure!(runs.len() == n_points * seeds, "merge: {} runs, the grid has {}", runs.len(), n_points * seeds);
     for (i, r) in runs.iter().enumerate() {
         ensure!(

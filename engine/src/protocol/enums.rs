@@ -525,10 +525,14 @@ impl LocalDateTime {
     }
 
     /// Unix seconds of this local time in a zone `tz_offset_s` seconds east of UTC.
+    ///
+    /// Computed by calendar arithmetic rather than through a timestamp type, so every date
+    /// this type holds has an answer: a timestamp stops short of the last hours of year 9999,
+    /// which `12/31/9999 23:59` reaches.
     pub fn to_unix(self, tz_offset_s: i64) -> i64 {
-        let as_if_utc = jiff::tz::Offset::UTC.to_timestamp(self.at).map(|t| t.as_second());
-        // Every date the parser accepts (years 1970-9999) is representable.
-        as_if_utc.expect("a parsed date is within jiff's range") - tz_offset_s
+        let dt = self.at;
+        let days = days_from_civil(i64::from(dt.year()), i64::from(dt.month()), i64::from(dt.day()));
+        days * 86_400 + i64::from(dt.hour()) * 3600 + i64::from(dt.minute()) * 60 - tz_offset_s
     }
 
     /// The local time, in a zone `tz_offset_s` seconds east of UTC, of Unix second `unix_s`.
@@ -571,6 +575,18 @@ fn number(text: &str, min_digits: usize, max_digits: usize) -> Option<i32> {
     text.parse().ok()
 }
 
+/// Days from 1970-01-01 to the proleptic Gregorian date `year-month-day`: Howard Hinnant's
+/// `days_from_civil` ("chrono-Compatible Low-Level Date Algorithms"), which counts in
+/// 400-year eras from a year that starts in March.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -604,6 +620,18 @@ mod tests {
     }
 
     #[test]
+    fn calendar_arithmetic_agrees_with_jiff() {
+        // Every 97th day from year 1 to 9998 (leap days and century years among them).
+        let mut date = jiff::civil::date(1, 1, 1);
+        while date.year() < 9999 {
+            let t = LocalDateTime::new(date.year(), date.month(), date.day(), 13, 7).unwrap();
+            let expected = jiff::tz::Offset::UTC.to_timestamp(t.at).unwrap().as_second();
+            assert_eq!(t.to_unix(0), expected, "{date}");
+            date = date.checked_add(jiff::Span::new().days(97)).unwrap();
+        }
+    }
+
+    #[test]
     fn date_time_forms_and_malformed_ones() {
         let a = LocalDateTime::parse("12/31/99 23:59").unwrap();
         assert_eq!(a.to_string(), "12/31/99 23:59", "written back in the form read");
@@ -629,6 +657,10 @@ mod tests {
         }
         let t = LocalDateTime::parse("01/02/2027 03:04").unwrap();
         assert_eq!(LocalDateTime::from_unix(t.to_unix(-18000), -18000), Some(t));
+        // The last minute a date can name has its Unix time (a timestamp type has none).
+        let last = LocalDateTime::parse("12/31/9999 23:59").unwrap();
+        assert_eq!(last.to_unix(0), 253_402_300_740);
+        assert_eq!(LocalDateTime::parse("01/01/0000 00:00").unwrap().to_unix(0), -62_167_219_200);
         assert_eq!(t.to_unix(0) - t.to_unix(3600), 3600);
     }
 

@@ -955,13 +955,26 @@ fn int_enum<T>(
     }
 }
 
-/// A phone number: not blank.
+/// A phone number: not blank, no control characters, at most
+/// [`crate::records::MAX_CONTACT_INFO_BYTES`] (what a record can hold).
 // Inlined: a `Result` carrying a `ProtocolError` returned through memory was copied back
 // field by field and stalled on store forwarding; inlined, it stays in registers.
 #[inline(always)]
 fn phone(f: &Fields<'_>, key: KnownKey) -> Result<Option<CompactString>, ProtocolError> {
     match f.str(key) {
         Some(p) if p.trim().is_empty() => Err(ProtocolError::invalid(key, "phone number is empty")),
+        Some(p)
+            if p.len() > crate::records::MAX_CONTACT_INFO_BYTES
+                || p.bytes().any(|b| b < 0x20 || b == 0x7f) =>
+        {
+            Err(ProtocolError::invalid(
+                key,
+                format!(
+                    "phone number longer than {} bytes or holding a control character",
+                    crate::records::MAX_CONTACT_INFO_BYTES
+                ),
+            ))
+        }
         p => Ok(p.map(CompactString::from)),
     }
 }
@@ -1106,7 +1119,7 @@ fn add_record(f: &mut Fields<'_>) -> Result<AddRecord, ProtocolError> {
         Some(_) => Some(handle(f, K::RecordHandle)?),
         None => None,
     };
-    Ok(AddRecord {
+    let add = AddRecord {
         agent_id: f.str(K::AgentId).map(CompactString::from),
         attempts: non_negative(f, K::Attempts)?.unwrap_or(0),
         call_result: int_enum(f, K::CallResult, CallResult::from_code, "call result")?
@@ -1131,7 +1144,11 @@ fn add_record(f: &mut Fields<'_>) -> Result<AddRecord, ProtocolError> {
             check_custom_fields(f)?;
             f.take_custom()
         },
-    })
+    };
+    // A new record's number must be one its type can reach, as a calling list's must.
+    crate::records::check_contact_info(&add.phone, add.phone_type)
+        .map_err(|reason| ProtocolError::invalid(K::Phone, reason))?;
+    Ok(add)
 }
 
 fn encode_changes<W: PairWriter>(w: &mut W, changes: &FieldChanges) {

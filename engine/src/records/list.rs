@@ -176,7 +176,9 @@ impl CallingList {
     /// hold `tz_offset` (seconds east of UTC; required for a zone not in the table),
     /// `customer_id` and `switch_dbid`. Any other column is a custom field, written
     /// `name`, `name:TYPE` or `name:TYPE:send_attribute` (TYPE one of `INT`, `FLOAT`, `CHAR`,
-    /// `DATETIME`, `VARCHAR`; a bare name is a `VARCHAR` that is not sent). When `format` is
+    /// `DATETIME`, `VARCHAR`; a bare name is a `VARCHAR` that is not sent, unless it is a
+    /// known column's name in other letter case or within two letters of one: that is refused
+    /// as a misspelling, and a custom field so named needs its type). When `format` is
     /// given, the custom columns must be exactly its fields (any order), and a type written
     /// in the header must agree with it.
     ///
@@ -475,6 +477,20 @@ impl Header {
                         custom_seen[idx] = true;
                         Col::Custom(idx)
                     } else {
+                        // A bare name one or two letters from a known column is that column
+                        // misspelt far more often than a custom field: taken as custom, its
+                        // values would be ignored without a word.
+                        if type_tag.is_none()
+                            && let Some(known) = near_known_column(name)
+                        {
+                            return Err(err(
+                                name,
+                                format!(
+                                    "not a column of calling lists; is it `{known}`? (a custom field \
+                                     with this name needs its type: `{name}:VARCHAR`)"
+                                ),
+                            ));
+                        }
                         if let Some(send) = send_attribute
                             && send.starts_with(crate::kv::RESERVED_PREFIX)
                         {
@@ -527,6 +543,7 @@ impl Header {
                     r.record_id = int(text, 1, i64::MAX).map_err(fail)?;
                 }
                 Col::ContactInfo => {
+                    // Checked against the phone type once the whole row is read.
                     if text.is_empty() {
                         return Err(fail("empty: every record needs contact information".into()));
                     }
@@ -588,6 +605,9 @@ impl Header {
                     }
                 }
             }
+        }
+        if let Err(reason) = super::check_contact_info(&r.phone, r.phone_type) {
+            return Err(ListError::new(source, Some(line), Some("contact_info"), reason));
         }
         // The zone: the name wins; a dbid fills in a missing name; the offset column, when
         // given, wins over the table's standard offset.
@@ -663,6 +683,31 @@ fn check_unique(source: &str, records: &[Record], lines: &[u64]) -> Result<(), L
         Some((_, err)) => Err(err),
         None => Ok(()),
     }
+}
+
+/// The known column `name` is probably a misspelling of: one that differs only in case, or
+/// (for names of five letters or more) by at most two edits.
+fn near_known_column(name: &str) -> Option<&'static str> {
+    MANDATORY_COLUMNS.iter().chain(OPTIONAL_COLUMNS).copied().find(|known| {
+        known.eq_ignore_ascii_case(name) || (known.len() >= 5 && edit_distance(known, name) <= 2)
+    })
+}
+
+/// Levenshtein distance (insertions, deletions, substitutions) between two short names,
+/// by the classic one-row dynamic programme.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 fn csv_error(source: &str, e: &csv::Error, names: &[String]) -> ListError {
@@ -757,6 +802,18 @@ mod tests {
              dial_sched_time,call_time,daily_from,daily_till,agent_id,chain_id,chain_n,tz_name,tz_offset,\
              customer_id,switch_dbid,a:INT:key_a,b:VARCHAR\n"
         );
+    }
+
+    #[test]
+    fn misspelt_columns_are_caught_and_custom_names_left_alone() {
+        assert_eq!(edit_distance("tz_offset", "tz_ofset"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(near_known_column("tz_ofset"), Some("tz_offset"));
+        assert_eq!(near_known_column("Record_ID"), Some("record_id"));
+        assert_eq!(near_known_column("customerid"), Some("customer_id"));
+        for custom in ["tier", "notes", "balance", "score", "name", "region", "segment"] {
+            assert_eq!(near_known_column(custom), None, "{custom}");
+        }
     }
 
     #[test]

@@ -28,6 +28,46 @@ pub use dnc::{DncError, DoNotCallList};
 pub use list::{CallingList, ListError, MANDATORY_COLUMNS, OPTIONAL_COLUMNS};
 pub use store::{ListId, RecordMut, RecordStore, StoreError, UpdateError};
 
+/// Longest contact information (`contact_info`, `GSW_PHONE`) a record may hold, bytes: more
+/// than any phone number, e-mail address or messaging handle, and a bound on what one bad row
+/// or request can make the engine store and echo.
+pub const MAX_CONTACT_INFO_BYTES: usize = 128;
+
+/// Checks a record's contact information for its type: not blank, at most
+/// [`MAX_CONTACT_INFO_BYTES`], no control characters; and for a voice type (see
+/// [`PhoneType::media_type`]) a phone number a dialer can dial: at least one digit, and
+/// otherwise only `+ - . ( ) # * ,`, spaces and `x` (an extension). The error says what is
+/// wrong, for the caller to place (a file's line and column, or a protocol error).
+///
+/// ```
+/// use pacer_engine::protocol::PhoneType;
+/// use pacer_engine::records::check_contact_info;
+/// assert_eq!(check_contact_info("+1 (416) 555-0100 x12", PhoneType::BusinessWithExt), Ok(()));
+/// assert_eq!(check_contact_info("ann@example.com", PhoneType::EmailAddress), Ok(()));
+/// assert!(check_contact_info("555-CALL", PhoneType::Mobile).is_err());
+/// assert!(check_contact_info("555\u{0}1", PhoneType::EmailAddress).is_err());
+/// ```
+pub fn check_contact_info(contact: &str, phone_type: PhoneType) -> Result<(), String> {
+    if contact.trim().is_empty() {
+        return Err("empty: every record needs contact information".into());
+    }
+    if contact.len() > MAX_CONTACT_INFO_BYTES {
+        return Err(format!("longer than {MAX_CONTACT_INFO_BYTES} bytes ({} bytes)", contact.len()));
+    }
+    if contact.chars().any(char::is_control) {
+        return Err(format!("{contact:?} holds a control character"));
+    }
+    if phone_type.media_type() == crate::protocol::ContactMediaType::Voice {
+        let dialable = |c: char| c.is_ascii_digit() || "+-.()#*, xX".contains(c);
+        if !contact.chars().all(dialable) || !contact.bytes().any(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "`{contact}` is not a phone number (digits, with + - . ( ) # * , spaces and x for an extension)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A record handle: the record's identity on the wire (`GSW_RECORD_HANDLE`).
 ///
 /// A [`RecordStore`] hands them out from 1 upwards, one per record it is given, and never

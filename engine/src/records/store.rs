@@ -716,6 +716,13 @@ impl RecordStore {
         if changes.phone.as_ref().is_some_and(|p| p.is_empty()) {
             return Err(bad("GSW_PHONE", "empty phone".into()));
         }
+        if changes.phone.is_some() || changes.phone_type.is_some() {
+            // The record must stay one its list could load: a number its type can reach.
+            let current = self.get(h).ok_or(UpdateError::UnknownHandle(h))?;
+            let phone = changes.phone.as_deref().unwrap_or(&current.phone);
+            let phone_type = changes.phone_type.unwrap_or(current.phone_type);
+            super::check_contact_info(phone, phone_type).map_err(|reason| bad("GSW_PHONE", reason))?;
+        }
         let format = self.slots[loc.list as usize].list.format();
         let mut custom_values = Vec::new();
         for (key, value) in custom.iter() {
@@ -972,6 +979,8 @@ fn validate(list: &CallingList, r: &Record) -> Result<(), StoreError> {
     if r.phone.is_empty() {
         return Err(invalid(format!("record {} has no phone", r.record_id)));
     }
+    super::check_contact_info(&r.phone, r.phone_type)
+        .map_err(|reason| invalid(format!("record {}: contact_info {reason}", r.record_id)))?;
     let day = 0..=tz::SECONDS_PER_DAY as i32;
     if !day.contains(&r.daily_from_s) || !day.contains(&r.daily_till_s) {
         return Err(invalid(format!("record {}: daily window outside 0..=86400", r.record_id)));
@@ -1212,7 +1221,7 @@ mod tests {
     fn chains_come_in_chain_n_order_and_chain_helpers_count_on() {
         let mut records = Vec::new();
         for (id, chain, n) in [(1, 7, 2), (2, 7, 0), (3, 8, 0), (4, 7, 1)] {
-            let mut r = rec(id, &format!("p{id}"));
+            let mut r = rec(id, &format!("555{id}"));
             r.chain_id = chain;
             r.chain_n = n;
             records.push(r);
@@ -1225,7 +1234,7 @@ mod tests {
         assert_eq!(store.next_chain_id(a), 9);
         assert_eq!(store.next_chain_n(a, 7), 3);
         assert_eq!(store.next_chain_n(a, 42), 0);
-        let mut r = rec(0, "p5");
+        let mut r = rec(0, "5005");
         r.chain_id = 7;
         r.chain_n = 1;
         assert_eq!(
@@ -1245,7 +1254,7 @@ mod tests {
         }
         assert_eq!(ids(&store, &store.chain(h)), vec![2, 4, 1, 5, 3]);
         assert_eq!(store.next_chain_n(a, 8), 0, "chain 8 is empty now");
-        let mut r = rec(0, "p6");
+        let mut r = rec(0, "6006");
         r.chain_id = 8;
         assert!(store.add_record(a, r).is_ok(), "its old position is free");
         // Ids changed through get_mut free the old one.
@@ -1253,7 +1262,7 @@ mod tests {
         assert!(
             store
                 .add_record(a, {
-                    let mut r = rec(1, "p7");
+                    let mut r = rec(1, "7007");
                     r.chain_id = 50;
                     r
                 })
@@ -1364,7 +1373,7 @@ mod tests {
     #[test]
     fn records_out_of_window_are_parked_not_rescanned() {
         let mut records: Vec<Record> = (1..=1000).map(|i| Record::new(i, &i.to_string(), "UTC")).collect();
-        records.push(rec(1001, "x"));
+        records.push(rec(1001, "1001"));
         let (mut store, a) = store_with("A", records);
         // At 06:00 the 08:00-18:00 records are closed: each is parked once, until 08:00.
         assert_eq!(store.next_due(&[a]), Some(Time::EPOCH), "fresh records are due from the start");

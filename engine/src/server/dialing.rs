@@ -613,9 +613,12 @@ impl Server {
         self.give_to(now, h, p);
         let data = self.record_data(g, h, false);
         let callback_type = if personal { CallbackType::Personal } else { CallbackType::Campaign };
+        // A time past the calendar's last minute (only an embedding dialer's clock can get
+        // there) is shown as that minute rather than stopping the server.
         let date_time = LocalDateTime::from_unix(when, i64::from(tz))
             .or_else(|| LocalDateTime::from_unix(now.as_unix_s(), 0))
-            .expect("a time after the epoch has a calendar date");
+            .or_else(|| LocalDateTime::new(9999, 12, 31, 23, 59))
+            .expect("12/31/9999 23:59 is a calendar date");
         self.notify(
             out,
             p,

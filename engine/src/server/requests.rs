@@ -323,6 +323,20 @@ impl Server {
             super::record_data::custom_from_kv(self.store.list(list).format(), custom).map_err(|_| {
                 (ErrorCode::InvalidAttributeValue, "a custom field has the wrong type for its column")
             })?;
+        if changes.phone.is_some() || changes.phone_type.is_some() {
+            // The record must stay one its list could load (and the journal write back): a
+            // number its type can reach. Checked before anything changes.
+            let current =
+                self.store.get(RecordHandle(h)).ok_or((ErrorCode::RecordNotFound, "record not found"))?;
+            let phone = changes.phone.as_deref().unwrap_or(&current.phone);
+            let phone_type = changes.phone_type.unwrap_or(current.phone_type);
+            if crate::records::check_contact_info(phone, phone_type).is_err() {
+                return Err((
+                    ErrorCode::InvalidAttributeValue,
+                    "GSW_PHONE is not a number its phone type can reach",
+                ));
+            }
+        }
         let mut record =
             self.store.get_mut(RecordHandle(h)).ok_or((ErrorCode::RecordNotFound, "record not found"))?;
         if let Some(result) = changes.call_result {
@@ -731,6 +745,15 @@ impl Server {
         };
         if at <= now {
             return Err((ErrorCode::InvalidTime, "the callback time is in the past"));
+        }
+        if scheduled
+            && let Some(phone) = &r.phone
+            && crate::records::check_contact_info(phone, record.phone_type).is_err()
+        {
+            return Err((
+                ErrorCode::InvalidAttributeValue,
+                "GSW_PHONE is not a number the record's phone type can reach",
+            ));
         }
         let at_unix_s = into_window(at.as_unix_s(), record);
         if let Some(held) = self.held.get_mut(&h) {

@@ -22,14 +22,56 @@ use serde::Deserialize;
 
 use crate::scenario::{self, Scenario};
 
-/// One place of the agent group.
+/// One place of the agent group (DN and agent both non-empty, checked when read).
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "PlaceFields")]
 pub struct PlaceSpec {
     /// The desktop's DN.
     pub dn: String,
     /// The agent who works there.
     pub agent: String,
+}
+
+/// [`PlaceSpec`] as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlaceFields {
+    dn: String,
+    agent: String,
+}
+
+impl TryFrom<PlaceFields> for PlaceSpec {
+    type Error = String;
+    fn try_from(p: PlaceFields) -> Result<PlaceSpec, String> {
+        for (what, value) in [("dn", &p.dn), ("agent", &p.agent)] {
+            if value.trim().is_empty() || value.chars().any(char::is_control) {
+                return Err(format!("{what} {value:?} is empty or holds a control character"));
+            }
+        }
+        Ok(PlaceSpec { dn: p.dn, agent: p.agent })
+    }
+}
+
+/// Reads the places: no DN twice.
+fn places<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PlaceSpec>, D::Error> {
+    let places = Vec::<PlaceSpec>::deserialize(d)?;
+    let mut seen = BTreeSet::new();
+    for place in &places {
+        if !seen.insert(place.dn.as_str()) {
+            return Err(serde::de::Error::custom(format!("DN {:?} is given twice", place.dn)));
+        }
+    }
+    Ok(places)
+}
+
+/// Reads the status interval: more than 0 seconds, at most a year.
+fn status_interval_s<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let s = f64::deserialize(d)?;
+    match scenario::Seconds::try_from(s) {
+        Ok(scenario::Seconds(s)) if s > 0.0 => Ok(Some(s)),
+        Ok(_) => Err(serde::de::Error::custom("seconds must be more than 0, got 0")),
+        Err(e) => Err(serde::de::Error::custom(e)),
+    }
 }
 
 /// The `[serve]` table.
@@ -43,10 +85,10 @@ pub struct ServeSpec {
     #[serde(default = "yes")]
     pub start: bool,
     /// Interval of the periodic status summary, seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "status_interval_s")]
     pub status_interval_s: Option<f64>,
     /// The agent group's places; when empty any DN may log in.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "places")]
     pub places: Vec<PlaceSpec>,
 }
 
@@ -87,7 +129,7 @@ pub fn load(path: &Path, overrides: &[String], lists_dir: Option<&Path>) -> Resu
         None => ServeSpec::default(),
         Some(table) => toml::Value::Table(table.clone())
             .try_into()
-            .map_err(|e: toml::de::Error| format!("{}: [serve]: {}", path.display(), e.message()))?,
+            .map_err(|e: toml::de::Error| serve_error(path, &e))?,
     };
     let mut config =
         crate::world::server_config(&scenario).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -101,6 +143,7 @@ pub fn load(path: &Path, overrides: &[String], lists_dir: Option<&Path>) -> Resu
     let mut dns = BTreeSet::new();
     if !serve.places.is_empty() {
         for place in &serve.places {
+            // Checked when read; kept so a place list built in code is held to the same rule.
             if place.dn.is_empty() || !dns.insert(Dn::new(&place.dn)) {
                 return Err(format!(
                     "{}: [serve] places: DN {:?} is empty or repeated",
@@ -123,6 +166,25 @@ pub fn load(path: &Path, overrides: &[String], lists_dir: Option<&Path>) -> Resu
         None => path.parent().unwrap_or(Path::new(".")).join(&serve.lists_dir),
     };
     Ok(ServeScenario { scenario, serve, config, lists_dir, group, dns })
+}
+
+/// The error of a `[serve]` table that does not read, located in the file when the file's own
+/// table is the one at fault (an override may be instead: then no line is known).
+fn serve_error(path: &Path, error: &toml::de::Error) -> String {
+    /// The scenario file seen only for its `[serve]` table.
+    #[derive(Deserialize)]
+    struct ServeFile {
+        #[serde(default)]
+        #[allow(dead_code)] // Read only for the error it gives.
+        serve: Option<ServeSpec>,
+    }
+    if let Ok(text) = std::fs::read_to_string(path)
+        && let Err(located) = toml::from_str::<ServeFile>(&text)
+        && located.span().is_some()
+    {
+        return scenario::located_error(&text, &path.display().to_string(), &located).to_string();
+    }
+    format!("{}: [serve]: {}", path.display(), error.message().trim())
 }
 
 /// Loads every calling list the campaign groups name from `dir` (`<list>.csv`).

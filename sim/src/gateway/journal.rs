@@ -7,8 +7,9 @@
 //! its list (the same columns `CallingList::write_csv` writes). The gateway syncs the journal
 //! (`fdatasync`) before it sends the replies of the lines that caused the updates, so a record
 //! a desktop was told is processed is on disk. A restart loads the lists, replays the journal
-//! (the last entry for a record wins; a torn last line from a crash is skipped), writes the
-//! lists back and empties the journal.
+//! (the last entry for a record wins; a torn last line from a crash, one without its newline,
+//! is skipped; any other line that does not read is an error naming it), writes the lists back
+//! and empties the journal.
 //!
 //! A long run compacts the journal: after `--journal-compact-every` entries the lists are
 //! written back (records out on desktops or in calls are written as `Retrieved`, which a
@@ -19,7 +20,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use pacer_engine::protocol::RecordStatus;
@@ -151,18 +152,22 @@ pub fn replay(path: &Path, store: &mut RecordStore) -> Result<u64, String> {
         }
     }
     let mut headers: HashMap<ListId, String> = HashMap::new();
-    let lines: Vec<String> = BufReader::new(file)
-        .lines()
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    BufReader::new(file).read_to_end(&mut bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    // Every entry is written with its newline in one write: only a crash in the middle of the
+    // last write leaves a line without one, and only that line may be skipped. A complete
+    // line that does not read is an error, never a silently lost update.
+    let torn_last = !bytes.is_empty() && !bytes.ends_with(b"\n");
+    let lines: Vec<&[u8]> = bytes.strip_suffix(b"\n").unwrap_or(&bytes).split(|&b| b == b'\n').collect();
     let mut applied = 0;
     let last = lines.len();
     for (i, line) in lines.iter().enumerate() {
         let number = i + 1;
-        if line.trim().is_empty() {
+        if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         let result = (|| -> Result<(), String> {
+            let line = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_string())?;
             let entry: Entry<'_> = serde_json::from_str(line).map_err(|e| e.to_string())?;
             let id =
                 store.list_by_name(entry.list).ok_or_else(|| format!("no calling list {:?}", entry.list))?;
@@ -196,7 +201,7 @@ pub fn replay(path: &Path, store: &mut RecordStore) -> Result<u64, String> {
         })();
         match result {
             Ok(()) => applied += 1,
-            Err(_) if number == last => {
+            Err(_) if number == last && torn_last => {
                 tracing::warn!(line = number, "journal: skipping a torn last line");
             }
             Err(e) => return Err(format!("{}: line {number}: {e}", path.display())),
@@ -303,6 +308,14 @@ attempts,dial_sched_time,call_time,daily_from,daily_till,tz_name,agent_id,chain_
         std::fs::write(&path, "garbage\n{}\n").unwrap();
         let err = replay(&path, &mut store()).unwrap_err();
         assert!(err.contains("line 1"), "{err}");
+        // So is a complete last line (it ends with its newline: no crash tore it), and a line
+        // that is not UTF-8: an update is never dropped without a word.
+        std::fs::write(&path, "{\"list\":\"Leads\",\"row\":\"1,abc\"}\n").unwrap();
+        let err = replay(&path, &mut store()).unwrap_err();
+        assert!(err.contains("line 1") && err.contains("fields"), "{err}");
+        std::fs::write(&path, b"\xff\xfe\n").unwrap();
+        let err = replay(&path, &mut store()).unwrap_err();
+        assert!(err.contains("line 1: not UTF-8"), "{err}");
         journal.reset().unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
     }

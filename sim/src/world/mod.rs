@@ -283,11 +283,13 @@ enum Ev {
     Stop,
     SendHome,
     Unload,
+    /// The dialer had no free line for the call: its result goes back to the engine.
+    NoPort(u64),
 }
 
 impl Ev {
     /// Names of the kinds, indexed by [`Ev::index`].
-    const NAMES: [&'static str; 22] = [
+    const NAMES: [&'static str; 23] = [
         "Login",
         "Timer",
         "DialReport",
@@ -310,6 +312,7 @@ impl Ev {
         "Stop",
         "SendHome",
         "Unload",
+        "NoPort",
     ];
 
     fn index(self) -> usize {
@@ -336,6 +339,7 @@ impl Ev {
             Ev::Stop => 19,
             Ev::SendHome => 20,
             Ev::Unload => 21,
+            Ev::NoPort(..) => 22,
         }
     }
 }
@@ -417,11 +421,11 @@ impl<'s> World<'s> {
             let list = pacer_engine::records::CallingList::load_csv(csv, &scenario.records.list, None)
                 .map_err(|e| e.to_string())?;
             initial_records += list.len() as u64;
-            store.add_list(list).map_err(|e| format!("{}: {e:?}", csv.display()))?;
+            store.add_list(list).map_err(|e| format!("{}: {e}", csv.display()))?;
         } else {
             for list in population.calling_lists() {
                 initial_records += list.len() as u64;
-                store.add_list(list).map_err(|e| format!("{e:?}"))?;
+                store.add_list(list).map_err(|e| format!("records: {e}"))?;
             }
         }
         let config = server_config(scenario)?;
@@ -734,11 +738,10 @@ impl<'s> World<'s> {
                     agent: None,
                 },
             );
-            self.metrics.outcome(CallResult::NoPortAvailable.label(), false, self.now.as_micros());
-            self.telephony(TelephonyEvent::CallResult {
-                call: command.call,
-                result: CallResult::NoPortAvailable,
-            });
+            // Reported through the queue, not from here: the engine answers a failed dial by
+            // dialing the next record, and with every line busy a synchronous answer would
+            // recurse once per record of the list (and overflow the stack on a long one).
+            self.queue.push(self.now, Ev::NoPort(command.call.0));
             return;
         }
         self.lines_busy += 1;
@@ -1502,6 +1505,13 @@ impl<'s> World<'s> {
                 self.engine(Input::Timer);
             }
             Ev::DialReport(call) => self.dial_report(call),
+            Ev::NoPort(call) => {
+                self.metrics.outcome(CallResult::NoPortAvailable.label(), false, self.now.as_micros());
+                self.telephony(TelephonyEvent::CallResult {
+                    call: CallId(call),
+                    result: CallResult::NoPortAvailable,
+                });
+            }
             Ev::LineFree => self.free_line(),
             Ev::Patience(call) => self.patience_over(call),
             Ev::TalkEnd(agent, epoch) if valid(self, agent, epoch) => self.talk_end(agent),
