@@ -601,3 +601,58 @@ fn an_agent_reported_ready_mid_conversation_ends_a_call_whose_release_was_lost()
     assert!(dials(&out).is_empty());
     assert_eq!(server.calls_in_progress(), 1);
 }
+
+#[test]
+fn no_port_available_puts_the_record_back_untouched_and_waits_for_a_line() {
+    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Progressive)]), 50);
+    let now = Time::from_unix_s(T0);
+    let first = dials(&login_ready(&mut server, now, 2));
+    assert_eq!(first.len(), 2);
+    // The dialer has one line: the second dial finds none.
+    let out = tel(
+        &mut server,
+        now,
+        TelephonyEvent::CallResult { call: first[1].call, result: CallResult::NoPortAvailable },
+    );
+    let updates: Vec<_> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::RecordUpdate { record, .. } => Some(record.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(updates.len(), 1);
+    let back = &updates[0];
+    assert_eq!(back.record_status, RecordStatus::Ready, "nothing was dialed: the record stays dialable");
+    assert_eq!(back.attempts, 0, "no attempt is counted for a call the dialer never placed");
+    assert_eq!(back.call_result, CallResult::UnknownCallResult, "the record keeps the result it had (none)");
+    // No dial at once, nor on the ticks of the next second: the dialer is full.
+    assert!(dials(&out).is_empty(), "a group does not redial into a full dialer");
+    for ms in (100..1000).step_by(100) {
+        let mut out = Vec::new();
+        server.handle(now + Duration::from_millis(ms), Input::Timer, &mut out);
+        assert!(dials(&out).is_empty(), "dialed into a full dialer {ms} ms after No Port Available");
+    }
+    // The first call ends (busy): its line is free, and the ready agent's dial goes out.
+    let later = now + Duration::from_millis(1500);
+    let out =
+        tel(&mut server, later, TelephonyEvent::CallResult { call: first[0].call, result: CallResult::Busy });
+    assert_eq!(dials(&out).len(), 2, "both agents are ready again and a line is free");
+    assert_eq!(server.pacer("G@A").unwrap().snapshot().rejected_events, 0);
+    // Without a line freed, the group tries again after the back-off.
+    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Progressive)]), 50);
+    let first = dials(&login_ready(&mut server, now, 1));
+    tel(
+        &mut server,
+        now,
+        TelephonyEvent::CallResult { call: first[0].call, result: CallResult::NoPortAvailable },
+    );
+    let mut out = Vec::new();
+    server.handle(now + Duration::from_millis(1100), Input::Timer, &mut out);
+    let retry = dials(&out);
+    assert_eq!(retry.len(), 1, "the group dials again once the back-off is over");
+    assert_eq!(
+        retry[0].record_handle, first[0].record_handle,
+        "the record went back to the head of its list"
+    );
+}

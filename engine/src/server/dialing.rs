@@ -1,6 +1,8 @@
 //! Dialing: pacing the running groups, placing dials, following each call from the dialer's
 //! result to the agent and back, callbacks and Push Preview deliveries.
 
+use std::time::Duration;
+
 use smallvec::SmallVec;
 
 use super::{
@@ -23,6 +25,11 @@ const MAX_DIALS_PER_INPUT: u32 = 1024;
 /// At most this many records of busy chains are set aside by one retrieval: each is set
 /// aside once per time its chain is out, so this only bounds the work of one input.
 const MAX_SET_ASIDE: usize = 4096;
+
+/// How long a group waits to dial again after the dialer answered a dial with No Port
+/// Available, unless one of its calls ends first and frees a line. Dialing again at once
+/// would meet the same full dialer and take record after record off the list for nothing.
+const NO_PORT_BACKOFF: Duration = Duration::from_secs(1);
 
 /// How a call progress result counts for the pacer.
 fn outcome(result: CallResult) -> DialOutcome {
@@ -90,6 +97,9 @@ impl Server {
     }
 
     fn pace_auto(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
+        if now < self.groups[g].no_port_until {
+            return;
+        }
         let Some(pacer) = &self.groups[g].pacer else { return };
         let mut dials = pacer.decide(now).dials.min(MAX_DIALS_PER_INPUT);
         let seizing = self.groups[g].mode.is_seizing();
@@ -113,6 +123,9 @@ impl Server {
     /// `power_gvp_ratio` calls per free port.
     fn pace_gvp(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
         let group = &self.groups[g];
+        if now < group.no_port_until {
+            return;
+        }
         let free_ports = group.config.options.gvp_ports.saturating_sub(group.ports_busy);
         let target = match group.mode {
             DialMode::PowerGvp => {
@@ -246,6 +259,10 @@ impl Server {
         if c.state != CallState::Dialing {
             return;
         }
+        if result == CallResult::NoPortAvailable {
+            self.no_port(now, call, out);
+            return;
+        }
         let (g, h, counted_on, placed_at, engaged) =
             (c.group, c.handle, c.counted_on, c.placed_at, c.engaged);
         self.dial_deadlines.remove(&(c.result_due, call));
@@ -256,6 +273,8 @@ impl Server {
         }
         self.detected(h, result);
         if !result.is_live_answer() {
+            // The attempt is over on the dialer's side: a line is free again.
+            self.groups[g].no_port_until = Time::EPOCH;
             if let Some(p) = engaged {
                 self.set_place_state(now, p, PlaceState::Ready);
             }
@@ -297,6 +316,33 @@ impl Server {
         }
     }
 
+    /// The dialer had no line for the call, so nothing was dialed: the record goes back to
+    /// its list as it was (no attempt counted, callback kept), the pacer forgets the dial
+    /// without learning from it (it says nothing of the customers), and the group waits for a
+    /// line (see [`NO_PORT_BACKOFF`]).
+    fn no_port(&mut self, now: Time, call: CallId, out: &mut Vec<Output>) {
+        let Some(c) = self.calls.remove(&call) else { return };
+        self.dial_deadlines.remove(&(c.result_due, call));
+        let group = &mut self.groups[c.group];
+        group.dials_in_flight = group.dials_in_flight.saturating_sub(1);
+        group.no_port_until = now + NO_PORT_BACKOFF;
+        if let Some(pacer) = &group.pacer {
+            pacer.dial_lost(c.counted_on);
+        }
+        if let Some(p) = c.engaged
+            && self.places[p].state == PlaceState::Engaged(call)
+        {
+            self.set_place_state(now, p, PlaceState::Ready);
+        }
+        let Some(held) = self.held.get_mut(&c.handle) else { return };
+        held.call = None;
+        held.dialed = false;
+        if held.place.is_none() {
+            let finish = held.cancelled.unwrap_or(Finish::Undialed);
+            self.finish(now, c.handle, finish, out);
+        }
+    }
+
     /// Notes the call result of record `h`'s attempt; it is written to the record when the
     /// record goes back to its list (one store update instead of two).
     fn detected(&mut self, h: i64, result: CallResult) {
@@ -319,6 +365,7 @@ impl Server {
     /// An answered call that found no agent in time: released, counted as overdial.
     pub(super) fn drop_call(&mut self, now: Time, call: CallId, out: &mut Vec<Output>) {
         let Some(c) = self.calls.remove(&call) else { return };
+        self.groups[c.group].no_port_until = Time::EPOCH;
         let answered_at = match c.state {
             CallState::Waiting { answered_at, .. } | CallState::Routed { answered_at, .. } => answered_at,
             _ => now,
@@ -445,6 +492,8 @@ impl Server {
             _ => {}
         }
         let c = self.calls.remove(&call).expect("present");
+        // Its line is free again.
+        self.groups[c.group].no_port_until = Time::EPOCH;
         let (place, connected_at) = match c.state {
             CallState::Routed { place, answered_at } => (Some(place), answered_at),
             CallState::Connected { place, connected_at, .. } => (place, connected_at),
@@ -511,6 +560,8 @@ impl Server {
             }
         };
         let c = self.calls.remove(&call).expect("present");
+        // Its line is free again.
+        self.groups[c.group].no_port_until = Time::EPOCH;
         self.groups[g].waiting.retain(|w| *w != call);
         self.groups[g].overdials_total += 1;
         if let Some(pacer) = &self.groups[g].pacer {

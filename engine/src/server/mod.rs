@@ -176,6 +176,9 @@ struct Group {
     /// Callbacks that are due but found no agent yet.
     pending_callbacks: VecDeque<i64>,
     dials_in_flight: u32,
+    /// No dial before this time: the dialer last answered a dial with No Port Available
+    /// (cleared as soon as one of the group's calls ends and frees a line).
+    no_port_until: Time,
     /// GVP: ports carrying an answered call.
     ports_busy: u32,
     dials_total: u64,
@@ -317,6 +320,9 @@ struct Held {
 enum Finish {
     /// Back to Ready, General, unprocessed (reject, unload, logout, stop).
     Return,
+    /// Back to Ready exactly as it was, type and callback time kept: the dial never left
+    /// the dialer (No Port Available).
+    Undialed,
     /// Processed: status Updated.
     Updated,
     /// Cancelled: status Canceled.
@@ -458,6 +464,7 @@ impl Server {
                 waiting: VecDeque::new(),
                 pending_callbacks: VecDeque::new(),
                 dials_in_flight: 0,
+                no_port_until: Time::EPOCH,
                 ports_busy: 0,
                 dials_total: 0,
                 answered_total: 0,
@@ -1673,6 +1680,7 @@ impl Server {
                         None => RecordStatus::Updated,
                     }
                 }
+                Finish::Undialed => RecordStatus::Ready,
                 Finish::Canceled => RecordStatus::Canceled,
                 Finish::NoCall => {
                     record.record_type = crate::protocol::RecordType::NoCall;
