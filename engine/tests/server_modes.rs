@@ -656,3 +656,12 @@ fn no_port_available_puts_the_record_back_untouched_and_waits_for_a_line() {
         "the record went back to the head of its list"
     );
 }
+
+#[test]
+fn an_out_of_range_pacing_setting_is_refused_at_construction() {
+    let mut g = group(DialMode::Predictive);
+    g.pacing.compliance_max_abandon_rate = 5.0;
+    let err = Server::new(ServerConfig::new(101, vec![g]), store(1)).err().expect("refused");
+    assert_eq!(err.object, "G@A");
+    assert!(err.reason.contains("compliance_max_abandon_rate"), "{err}");
+}

@@ -449,6 +449,11 @@ impl Server {
             if group.options.max_agents == 0 {
                 return Err(ConfigError { object: group.name.clone(), reason: "max_agents is 0".into() });
             }
+            // The pacer clamps what it is given; an embedder's out-of-range setting is refused
+            // here instead, with its name, rather than quietly replaced.
+            if let Err(e) = group.pacing.validate() {
+                return Err(ConfigError { object: group.name.clone(), reason: format!("pacing: {e}") });
+            }
             groups.push(Group {
                 config: group.clone(),
                 state: GroupState::Unloaded,
