@@ -259,6 +259,9 @@ pub struct GroupPacer {
     /// Calls to keep in progress set from outside ([`GroupPacer::set_external_level`]); NaN
     /// when the configured algorithm decides.
     external_level: CachePadded<AtomicF64>,
+    /// Dials to keep in flight set from outside ([`GroupPacer::set_external_in_flight`]);
+    /// NaN when unset.
+    external_in_flight: CachePadded<AtomicF64>,
     /// Busy agents known from outside to be free in time ([`GroupPacer::set_external_free`]);
     /// `u32::MAX` when the governor estimates them.
     external_free: CachePadded<AtomicU32>,
@@ -320,6 +323,7 @@ impl GroupPacer {
             governed_at_us: CachePadded::new(AtomicU64::new(0)),
             warm_start: CachePadded::new(AtomicU32::new(u32::MAX)),
             external_level: CachePadded::new(AtomicF64::new(f64::NAN)),
+            external_in_flight: CachePadded::new(AtomicF64::new(f64::NAN)),
             external_free: CachePadded::new(AtomicU32::new(u32::MAX)),
             config,
         }
@@ -381,6 +385,22 @@ impl GroupPacer {
     /// this hook.
     pub fn set_external_level(&self, calls: Option<f64>) {
         self.external_level.store(calls.filter(|c| c.is_finite()).unwrap_or(f64::NAN));
+    }
+
+    /// Hands the decision to a pacer outside the engine that counts dials only: from now on
+    /// each decision aims at `dials` dials in flight (placed, no result yet), whatever the
+    /// number of answered calls waiting for an agent, until `None` gives it back. Rounding,
+    /// the per-agent cap and the compliance governor still apply, and a level set with
+    /// [`GroupPacer::set_external_level`] takes precedence.
+    ///
+    /// The simulator's `constant_level` pacer holds a fixed number of calls ringing through
+    /// this hook: with exponential times to a result, their results then form a Poisson
+    /// stream, which is what reduces a run to a textbook queue. Through
+    /// [`GroupPacer::set_external_level`] it could not: a call answered with no agent free
+    /// moves from "in flight" to "waiting" within one input, and a level counting both would
+    /// not replace it until the next input.
+    pub fn set_external_in_flight(&self, dials: Option<f64>) {
+        self.external_in_flight.store(dials.filter(|c| c.is_finite()).unwrap_or(f64::NAN));
     }
 
     /// Tells the compliance governor how many busy agents will surely be free in time for
@@ -759,11 +779,14 @@ impl GroupPacer {
             slots: &self.slots,
         };
         let external = self.external_level.load();
-        let idle_reserve = if algorithm == Algorithm::Predictive && external.is_nan() {
-            idle_reserve(goal, agents, &view.est)
-        } else {
-            0.0
-        };
+        // Read only when no level counting calls in progress is set (it would win).
+        let external_in_flight = if external.is_nan() { self.external_in_flight.load() } else { f64::NAN };
+        let idle_reserve =
+            if algorithm == Algorithm::Predictive && external.is_nan() && external_in_flight.is_nan() {
+                idle_reserve(goal, agents, &view.est)
+            } else {
+                0.0
+            };
         if idle_reserve > 0.0 {
             // The classic rule dials for `correction * E[F]` agents; keeping `idle_reserve`
             // of them free means dialing for `correction * E[F] - idle_reserve`, which the
@@ -775,6 +798,7 @@ impl GroupPacer {
         }
         let target = match algorithm {
             _ if !external.is_nan() => external - f64::from(calls.outstanding()),
+            _ if !external_in_flight.is_nan() => external_in_flight - f64::from(calls.in_flight),
             Algorithm::Progressive => Progressive.target_dials(&view),
             Algorithm::Predictive => Predictive.target_dials(&view),
             Algorithm::SmallGroup => SmallGroup.target_dials(&view),
