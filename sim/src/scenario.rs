@@ -112,10 +112,14 @@ pub struct PacingSpec {
     /// Other settings, passed to the engine's pacing configuration as they are.
     #[serde(default)]
     pub settings: toml::Table,
+    /// Dials the `constant_level` pacer keeps in flight (that pacer only, which needs it).
+    #[serde(default)]
+    pub level: Option<u32>,
 }
 
 /// The pacing algorithms' names, as `[pacing] algorithm` takes them (`oracle`: the
-/// simulator's reference pacer, see [`crate::oracle`]).
+/// simulator's reference pacer, see [`crate::oracle`]; `constant_level`: the simulator's
+/// fixed number of dials in flight, see [`crate::world::CONSTANT_LEVEL`]).
 pub const ALGORITHMS: &[&str] = &[
     "progressive",
     "predictive",
@@ -125,6 +129,7 @@ pub const ALGORITHMS: &[&str] = &[
     "fixed_ratio",
     "vicidial_adapt",
     "oracle",
+    "constant_level",
 ];
 
 fn algorithm_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {

@@ -51,9 +51,11 @@ const DRAIN_CHECK: Duration = Duration::from_secs(10);
 /// The longest the end of the run waits for agents to finish their calls.
 const DRAIN_MAX: Duration = Duration::from_secs(3600);
 
-/// The longest an answered call waits for an agent before the line is released (the engine
-/// drops it long before, after the compliance time; this bounds a call the engine lost).
-const WAIT_LIMIT: Duration = Duration::from_secs(120);
+/// How much longer than the compliance time an answered call waits for an agent before the
+/// line is released (the engine drops it after the compliance time; this bounds a call the
+/// engine lost, and leaves a customer with no end to their patience waiting as long as the
+/// engine lets them).
+const WAIT_MARGIN: Duration = Duration::from_secs(120);
 
 /// A desktop waiting for a smart logout asks again no sooner than this, in seconds.
 const LOGOUT_RETRY_MIN_S: i64 = 30;
@@ -113,7 +115,7 @@ pub fn pacing_config(scenario: &Scenario) -> Result<PacingConfig, String> {
     };
     // The oracle decides in the simulator (see [`crate::oracle`]); the engine's algorithm
     // setting is then never consulted.
-    config.algorithm = if scenario.pacing.algorithm == ORACLE {
+    config.algorithm = if scenario.pacing.algorithm == ORACLE || scenario.pacing.algorithm == CONSTANT_LEVEL {
         Algorithm::Progressive
     } else {
         algorithm(&scenario.pacing.algorithm)?
@@ -124,6 +126,18 @@ pub fn pacing_config(scenario: &Scenario) -> Result<PacingConfig, String> {
         GoalSpec::AgentWaitS(v) => Goal::AgentWaitS(v),
     };
     config.compliance_time = Duration::from_secs_f64(scenario.switch.compliance_time_s.max(0.0));
+    match (scenario.pacing.algorithm == CONSTANT_LEVEL, scenario.pacing.level) {
+        (true, None | Some(0)) => {
+            return Err(format!("pacing.level: the {CONSTANT_LEVEL} pacer needs a level of at least 1"));
+        }
+        (false, Some(_)) => {
+            return Err(format!(
+                "pacing.level: only the {CONSTANT_LEVEL} pacer reads it, not `{}`",
+                scenario.pacing.algorithm
+            ));
+        }
+        _ => {}
+    }
     Ok(config)
 }
 
@@ -138,6 +152,17 @@ fn answer_time_draws(scenario: &Scenario) -> Vec<f64> {
 
 /// The name of the simulator-only reference pacer (see [`crate::oracle`]).
 pub const ORACLE: &str = "oracle";
+
+/// The name of the simulator-only pacer that keeps `pacing.level` dials in flight whatever
+/// the agents do: each dial whose result comes in is replaced in the same instant (the engine
+/// paces on every call result), so with exponential times from dial to result the results
+/// form a Poisson stream of rate `level / mean`, and the answered ones, taken independently
+/// with the answer probability, a Poisson stream too. Answered calls then queue for the
+/// agents as in an inbound queue: the reduction `scenarios/erlang-a.toml` checks against
+/// Erlang A and C. It decides through
+/// [`pacer_engine::pacing::GroupPacer::set_external_in_flight`]; the per-agent cap
+/// (`max_dials_per_agent`) and the compliance governor still apply.
+pub const CONSTANT_LEVEL: &str = "constant_level";
 
 /// The algorithm named `name` (the names `pacer` documents).
 pub fn algorithm(name: &str) -> Result<Algorithm, String> {
@@ -501,10 +526,16 @@ impl<'s> World<'s> {
         let group = self.group_name.clone();
         self.admin(AdminCommand::Load { group: group.clone() });
         self.admin(AdminCommand::Start { group: group.clone() });
+        if s.pacing.algorithm == CONSTANT_LEVEL
+            && let Some(pacer) = self.server.pacer(&group)
+        {
+            pacer.set_external_in_flight(s.pacing.level.map(f64::from));
+        }
         // The dialing mode can override the configured algorithm (Progressive mode paces
         // progressively whatever is configured): the report names the one in force.
         // (The oracle decides in place of any engine algorithm: its name stays.)
         if self.oracle.is_none()
+            && s.pacing.algorithm != CONSTANT_LEVEL
             && let Some(pacer) = self.server.pacer(&group)
         {
             self.algorithm_in_force = pacer.algorithm().name().to_string();
@@ -781,8 +812,10 @@ impl<'s> World<'s> {
         // customer's patience. A person hangs up when it runs out; a machine or ring tone
         // holds the line until the dialer gives up on a call nobody takes.
         if live && self.calls.get(call).is_some_and(|c| c.state == CallState::Waiting) {
-            let patience =
-                self.population.patience(plan.party, &mut self.rng).unwrap_or(WAIT_LIMIT).min(WAIT_LIMIT);
+            self.metrics.waited(self.now.as_micros());
+            let limit =
+                WAIT_MARGIN + Duration::from_secs_f64(self.scenario.switch.compliance_time_s.max(0.0));
+            let patience = self.population.patience(plan.party, &mut self.rng).unwrap_or(limit).min(limit);
             self.queue.push(self.now + patience, Ev::Patience(call));
         }
     }
