@@ -221,3 +221,39 @@ fn five_agents_with_infinite_patience_is_erlang_c() {
         seed: 1,
     });
 }
+
+/// The shipped file is the reduction its comments describe, and its one-line description
+/// states the closed forms of its own parameters.
+#[test]
+fn the_shipped_scenario_states_its_own_erlang_a_values() {
+    use pacer_sim::dist::DistSpec;
+    let s = scenario::load(&scenario::resolve("erlang-a").unwrap(), &[]).unwrap();
+    let mean = |spec: &DistSpec| match *spec {
+        DistSpec::Exponential { mean_s } => mean_s,
+        ref other => panic!("not exponential: {other:?}"),
+    };
+    let ring_s = mean(&s.customers.ring.spec);
+    assert_eq!(mean(&s.dialer.result_delay.spec), ring_s, "answers and busy lines report alike");
+    assert_eq!(s.dialer.cpd_s, 0.0);
+    assert!(matches!(s.agents.acw.spec, DistSpec::Constant { value_s } if value_s == 0.0));
+    assert_eq!((s.agents.ready_time_hint.0, s.agents.breaks, s.agents.login_spread_s), (0.0, 0, 0.0));
+    let o = s.customers.outcomes;
+    let answer = o.home.answer.0;
+    for kind in [o.home, o.business, o.mobile] {
+        assert_eq!(
+            (kind.answer.0, kind.busy.0, kind.machine.0, kind.fax.0, kind.sit.0),
+            (answer, 1.0 - answer, 0.0, 0.0, 0.0)
+        );
+    }
+    assert_eq!(s.pacing.algorithm, "constant_level");
+    let lambda = f64::from(s.pacing.level.unwrap()) * answer / ring_s;
+    let mu = 1.0 / mean(&s.agents.talk.spec);
+    let theta = 1.0 / mean(&s.customers.patience.as_ref().unwrap().spec);
+    let (p_wait, p_abandon) = erlang_a(s.agents.count, lambda, mu, theta);
+    let stated = format!("P(wait) {p_wait:.3}, P(abandon) {p_abandon:.4}");
+    assert!(s.description.contains(&stated), "{} does not say {stated}", s.description);
+    let erlangs = format!("{} erlangs", (lambda / mu).round());
+    assert!(s.description.contains(&erlangs), "{} does not say {erlangs}", s.description);
+    // Records enough for every dial of the run (each record is dialed once).
+    assert!(s.records.count as f64 > 1.05 * s.duration_s * lambda / answer);
+}

@@ -177,7 +177,7 @@ pub fn algorithm(name: &str) -> Result<Algorithm, String> {
         other => {
             return Err(format!(
                 "pacing.algorithm: unknown algorithm `{other}` (progressive, predictive, small_group, \
-                 advanced_small_group, time_optimized, fixed_ratio, vicidial_adapt; oracle in the simulator)"
+                 advanced_small_group, time_optimized, fixed_ratio, vicidial_adapt; oracle and constant_level in the simulator)"
             ));
         }
     })
@@ -1892,5 +1892,50 @@ mod tests {
         assert_eq!(group.pacing.goal, Goal::OverdialRate(0.03));
         assert_eq!(group.pacing.compliance_time, Duration::from_secs(2));
         assert_eq!(group.cpn_digits.as_deref(), Some("8005550100"));
+    }
+
+    #[test]
+    fn the_constant_level_pacer_and_its_level_go_together() {
+        let path = crate::scenario::resolve("small-5").expect("shipped");
+        let with = |sets: &[&str]| {
+            let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+            pacing_config(&crate::scenario::load(&path, &sets).unwrap())
+        };
+        let e = with(&["pacing.algorithm=constant_level"]).unwrap_err();
+        assert!(e.starts_with("pacing.level: the constant_level pacer needs"), "{e}");
+        let e = with(&["pacing.algorithm=constant_level", "pacing.level=0"]).unwrap_err();
+        assert!(e.contains("at least 1"), "{e}");
+        let e = with(&["pacing.level=3"]).unwrap_err();
+        assert!(e.contains("only the constant_level pacer reads it, not `small_group`"), "{e}");
+        let config = with(&["pacing.algorithm=constant_level", "pacing.level=3"]).unwrap();
+        // The engine's own algorithm is never consulted; the world sets the level.
+        assert_eq!(config.algorithm, Algorithm::Progressive);
+        let scenario = crate::scenario::load(
+            &path,
+            &[
+                "pacing.algorithm=constant_level".into(),
+                "pacing.level=3".into(),
+                "duration_s=60".into(),
+                "agents.login_spread_s=0".into(),
+                // The compliance governor would hold the level down (it still applies).
+                "pacing.settings.compliance_max_abandon_rate=1.0".into(),
+            ],
+        )
+        .unwrap();
+        // Whatever the agents do, three dials are out at every moment (each replaced in the
+        // instant its result comes), answered calls waiting or not.
+        let options =
+            RunOptions { seed: 1, trace_every: Some(Duration::from_secs(1)), ..RunOptions::default() };
+        let outcome = World::new(&scenario, 1).unwrap().run(&options);
+        assert!(outcome.violation.is_none(), "{:?}", outcome.violation);
+        let during: Vec<u32> = outcome
+            .trace
+            .iter()
+            .filter(|p| p.t_s >= 1.0 && p.t_s < 60.0)
+            .map(|p| p.calls_in_flight)
+            .collect();
+        assert!(during.len() >= 58, "{during:?}");
+        assert!(during.iter().all(|&n| n == 3), "{during:?}");
+        assert_eq!(outcome.report.algorithm, "constant_level");
     }
 }
