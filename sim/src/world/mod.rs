@@ -113,8 +113,8 @@ pub fn pacing_config(scenario: &Scenario) -> Result<PacingConfig, String> {
             .try_into()
             .map_err(|e: toml::de::Error| format!("pacing.settings: {}", e.message()))?
     };
-    // The oracle decides in the simulator (see [`crate::oracle`]); the engine's algorithm
-    // setting is then never consulted.
+    // The oracle and the constant level decide in the simulator (see [`crate::oracle`] and
+    // [`CONSTANT_LEVEL`]); the engine's algorithm setting is then never consulted.
     config.algorithm = if scenario.pacing.algorithm == ORACLE || scenario.pacing.algorithm == CONSTANT_LEVEL {
         Algorithm::Progressive
     } else {
