@@ -42,6 +42,8 @@ pub struct Interval {
     pub dials: u64,
     /// Calls answered by a person (as call progress detection says).
     pub answered_live: u64,
+    /// Of the calls answered in this interval, those that found no agent free at once.
+    pub answered_waited: u64,
     /// Answered calls that reached an agent.
     pub connected: u64,
     /// Answered calls that reached no agent (dropped or hung up while waiting).
@@ -108,6 +110,9 @@ pub struct Metrics {
     pub dials: u64,
     /// Calls call progress detection reported as a live answer.
     pub answered_live: u64,
+    /// Answered calls that found no agent free at once (they waited, then reached one or
+    /// not).
+    pub answered_waited: u64,
     /// Answered calls that reached an agent.
     pub connected: u64,
     /// Answered calls the switch dropped (no agent within the compliance time).
@@ -154,6 +159,7 @@ impl Metrics {
             start_us,
             dials: 0,
             answered_live: 0,
+            answered_waited: 0,
             connected: 0,
             dropped: 0,
             hung_up: 0,
@@ -197,6 +203,12 @@ impl Metrics {
             self.answered_live += 1;
             self.interval(at_us).answered_live += 1;
         }
+    }
+
+    /// A call answered at `at_us` found no agent free: it waits.
+    pub fn waited(&mut self, at_us: u64) {
+        self.answered_waited += 1;
+        self.interval(at_us).answered_waited += 1;
     }
 
     /// An answered call reached an agent after waiting `wait`.
@@ -336,6 +348,8 @@ impl Metrics {
             peak_rss_mib: run.peak_rss_mib,
             dials: self.dials,
             answered_live: self.answered_live,
+            answered_waited: self.answered_waited,
+            wait_probability: ratio(self.answered_waited, self.answered_live),
             connected: self.connected,
             abandoned,
             dropped: self.dropped,
@@ -447,6 +461,12 @@ pub struct Report {
     pub dials: u64,
     /// Live answers as call progress detection reported them.
     pub answered_live: u64,
+    /// Answered calls that found no agent free at once (they waited, then reached one or
+    /// hung up, or were dropped).
+    pub answered_waited: u64,
+    /// answered_waited / answered_live: the probability of waiting (Erlang C's and Erlang A's
+    /// P(wait) when the run reduces to those queues).
+    pub wait_probability: f64,
     /// Answered calls that reached an agent.
     pub connected: u64,
     /// Answered calls that reached no agent.
@@ -541,9 +561,10 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "abandon rate {:.2}% (worst 15 min {:.2}%)  busy factor {:.1}%  contacts/agent-hour {:.1}",
+            "abandon rate {:.2}% (worst 15 min {:.2}%)  waited for an agent {:.2}%  busy factor {:.1}%  contacts/agent-hour {:.1}",
             self.abandon_rate * 100.0,
             self.abandon_rate_max_window * 100.0,
+            self.wait_probability * 100.0,
             self.busy_factor * 100.0,
             self.contacts_per_agent_hour
         );

@@ -115,10 +115,14 @@ pub struct PacingSpec {
     /// against it when read).
     #[serde(default, deserialize_with = "pacing_settings")]
     pub settings: toml::Table,
+    /// Dials the `constant_level` pacer keeps in flight (that pacer only, which needs it).
+    #[serde(default)]
+    pub level: Option<u32>,
 }
 
 /// The pacing algorithms' names, as `[pacing] algorithm` takes them (`oracle`: the
-/// simulator's reference pacer, see [`crate::oracle`]).
+/// simulator's reference pacer, see [`crate::oracle`]; `constant_level`: the simulator's
+/// fixed number of dials in flight, see [`crate::world::CONSTANT_LEVEL`]).
 pub const ALGORITHMS: &[&str] = &[
     "progressive",
     "predictive",
@@ -128,6 +132,7 @@ pub const ALGORITHMS: &[&str] = &[
     "fixed_ratio",
     "vicidial_adapt",
     "oracle",
+    "constant_level",
 ];
 
 fn algorithm_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {

@@ -175,7 +175,12 @@ fn every_algorithm_runs_and_keeps_the_invariants() {
         } else {
             "group.dial_mode=Predictive"
         };
-        let s = scaled("small-20", &[set.as_str(), mode]);
+        let mut sets = vec![set.as_str(), mode];
+        // The constant_level pacer needs its level (and only it reads one).
+        if *algorithm == "constant_level" {
+            sets.push("pacing.level=8");
+        }
+        let s = scaled("small-20", &sets);
         let outcome = run(&s, &RunOptions { seed: 5, ..RunOptions::default() }).unwrap();
         assert!(outcome.violation.is_none(), "{algorithm}: {:?}", outcome.violation);
         assert_eq!(outcome.report.algorithm, *algorithm);

@@ -234,6 +234,17 @@ struct Derived {
     tables: FreeTables,
 }
 
+/// The levels a pacer outside the engine may set ([`GroupPacer::set_external_level`],
+/// [`GroupPacer::set_external_in_flight`]), on one cache line: a decision reads them both
+/// when neither is set, as is the case outside the simulator.
+#[derive(Debug)]
+struct ExternalLevels {
+    /// Calls to keep in progress (dials in flight plus answered calls waiting).
+    calls: AtomicF64,
+    /// Dials to keep in flight.
+    in_flight: AtomicF64,
+}
+
 /// One campaign group's pacing state and decision. `Send + Sync`; every method takes
 /// `&self` and is lock-free.
 #[derive(Debug)]
@@ -257,9 +268,8 @@ pub struct GroupPacer {
     governed_at_us: CachePadded<AtomicU64>,
     /// Where the next small-group search starts (see `View::warm_start`).
     warm_start: CachePadded<AtomicU32>,
-    /// Calls to keep in progress set from outside ([`GroupPacer::set_external_level`]); NaN
-    /// when the configured algorithm decides.
-    external_level: CachePadded<AtomicF64>,
+    /// Levels set from outside; NaN when the configured algorithm decides.
+    external: CachePadded<ExternalLevels>,
     /// Busy agents known from outside to be free in time ([`GroupPacer::set_external_free`]);
     /// `u32::MAX` when the governor estimates them.
     external_free: CachePadded<AtomicU32>,
@@ -320,7 +330,10 @@ impl GroupPacer {
             last_dial_level: CachePadded::new(AtomicF64::new(0.0)),
             governed_at_us: CachePadded::new(AtomicU64::new(0)),
             warm_start: CachePadded::new(AtomicU32::new(u32::MAX)),
-            external_level: CachePadded::new(AtomicF64::new(f64::NAN)),
+            external: CachePadded::new(ExternalLevels {
+                calls: AtomicF64::new(f64::NAN),
+                in_flight: AtomicF64::new(f64::NAN),
+            }),
             external_free: CachePadded::new(AtomicU32::new(u32::MAX)),
             config,
         }
@@ -381,7 +394,23 @@ impl GroupPacer {
     /// reference pacer, which knows when each agent will really be free, decides through
     /// this hook.
     pub fn set_external_level(&self, calls: Option<f64>) {
-        self.external_level.store(calls.filter(|c| c.is_finite()).unwrap_or(f64::NAN));
+        self.external.calls.store(calls.filter(|c| c.is_finite()).unwrap_or(f64::NAN));
+    }
+
+    /// Hands the decision to a pacer outside the engine that counts dials only: from now on
+    /// each decision aims at `dials` dials in flight (placed, no result yet), whatever the
+    /// number of answered calls waiting for an agent, until `None` gives it back. Rounding,
+    /// the per-agent cap and the compliance governor still apply, and a level set with
+    /// [`GroupPacer::set_external_level`] takes precedence.
+    ///
+    /// The simulator's `constant_level` pacer holds a fixed number of calls ringing through
+    /// this hook: with exponential times to a result, their results then form a Poisson
+    /// stream, which is what reduces a run to a textbook queue. Through
+    /// [`GroupPacer::set_external_level`] it could not: a call answered with no agent free
+    /// moves from "in flight" to "waiting" within one input, and a level counting both would
+    /// not replace it until the next input.
+    pub fn set_external_in_flight(&self, dials: Option<f64>) {
+        self.external.in_flight.store(dials.filter(|c| c.is_finite()).unwrap_or(f64::NAN));
     }
 
     /// Tells the compliance governor how many busy agents will surely be free in time for
@@ -759,12 +788,15 @@ impl GroupPacer {
             warm_start: &self.warm_start,
             slots: &self.slots,
         };
-        let external = self.external_level.load();
-        let idle_reserve = if algorithm == Algorithm::Predictive && external.is_nan() {
-            idle_reserve(goal, agents, &view.est)
-        } else {
-            0.0
-        };
+        let external = self.external.calls.load();
+        // Read only when no level counting calls in progress is set (it would win).
+        let external_in_flight = if external.is_nan() { self.external.in_flight.load() } else { f64::NAN };
+        let idle_reserve =
+            if algorithm == Algorithm::Predictive && external.is_nan() && external_in_flight.is_nan() {
+                idle_reserve(goal, agents, &view.est)
+            } else {
+                0.0
+            };
         if idle_reserve > 0.0 {
             // The classic rule dials for `correction * E[F]` agents; keeping `idle_reserve`
             // of them free means dialing for `correction * E[F] - idle_reserve`, which the
@@ -776,6 +808,7 @@ impl GroupPacer {
         }
         let target = match algorithm {
             _ if !external.is_nan() => external - f64::from(calls.outstanding()),
+            _ if !external_in_flight.is_nan() => external_in_flight - f64::from(calls.in_flight),
             Algorithm::Progressive => Progressive.target_dials(&view),
             Algorithm::Predictive => Predictive.target_dials(&view),
             Algorithm::SmallGroup => SmallGroup.target_dials(&view),

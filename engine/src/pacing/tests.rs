@@ -672,3 +672,42 @@ fn external_free_agents_replace_the_governors_estimate() {
     p.set_external_free(None);
     assert_eq!(p.decide(now).governor_limit, estimated.governor_limit);
 }
+
+#[test]
+fn an_external_in_flight_level_counts_dials_only() {
+    // Five agents, all talking; no compliance cap, so only the level and the per-agent cap
+    // decide.
+    let config = PacingConfig {
+        compliance_max_abandon_rate: 1.0,
+        max_dials_per_agent: 100.0,
+        ..PacingConfig::default()
+    };
+    let p = pacer(config, 5);
+    let now = t0() + secs(10.0);
+    set_all(&p, 0..5, AgentState::Talking, t0());
+    p.set_external_in_flight(Some(4.0));
+    assert_eq!(p.decide(now).dials, 4);
+    let placed: Vec<_> = (0..4).map(|_| p.dial_placed(now)).collect();
+    assert_eq!(p.decide(now).dials, 0);
+    // Two answered with no agent free: they wait, and both are replaced at once (a level
+    // counting calls in progress would count the waiting ones and place nothing).
+    for &c in &placed[..2] {
+        p.call_progress(c, DialOutcome::AnsweredLive, now, now);
+    }
+    assert_eq!(p.snapshot().calls, CallCounts { in_flight: 2, waiting: 2 });
+    assert_eq!(p.decide(now).dials, 2);
+    p.set_external_level(Some(4.0));
+    assert_eq!(p.decide(now).dials, 0, "a level counting calls in progress wins");
+    p.set_external_level(None);
+    assert_eq!(p.decide(now).dials, 2);
+    // The per-agent cap still holds: one call per agent is 5 calls.
+    let capped = PacingConfig {
+        compliance_max_abandon_rate: 1.0,
+        max_dials_per_agent: 1.0,
+        ..PacingConfig::default()
+    };
+    let q = pacer(capped, 5);
+    set_all(&q, 0..5, AgentState::Talking, t0());
+    q.set_external_in_flight(Some(40.0));
+    assert_eq!(q.decide(now).dials, 5);
+}

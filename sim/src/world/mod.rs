@@ -51,9 +51,11 @@ const DRAIN_CHECK: Duration = Duration::from_secs(10);
 /// The longest the end of the run waits for agents to finish their calls.
 const DRAIN_MAX: Duration = Duration::from_secs(3600);
 
-/// The longest an answered call waits for an agent before the line is released (the engine
-/// drops it long before, after the compliance time; this bounds a call the engine lost).
-const WAIT_LIMIT: Duration = Duration::from_secs(120);
+/// How much longer than the compliance time an answered call waits for an agent before the
+/// line is released (the engine drops it after the compliance time; this bounds a call the
+/// engine lost, and leaves a customer with no end to their patience waiting as long as the
+/// engine lets them).
+const WAIT_MARGIN: Duration = Duration::from_secs(120);
 
 /// A desktop waiting for a smart logout asks again no sooner than this, in seconds.
 const LOGOUT_RETRY_MIN_S: i64 = 30;
@@ -111,9 +113,9 @@ pub fn pacing_config(scenario: &Scenario) -> Result<PacingConfig, String> {
             .try_into()
             .map_err(|e: toml::de::Error| format!("pacing.settings: {}", e.message()))?
     };
-    // The oracle decides in the simulator (see [`crate::oracle`]); the engine's algorithm
-    // setting is then never consulted.
-    config.algorithm = if scenario.pacing.algorithm == ORACLE {
+    // The oracle and the constant level decide in the simulator (see [`crate::oracle`] and
+    // [`CONSTANT_LEVEL`]); the engine's algorithm setting is then never consulted.
+    config.algorithm = if scenario.pacing.algorithm == ORACLE || scenario.pacing.algorithm == CONSTANT_LEVEL {
         Algorithm::Progressive
     } else {
         algorithm(&scenario.pacing.algorithm)?
@@ -124,6 +126,18 @@ pub fn pacing_config(scenario: &Scenario) -> Result<PacingConfig, String> {
         GoalSpec::AgentWaitS(v) => Goal::AgentWaitS(v),
     };
     config.compliance_time = Duration::from_secs_f64(scenario.switch.compliance_time_s.max(0.0));
+    match (scenario.pacing.algorithm == CONSTANT_LEVEL, scenario.pacing.level) {
+        (true, None | Some(0)) => {
+            return Err(format!("pacing.level: the {CONSTANT_LEVEL} pacer needs a level of at least 1"));
+        }
+        (false, Some(_)) => {
+            return Err(format!(
+                "pacing.level: only the {CONSTANT_LEVEL} pacer reads it, not `{}`",
+                scenario.pacing.algorithm
+            ));
+        }
+        _ => {}
+    }
     Ok(config)
 }
 
@@ -139,6 +153,17 @@ fn answer_time_draws(scenario: &Scenario) -> Vec<f64> {
 /// The name of the simulator-only reference pacer (see [`crate::oracle`]).
 pub const ORACLE: &str = "oracle";
 
+/// The name of the simulator-only pacer that keeps `pacing.level` dials in flight whatever
+/// the agents do: each dial whose result comes in is replaced in the same instant (the engine
+/// paces on every call result), so with exponential times from dial to result the results
+/// form a Poisson stream of rate `level / mean`, and the answered ones, taken independently
+/// with the answer probability, a Poisson stream too. Answered calls then queue for the
+/// agents as in an inbound queue: the reduction `scenarios/erlang-a.toml` checks against
+/// Erlang A and C. It decides through
+/// [`pacer_engine::pacing::GroupPacer::set_external_in_flight`]; the per-agent cap
+/// (`max_dials_per_agent`) and the compliance governor still apply.
+pub const CONSTANT_LEVEL: &str = "constant_level";
+
 /// The algorithm named `name` (the names `pacer` documents).
 pub fn algorithm(name: &str) -> Result<Algorithm, String> {
     Ok(match name {
@@ -152,7 +177,7 @@ pub fn algorithm(name: &str) -> Result<Algorithm, String> {
         other => {
             return Err(format!(
                 "pacing.algorithm: unknown algorithm `{other}` (progressive, predictive, small_group, \
-                 advanced_small_group, time_optimized, fixed_ratio, vicidial_adapt; oracle in the simulator)"
+                 advanced_small_group, time_optimized, fixed_ratio, vicidial_adapt; oracle and constant_level in the simulator)"
             ));
         }
     })
@@ -505,10 +530,16 @@ impl<'s> World<'s> {
         let group = self.group_name.clone();
         self.admin(AdminCommand::Load { group: group.clone() });
         self.admin(AdminCommand::Start { group: group.clone() });
+        if s.pacing.algorithm == CONSTANT_LEVEL
+            && let Some(pacer) = self.server.pacer(&group)
+        {
+            pacer.set_external_in_flight(s.pacing.level.map(f64::from));
+        }
         // The dialing mode can override the configured algorithm (Progressive mode paces
         // progressively whatever is configured): the report names the one in force.
         // (The oracle decides in place of any engine algorithm: its name stays.)
         if self.oracle.is_none()
+            && s.pacing.algorithm != CONSTANT_LEVEL
             && let Some(pacer) = self.server.pacer(&group)
         {
             self.algorithm_in_force = pacer.algorithm().name().to_string();
@@ -784,8 +815,10 @@ impl<'s> World<'s> {
         // customer's patience. A person hangs up when it runs out; a machine or ring tone
         // holds the line until the dialer gives up on a call nobody takes.
         if live && self.calls.get(call).is_some_and(|c| c.state == CallState::Waiting) {
-            let patience =
-                self.population.patience(plan.party, &mut self.rng).unwrap_or(WAIT_LIMIT).min(WAIT_LIMIT);
+            self.metrics.waited(self.now.as_micros());
+            let limit =
+                WAIT_MARGIN + Duration::from_secs_f64(self.scenario.switch.compliance_time_s.max(0.0));
+            let patience = self.population.patience(plan.party, &mut self.rng).unwrap_or(limit).min(limit);
             self.queue.push(self.now + patience, Ev::Patience(call));
         }
     }
@@ -1869,5 +1902,50 @@ mod tests {
         assert_eq!(group.pacing.goal, Goal::OverdialRate(0.03));
         assert_eq!(group.pacing.compliance_time, Duration::from_secs(2));
         assert_eq!(group.cpn_digits.as_deref(), Some("8005550100"));
+    }
+
+    #[test]
+    fn the_constant_level_pacer_and_its_level_go_together() {
+        let path = crate::scenario::resolve("small-5").expect("shipped");
+        let with = |sets: &[&str]| {
+            let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+            pacing_config(&crate::scenario::load(&path, &sets).unwrap())
+        };
+        let e = with(&["pacing.algorithm=constant_level"]).unwrap_err();
+        assert!(e.starts_with("pacing.level: the constant_level pacer needs"), "{e}");
+        let e = with(&["pacing.algorithm=constant_level", "pacing.level=0"]).unwrap_err();
+        assert!(e.contains("at least 1"), "{e}");
+        let e = with(&["pacing.level=3"]).unwrap_err();
+        assert!(e.contains("only the constant_level pacer reads it, not `small_group`"), "{e}");
+        let config = with(&["pacing.algorithm=constant_level", "pacing.level=3"]).unwrap();
+        // The engine's own algorithm is never consulted; the world sets the level.
+        assert_eq!(config.algorithm, Algorithm::Progressive);
+        let scenario = crate::scenario::load(
+            &path,
+            &[
+                "pacing.algorithm=constant_level".into(),
+                "pacing.level=3".into(),
+                "duration_s=60".into(),
+                "agents.login_spread_s=0".into(),
+                // The compliance governor would hold the level down (it still applies).
+                "pacing.settings.compliance_max_abandon_rate=1.0".into(),
+            ],
+        )
+        .unwrap();
+        // Whatever the agents do, three dials are out at every moment (each replaced in the
+        // instant its result comes), answered calls waiting or not.
+        let options =
+            RunOptions { seed: 1, trace_every: Some(Duration::from_secs(1)), ..RunOptions::default() };
+        let outcome = World::new(&scenario, 1).unwrap().run(&options);
+        assert!(outcome.violation.is_none(), "{:?}", outcome.violation);
+        let during: Vec<u32> = outcome
+            .trace
+            .iter()
+            .filter(|p| p.t_s >= 1.0 && p.t_s < 60.0)
+            .map(|p| p.calls_in_flight)
+            .collect();
+        assert!(during.len() >= 58, "{during:?}");
+        assert!(during.iter().all(|&n| n == 3), "{during:?}");
+        assert_eq!(outcome.report.algorithm, "constant_level");
     }
 }
