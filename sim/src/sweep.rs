@@ -843,8 +843,17 @@ pub fn table(result: &SweepResult) -> String {
         "{:<40} {:>16} {:>16} {:>16} {:>14} {:>14}",
         "point", "busy factor %", "abandon %", "worst 15 min %", "agent wait s", "contacts/ag-h"
     );
-    let pct = |e: Estimate| format!("{:.2} ± {:.2}", e.mean * 100.0, e.ci95 * 100.0);
-    let num = |e: Estimate| format!("{:.1} ± {:.1}", e.mean, e.ci95);
+    // One seed has no interval: the mean alone, not "± NaN".
+    let pct = |e: Estimate| {
+        if e.ci95.is_nan() {
+            format!("{:.2}", e.mean * 100.0)
+        } else {
+            format!("{:.2} ± {:.2}", e.mean * 100.0, e.ci95 * 100.0)
+        }
+    };
+    let num = |e: Estimate| {
+        if e.ci95.is_nan() { format!("{:.1}", e.mean) } else { format!("{:.1} ± {:.1}", e.mean, e.ci95) }
+    };
     for p in &result.points {
         let _ = writeln!(
             s,

@@ -181,3 +181,16 @@ fn external_level_hook_replaces_the_algorithm_but_not_the_caps() {
     pacer.set_external_level(None);
     assert_eq!(pacer.decide(t0).dials, fresh.decide(t0).dials);
 }
+
+#[test]
+fn a_one_seed_sweep_prints_means_without_intervals() {
+    let mut one = spec(None);
+    one.seeds = 1;
+    one.grid.truncate(1);
+    let r = sweep(&one).unwrap();
+    let text = pacer_sim::sweep::table(&r);
+    assert!(!text.contains("NaN"), "{text}");
+    assert!(!text.contains('±'), "one run per point has no interval: {text}");
+    let two = pacer_sim::sweep::table(&sweep(&spec(None)).unwrap());
+    assert!(two.contains('±'), "{two}");
+}
