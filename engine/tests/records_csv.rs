@@ -207,3 +207,19 @@ fn windows_line_endings_and_a_byte_order_mark_are_read() {
     // The line break inside the quoted notes is kept as written.
     assert_eq!(list.records()[2].custom[3], Some(Value::Str("two\r\nlines".into())));
 }
+
+#[test]
+fn phone_numbers_as_real_calling_lists_write_them_load() {
+    // Slashes, extensions written out, dial pauses, tel: and sip: URIs, no-break spaces
+    // pasted from a spreadsheet: all numbers a dialer is given in practice.
+    let list = CallingList::load_csv(&data("good_phone_formats.csv"), "Leads", None).unwrap();
+    assert_eq!(list.len(), 12);
+    let mut store = RecordStore::new();
+    store.add_list(list).expect("the store takes what the list loaded");
+    for bad in ["555-CALL", "n/a", "unknown", "sip:", "tel:", "ext. 12", "5551234 call me"] {
+        assert!(
+            pacer_engine::records::check_contact_info(bad, PhoneType::HomePhone).is_err(),
+            "{bad:?} is not a number"
+        );
+    }
+}
