@@ -74,31 +74,37 @@ pub fn check_contact_info(contact: &str, phone_type: PhoneType) -> Result<(), St
 /// `ext`, RFC 3966's `;ext=`) or a dial pause (`p`, `w`). Vanity numbers (`555-CALL`) and
 /// placeholders (`n/a`) are refused.
 fn dialable(contact: &str) -> bool {
-    let lower = contact.to_ascii_lowercase();
-    if let Some(address) = lower.strip_prefix("sip:").or_else(|| lower.strip_prefix("sips:")) {
+    // Without allocating: every record of every list passes here when loaded.
+    fn strip<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+        let head = text.get(..prefix.len())?;
+        head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
+    }
+    if let Some(address) = strip(contact, "sip:").or_else(|| strip(contact, "sips:")) {
         return !address.is_empty() && !address.chars().any(char::is_whitespace);
     }
-    let number = lower.strip_prefix("tel:").unwrap_or(&lower);
+    let number = strip(contact, "tel:").unwrap_or(contact);
+    let word_ok = |word: &str, digits: bool| {
+        word.is_empty() || (digits && ["x", "ext", "p", "w"].iter().any(|w| w.eq_ignore_ascii_case(word)))
+    };
     let mut digits = false;
-    let mut word = String::new();
-    let word_ok =
-        |word: &str, digits: bool| word.is_empty() || (digits && ["x", "ext", "p", "w"].contains(&word));
-    for c in number.chars() {
+    let mut word_start = None;
+    for (i, c) in number.char_indices() {
         if c.is_ascii_alphabetic() {
-            word.push(c);
+            word_start.get_or_insert(i);
             continue;
         }
-        if !word_ok(&word, digits) {
+        if let Some(start) = word_start.take()
+            && !word_ok(&number[start..i], digits)
+        {
             return false;
         }
-        word.clear();
         if c.is_ascii_digit() {
             digits = true;
         } else if !(c.is_whitespace() || "+-./()#*,;=".contains(c)) {
             return false;
         }
     }
-    digits && word_ok(&word, digits)
+    digits && word_start.is_none_or(|start| word_ok(&number[start..], digits))
 }
 
 /// A record handle: the record's identity on the wire (`GSW_RECORD_HANDLE`).
