@@ -64,7 +64,8 @@ fn crlf_line_ends_and_a_byte_order_mark_read_like_the_plain_file() {
     // good_crlf.csv ends every line with CR LF except inside its one quoted multi-line cell,
     // whose text is the same as the plain file's.
     let plain = CallingList::load_csv(&data("good.csv"), "Leads", None).unwrap();
-    for variant in ["good_crlf.csv", "good_bom.csv"] {
+    // good_upper_case.csv names the list's columns in capitals, as a database export does.
+    for variant in ["good_crlf.csv", "good_bom.csv", "good_upper_case.csv"] {
         let list = CallingList::load_csv(&data(variant), "Leads", None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(list, plain, "{variant}");
     }
@@ -222,4 +223,12 @@ fn phone_numbers_as_real_calling_lists_write_them_load() {
             "{bad:?} is not a number"
         );
     }
+}
+
+#[test]
+fn a_known_column_in_two_letter_cases_is_given_twice() {
+    let text = "record_id,RECORD_ID\n";
+    let err = CallingList::read_csv(text.as_bytes(), "t.csv", "Leads", None).unwrap_err();
+    assert_eq!((err.line(), err.field()), (Some(1), Some("record_id")), "{err}");
+    assert_eq!(err.reason(), "column appears twice in the header");
 }
