@@ -711,3 +711,47 @@ fn a_due_callback_nobody_took_stays_a_callback_when_the_group_stops() {
     );
     server.check_invariants().unwrap();
 }
+
+#[test]
+fn a_predictive_callback_waits_out_no_port_available_too() {
+    use pacer_engine::protocol::RecordType;
+    // One campaign callback due, dialed like any record; no other record to dial.
+    let mut list = CallingList::new("Leads", ListFormat::default());
+    let mut record = Record::new(1, "5550001", "UTC");
+    record.daily_from_s = 0;
+    record.daily_till_s = 86_400;
+    record.record_type = RecordType::CampaignCallBack;
+    record.dial_sched_time = Some(T0 - 60);
+    list.push(record).unwrap();
+    let mut store = RecordStore::new();
+    store.add_list(list).unwrap();
+    let mut g = group(DialMode::Predictive);
+    g.options.predictive_callback = true;
+    let mut server = Server::new(ServerConfig::new(101, vec![g]), store).unwrap();
+    let now = Time::from_unix_s(T0);
+    let mut out = Vec::new();
+    for command in [AdminCommand::Load { group: "G@A".into() }, AdminCommand::Start { group: "G@A".into() }] {
+        server.handle(now, Input::Admin(command), &mut out);
+    }
+    login_ready(&mut server, now, 1);
+    let mut out = Vec::new();
+    server.handle(now, Input::Timer, &mut out);
+    let first = dials(&out);
+    assert_eq!(first.len(), 1, "the callback is dialed");
+    tel(
+        &mut server,
+        now,
+        TelephonyEvent::CallResult { call: first[0].call, result: CallResult::NoPortAvailable },
+    );
+    // The dialer is full: the ticks of the next second do not dial it into it again.
+    for ms in (100..1000).step_by(100) {
+        let mut out = Vec::new();
+        server.handle(now + Duration::from_millis(ms), Input::Timer, &mut out);
+        assert!(dials(&out).is_empty(), "redialed into a full dialer {ms} ms after No Port Available");
+    }
+    let mut out = Vec::new();
+    server.handle(now + Duration::from_millis(1100), Input::Timer, &mut out);
+    assert_eq!(dials(&out).len(), 1, "dialed again once the back-off is over");
+    let record = server.store().get(RecordHandle(1)).unwrap();
+    assert_eq!(record.record_type, RecordType::CampaignCallBack);
+}
