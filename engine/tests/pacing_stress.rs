@@ -6,8 +6,8 @@
 // Under `--cfg pacer_loom` the core's atomics are loom's, usable only inside a loom model.
 #![cfg(not(pacer_loom))]
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
@@ -59,11 +59,12 @@ fn worker(p: &GroupPacer, w: u32) -> Tally {
             p.ready_time(agent, Duration::from_secs(5), now);
         }
     }
-    // Everyone ends not ready, except one agent per thread who logs out smartly.
+    // Everyone ends not ready, except one agent per thread who logs out smartly once every
+    // thread is done (see the test: while other threads dial, one of their dials may be
+    // counted on this agent, and the logout then rightly waits for it).
     for i in 1..AGENTS_PER_THREAD {
         p.agent_state(AgentIdx(first + i), AgentState::NotReady, now);
     }
-    assert_eq!(p.logout_requested(AgentIdx(first), now), LogoutStatus::Ack);
     tally
 }
 
@@ -76,18 +77,26 @@ fn concurrent_events_and_decisions_keep_exact_counts() {
     };
     let p = Arc::new(GroupPacer::new(config, THREADS * AGENTS_PER_THREAD, t0()));
     let done = Arc::new(AtomicBool::new(false));
+    // Everybody starts together, the reader included: on a loaded machine the workers could
+    // otherwise be done before the reader first runs.
+    let start = Arc::new(Barrier::new(THREADS as usize + 1));
     let workers: Vec<_> = (0..THREADS)
         .map(|w| {
-            let p = p.clone();
-            thread::spawn(move || worker(&p, w))
+            let (p, start) = (p.clone(), start.clone());
+            thread::spawn(move || {
+                start.wait();
+                worker(&p, w)
+            })
         })
         .collect();
     let reader = {
-        let (p, done) = (p.clone(), done.clone());
+        let (p, done, start) = (p.clone(), done.clone(), start.clone());
         thread::spawn(move || {
-            let mut reads = 0u64;
+            start.wait();
             let mut now = t0();
-            while !done.load(Ordering::Relaxed) {
+            // At least one read, however the threads are scheduled.
+            loop {
+                let last = done.load(Ordering::Relaxed);
                 now += Duration::from_micros(300);
                 let d = p.decide(now);
                 let s = p.snapshot();
@@ -101,16 +110,24 @@ fn concurrent_events_and_decisions_keep_exact_counts() {
                 assert!(d.dials <= 4 * bound, "{d:?}");
                 let o = p.overdial(now);
                 assert!(o.campaign.abandoned <= o.campaign.answered);
-                reads += 1;
+                if last {
+                    break;
+                }
             }
-            reads
         })
     };
     let tallies: Vec<Tally> = workers.into_iter().map(|h| h.join().expect("worker")).collect();
     done.store(true, Ordering::Relaxed);
-    let reads = reader.join().expect("reader");
-    assert!(reads > 0);
+    reader.join().expect("reader");
+    // No dial is in flight any more: each thread's last agent may go at once.
+    let end = t0() + Duration::from_millis(u64::from(ROUNDS) + 1);
+    for w in 0..THREADS {
+        assert_eq!(p.logout_requested(AgentIdx(w * AGENTS_PER_THREAD), end), LogoutStatus::Ack);
+    }
 
+    // A decision refreshes the estimates from every event (the reader's last may have come
+    // before the workers' last events).
+    p.decide(end);
     let s = p.snapshot();
     assert_eq!(s.rejected_events, 0);
     assert_eq!(s.calls.outstanding(), 0);

@@ -64,7 +64,8 @@ fn crlf_line_ends_and_a_byte_order_mark_read_like_the_plain_file() {
     // good_crlf.csv ends every line with CR LF except inside its one quoted multi-line cell,
     // whose text is the same as the plain file's.
     let plain = CallingList::load_csv(&data("good.csv"), "Leads", None).unwrap();
-    for variant in ["good_crlf.csv", "good_bom.csv"] {
+    // good_upper_case.csv names the list's columns in capitals, as a database export does.
+    for variant in ["good_crlf.csv", "good_bom.csv", "good_upper_case.csv"] {
         let list = CallingList::load_csv(&data(variant), "Leads", None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(list, plain, "{variant}");
     }
@@ -206,4 +207,28 @@ fn windows_line_endings_and_a_byte_order_mark_are_read() {
     assert_eq!(list.records()[0], plain.records()[0]);
     // The line break inside the quoted notes is kept as written.
     assert_eq!(list.records()[2].custom[3], Some(Value::Str("two\r\nlines".into())));
+}
+
+#[test]
+fn phone_numbers_as_real_calling_lists_write_them_load() {
+    // Slashes, extensions written out, dial pauses, tel: and sip: URIs, no-break spaces
+    // pasted from a spreadsheet: all numbers a dialer is given in practice.
+    let list = CallingList::load_csv(&data("good_phone_formats.csv"), "Leads", None).unwrap();
+    assert_eq!(list.len(), 12);
+    let mut store = RecordStore::new();
+    store.add_list(list).expect("the store takes what the list loaded");
+    for bad in ["555-CALL", "n/a", "unknown", "sip:", "tel:", "ext. 12", "5551234 call me"] {
+        assert!(
+            pacer_engine::records::check_contact_info(bad, PhoneType::HomePhone).is_err(),
+            "{bad:?} is not a number"
+        );
+    }
+}
+
+#[test]
+fn a_known_column_in_two_letter_cases_is_given_twice() {
+    let text = "record_id,RECORD_ID\n";
+    let err = CallingList::read_csv(text.as_bytes(), "t.csv", "Leads", None).unwrap_err();
+    assert_eq!((err.line(), err.field()), (Some(1), Some("record_id")), "{err}");
+    assert_eq!(err.reason(), "column appears twice in the header");
 }

@@ -20,14 +20,14 @@ fn of<T: Copy + std::fmt::Debug + 'static>(all: &'static [T]) -> impl Strategy<V
     proptest::sample::select(all)
 }
 
-/// Non-empty text with the characters CSV must quote or keep: commas, quotes, line breaks,
-/// spaces at the ends, non-ASCII.
 /// Contact information every phone type accepts (see `records::check_contact_info`): cells
 /// with quotes, newlines and commas are exercised by the other text fields.
 fn phone_number() -> impl Strategy<Value = CompactString> {
     "\\+?[0-9][0-9 ()\\-]{0,14}".prop_map(CompactString::from)
 }
 
+/// Non-empty text with the characters CSV must quote or keep: commas, quotes, line breaks,
+/// spaces at the ends, non-ASCII.
 fn cell() -> impl Strategy<Value = CompactString> {
     "[A-Za-z0-9 ,\"\r\n:;'é漢\\t]{1,12}".prop_map(CompactString::from)
 }

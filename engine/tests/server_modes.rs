@@ -665,3 +665,93 @@ fn an_out_of_range_pacing_setting_is_refused_at_construction() {
     assert_eq!(err.object, "G@A");
     assert!(err.reason.contains("compliance_max_abandon_rate"), "{err}");
 }
+
+#[test]
+fn a_due_callback_nobody_took_stays_a_callback_when_the_group_stops() {
+    use pacer_engine::protocol::RecordType;
+    // A personal callback due a minute ago, for an agent not logged in yet.
+    let mut list = CallingList::new("Leads", ListFormat::default());
+    let mut record = Record::new(1, "5550001", "UTC");
+    record.daily_from_s = 0;
+    record.daily_till_s = 86_400;
+    record.record_type = RecordType::PersonalCallBack;
+    record.agent_id = Some("bob".into());
+    record.dial_sched_time = Some(T0 - 60);
+    list.push(record).unwrap();
+    let mut store = RecordStore::new();
+    store.add_list(list).unwrap();
+    let mut server = Server::new(ServerConfig::new(101, vec![group(DialMode::Preview)]), store).unwrap();
+    let now = Time::from_unix_s(T0);
+    let mut out = Vec::new();
+    for command in [AdminCommand::Load { group: "G@A".into() }, AdminCommand::Start { group: "G@A".into() }] {
+        server.handle(now, Input::Admin(command), &mut out);
+    }
+    server.handle(now, Input::Timer, &mut out);
+    assert_eq!(server.records_held(), 1, "due, waiting for its agent");
+    // The group stops before bob comes: the callback goes back as it was, still his.
+    server.handle(now, Input::Admin(AdminCommand::Stop { group: "G@A".into() }), &mut out);
+    assert_eq!(server.records_held(), 0);
+    let record = server.store().get(RecordHandle(1)).unwrap();
+    assert_eq!(record.record_status, RecordStatus::Ready);
+    assert_eq!(record.record_type, RecordType::PersonalCallBack, "still a personal callback");
+    assert_eq!(record.dial_sched_time, Some(T0 - 60), "still due at the time promised");
+    assert_eq!(record.agent_id.as_deref(), Some("bob"));
+    // Started again, it is due again; stopped and unloaded before bob comes, it is still his.
+    server.handle(now, Input::Admin(AdminCommand::Start { group: "G@A".into() }), &mut out);
+    server.handle(now, Input::Timer, &mut out);
+    assert_eq!(server.records_held(), 1, "due again");
+    server.handle(now, Input::Admin(AdminCommand::Stop { group: "G@A".into() }), &mut out);
+    server.handle(now, Input::Admin(AdminCommand::Unload { group: "G@A".into() }), &mut out);
+    assert_eq!(server.group_state("G@A"), Some(pacer_engine::campaign::GroupState::Unloaded));
+    assert_eq!(server.records_held(), 0);
+    let record = server.store().get(RecordHandle(1)).unwrap();
+    assert_eq!(
+        (record.record_status, record.record_type, record.dial_sched_time),
+        (RecordStatus::Ready, RecordType::PersonalCallBack, Some(T0 - 60))
+    );
+    server.check_invariants().unwrap();
+}
+
+#[test]
+fn a_predictive_callback_waits_out_no_port_available_too() {
+    use pacer_engine::protocol::RecordType;
+    // One campaign callback due, dialed like any record; no other record to dial.
+    let mut list = CallingList::new("Leads", ListFormat::default());
+    let mut record = Record::new(1, "5550001", "UTC");
+    record.daily_from_s = 0;
+    record.daily_till_s = 86_400;
+    record.record_type = RecordType::CampaignCallBack;
+    record.dial_sched_time = Some(T0 - 60);
+    list.push(record).unwrap();
+    let mut store = RecordStore::new();
+    store.add_list(list).unwrap();
+    let mut g = group(DialMode::Predictive);
+    g.options.predictive_callback = true;
+    let mut server = Server::new(ServerConfig::new(101, vec![g]), store).unwrap();
+    let now = Time::from_unix_s(T0);
+    let mut out = Vec::new();
+    for command in [AdminCommand::Load { group: "G@A".into() }, AdminCommand::Start { group: "G@A".into() }] {
+        server.handle(now, Input::Admin(command), &mut out);
+    }
+    login_ready(&mut server, now, 1);
+    let mut out = Vec::new();
+    server.handle(now, Input::Timer, &mut out);
+    let first = dials(&out);
+    assert_eq!(first.len(), 1, "the callback is dialed");
+    tel(
+        &mut server,
+        now,
+        TelephonyEvent::CallResult { call: first[0].call, result: CallResult::NoPortAvailable },
+    );
+    // The dialer is full: the ticks of the next second do not dial it into it again.
+    for ms in (100..1000).step_by(100) {
+        let mut out = Vec::new();
+        server.handle(now + Duration::from_millis(ms), Input::Timer, &mut out);
+        assert!(dials(&out).is_empty(), "redialed into a full dialer {ms} ms after No Port Available");
+    }
+    let mut out = Vec::new();
+    server.handle(now + Duration::from_millis(1100), Input::Timer, &mut out);
+    assert_eq!(dials(&out).len(), 1, "dialed again once the back-off is over");
+    let record = server.store().get(RecordHandle(1)).unwrap();
+    assert_eq!(record.record_type, RecordType::CampaignCallBack);
+}

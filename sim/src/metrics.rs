@@ -692,4 +692,34 @@ mod tests {
         assert_eq!(r.abandon_rate_max_window, 1.0 / 20.0);
         assert!((r.customer_wait_ms_p99 - 300.0).abs() < 1.0);
     }
+
+    #[test]
+    fn a_window_can_abandon_more_calls_than_it_answers() {
+        // Calls answered at the end of one window are abandoned in the next: a window counts
+        // abandons when they happen and answers when they happen, so an overloaded floor can
+        // show a window rate above 1 (merge must take it; see `sweep::merge`).
+        let mut m = Metrics::new(0);
+        for i in 0..5 {
+            m.outcome("Answer", true, INTERVAL_US - 10 + i);
+        }
+        for i in 0..20 {
+            m.outcome("Answer", true, INTERVAL_US + i);
+        }
+        for i in 0..25 {
+            m.abandoned(false, INTERVAL_US + 100 + i);
+        }
+        let r = m.report(
+            ReportHeader {
+                scenario: "t".into(),
+                seed: 1,
+                algorithm: "a".into(),
+                goal: "g".into(),
+                agents: 1,
+                records: 0,
+            },
+            RunFigures::default(),
+        );
+        assert_eq!(r.abandon_rate, 1.0);
+        assert_eq!(r.abandon_rate_max_window, 25.0 / 20.0);
+    }
 }

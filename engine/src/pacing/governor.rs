@@ -951,7 +951,7 @@ mod tests {
     proptest::proptest! {
         /// In `posterior` mode, whatever the window, the agents and the busy agents'
         /// chances: never below the ready-agent limit, and a larger limit keeps the
-        /// predictive tail within `α`.
+        /// predictive tail within `α/2` (`g.tail`), and one call more would not.
         #[test]
         fn posterior_limit_keeps_its_tail(
             allowance in 0u64..6,

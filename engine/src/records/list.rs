@@ -58,7 +58,12 @@ enum Col {
 }
 
 impl Col {
+    /// The known column `name` names, in any letter case: database exports of calling-list
+    /// tables often write column names in capitals (`RECORD_ID`).
     fn known(name: &str) -> Option<Col> {
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Col::known(&name.to_ascii_lowercase());
+        }
         Some(match name {
             "record_id" => Col::RecordId,
             "contact_info" => Col::ContactInfo,
@@ -176,11 +181,12 @@ impl CallingList {
     /// hold `tz_offset` (seconds east of UTC; required for a zone not in the table),
     /// `customer_id` and `switch_dbid`. Any other column is a custom field, written
     /// `name`, `name:TYPE` or `name:TYPE:send_attribute` (TYPE one of `INT`, `FLOAT`, `CHAR`,
-    /// `DATETIME`, `VARCHAR`; a bare name is a `VARCHAR` that is not sent, unless it is a
-    /// known column's name in other letter case or within two letters of one: that is refused
-    /// as a misspelling, and a custom field so named needs its type). When `format` is
-    /// given, the custom columns must be exactly its fields (any order), and a type written
-    /// in the header must agree with it.
+    /// `DATETIME`, `VARCHAR`; a bare name is a `VARCHAR` that is not sent, unless it is one
+    /// slip from a known column's name (a letter added, dropped, changed, or two neighbours
+    /// swapped): that is refused as a misspelling, and a custom field so named needs its
+    /// type). Known columns are recognised in any letter case (`RECORD_ID`). When `format`
+    /// is given, the custom columns must be exactly its fields (any order), and a type
+    /// written in the header must agree with it.
     ///
     /// Cells: enumerations (`contact_info_type`, `record_type`, `record_status`,
     /// `call_result`) as their integer code or their name; times as Unix seconds; an empty
@@ -439,10 +445,19 @@ impl Header {
             if name.is_empty() {
                 return Err(ListError::new(source, Some(1), None, format!("column {} has no name", i + 1)));
             }
+            // A known column goes by its own (lower-case) name whatever case the header uses.
+            let known = Col::known(name);
+            let lower;
+            let name = if known.is_some() && name.bytes().any(|b| b.is_ascii_uppercase()) {
+                lower = name.to_ascii_lowercase();
+                lower.as_str()
+            } else {
+                name
+            };
             if names.iter().any(|n| n == name) {
                 return Err(err(name, "column appears twice in the header".into()));
             }
-            let col = match Col::known(name) {
+            let col = match known {
                 Some(col) => {
                     if type_tag.is_some() {
                         return Err(err(name, "a mandatory field takes no type".into()));
@@ -477,7 +492,7 @@ impl Header {
                         custom_seen[idx] = true;
                         Col::Custom(idx)
                     } else {
-                        // A bare name one or two letters from a known column is that column
+                        // A bare name one slip from a known column is that column
                         // misspelt far more often than a custom field: taken as custom, its
                         // values would be ignored without a word.
                         if type_tag.is_none()
@@ -685,29 +700,48 @@ fn check_unique(source: &str, records: &[Record], lines: &[u64]) -> Result<(), L
     }
 }
 
-/// The known column `name` is probably a misspelling of: one that differs only in case, or
-/// (for names of five letters or more) by at most two edits.
+/// The known column `name` is probably a misspelling of: (for names of five letters or more)
+/// one slip of the keyboard away, in any letter case: a letter added, dropped,
+/// changed, or two neighbours swapped. Two slips are not looked for: real lists' custom
+/// columns are often two letters from a known name (`customer_no`, `record_no`, `call_type`,
+/// `chain`), and refusing them would turn away good data.
 fn near_known_column(name: &str) -> Option<&'static str> {
-    MANDATORY_COLUMNS.iter().chain(OPTIONAL_COLUMNS).copied().find(|known| {
-        known.eq_ignore_ascii_case(name) || (known.len() >= 5 && edit_distance(known, name) <= 2)
-    })
+    let name = name.to_ascii_lowercase();
+    MANDATORY_COLUMNS
+        .iter()
+        .chain(OPTIONAL_COLUMNS)
+        .copied()
+        .find(|known| known.len() >= 5 && edit_distance(known, &name) <= 1)
 }
 
-/// Levenshtein distance (insertions, deletions, substitutions) between two short names,
-/// by the classic one-row dynamic programme.
+/// Edit distance between two short names counting insertions, deletions, substitutions and
+/// swaps of adjacent letters (the optimal string alignment distance: Damerau, "A technique
+/// for computer detection and correction of spelling errors", CACM 7(3), 1964), by the
+/// classic dynamic programme over a full table.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != cb));
-            diagonal = above;
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    for (i, row) in d.chunks_mut(width).enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d.iter_mut().take(width).enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[(i - 1) * width + j] + 1)
+                .min(d[i * width + j - 1] + 1)
+                .min(d[(i - 1) * width + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[(i - 2) * width + j - 2] + 1);
+            }
+            d[i * width + j] = best;
         }
     }
-    row[b.len()]
+    d[a.len() * width + b.len()]
 }
 
 fn csv_error(source: &str, e: &csv::Error, names: &[String]) -> ListError {
@@ -808,10 +842,18 @@ mod tests {
     fn misspelt_columns_are_caught_and_custom_names_left_alone() {
         assert_eq!(edit_distance("tz_offset", "tz_ofset"), 1);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("tz_offset", "tz_offest"), 1, "two neighbours swapped");
+        assert_eq!(near_known_column("attempst"), Some("attempts"));
         assert_eq!(near_known_column("tz_ofset"), Some("tz_offset"));
-        assert_eq!(near_known_column("Record_ID"), Some("record_id"));
+        assert_eq!(near_known_column("Tz_Ofset"), Some("tz_offset"));
+        assert_eq!(Col::known("Record_ID"), Some(Col::RecordId), "known columns in any case");
         assert_eq!(near_known_column("customerid"), Some("customer_id"));
         for custom in ["tier", "notes", "balance", "score", "name", "region", "segment"] {
+            assert_eq!(near_known_column(custom), None, "{custom}");
+        }
+        // Common custom columns of real calling lists two edits from a known name: a
+        // customer or record number, a call type, a chain (household) name.
+        for custom in ["customer_no", "customer_nr", "record_no", "call_type", "chain", "switch_id"] {
             assert_eq!(near_known_column(custom), None, "{custom}");
         }
     }

@@ -35,8 +35,9 @@ pub const MAX_CONTACT_INFO_BYTES: usize = 128;
 
 /// Checks a record's contact information for its type: not blank, at most
 /// [`MAX_CONTACT_INFO_BYTES`], no control characters; and for a voice type (see
-/// [`PhoneType::media_type`]) a phone number a dialer can dial: at least one digit, and
-/// otherwise only `+ - . ( ) # * ,`, spaces and `x` (an extension). The error says what is
+/// [`PhoneType::media_type`]) something a dialer can dial: a number of digits and the usual
+/// separators (`+ - . / ( ) # * , ;`, spaces), with `x` or `ext` for an extension and `p` or
+/// `w` for a pause, optionally as a `tel:` URI, or a `sip:` address. The error says what is
 /// wrong, for the caller to place (a file's line and column, or a protocol error).
 ///
 /// ```
@@ -57,15 +58,53 @@ pub fn check_contact_info(contact: &str, phone_type: PhoneType) -> Result<(), St
     if contact.chars().any(char::is_control) {
         return Err(format!("{contact:?} holds a control character"));
     }
-    if phone_type.media_type() == crate::protocol::ContactMediaType::Voice {
-        let dialable = |c: char| c.is_ascii_digit() || "+-.()#*, xX".contains(c);
-        if !contact.chars().all(dialable) || !contact.bytes().any(|b| b.is_ascii_digit()) {
-            return Err(format!(
-                "`{contact}` is not a phone number (digits, with + - . ( ) # * , spaces and x for an extension)"
-            ));
-        }
+    if phone_type.media_type() == crate::protocol::ContactMediaType::Voice && !dialable(contact) {
+        return Err(format!(
+            "`{contact}` is not a phone number (digits, with + - . / ( ) # * , ; spaces, \
+             x or ext for an extension, p or w for a pause, or a tel: or sip: address)"
+        ));
     }
     Ok(())
+}
+
+/// True when `contact` is something a dialer can dial: a `sip:` / `sips:` address, or a
+/// number (after an optional `tel:`, RFC 3966) of digits and the separators lists use
+/// (`+ - . / ( ) # * , ; =` and any white space, such as the no-break space a spreadsheet
+/// pastes), where the only words are, after the first digit, an extension marker (`x`,
+/// `ext`, RFC 3966's `;ext=`) or a dial pause (`p`, `w`). Vanity numbers (`555-CALL`) and
+/// placeholders (`n/a`) are refused.
+fn dialable(contact: &str) -> bool {
+    // Without allocating: every record of every list passes here when loaded.
+    fn strip<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+        let head = text.get(..prefix.len())?;
+        head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
+    }
+    if let Some(address) = strip(contact, "sip:").or_else(|| strip(contact, "sips:")) {
+        return !address.is_empty() && !address.chars().any(char::is_whitespace);
+    }
+    let number = strip(contact, "tel:").unwrap_or(contact);
+    let word_ok = |word: &str, digits: bool| {
+        word.is_empty() || (digits && ["x", "ext", "p", "w"].iter().any(|w| w.eq_ignore_ascii_case(word)))
+    };
+    let mut digits = false;
+    let mut word_start = None;
+    for (i, c) in number.char_indices() {
+        if c.is_ascii_alphabetic() {
+            word_start.get_or_insert(i);
+            continue;
+        }
+        if let Some(start) = word_start.take()
+            && !word_ok(&number[start..i], digits)
+        {
+            return false;
+        }
+        if c.is_ascii_digit() {
+            digits = true;
+        } else if !(c.is_whitespace() || "+-./()#*,;=".contains(c)) {
+            return false;
+        }
+    }
+    digits && word_start.is_none_or(|start| word_ok(&number[start..], digits))
 }
 
 /// A record handle: the record's identity on the wire (`GSW_RECORD_HANDLE`).

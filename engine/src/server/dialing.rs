@@ -634,7 +634,12 @@ impl Server {
         let tz = record.tz_offset_s;
         let mode = self.groups[g].mode;
         if !personal && mode.is_auto() && self.groups[g].config.options.predictive_callback {
-            // Dialed like any record (the hold becomes a dial).
+            // Dialed like any record, so it waits out a full dialer like any record (see
+            // `NO_PORT_BACKOFF`).
+            if now < self.groups[g].no_port_until {
+                return false;
+            }
+            // The hold becomes a dial.
             self.unhold(h);
             self.dial(now, g, h, None, out);
             return true;

@@ -320,8 +320,9 @@ struct Held {
 enum Finish {
     /// Back to Ready, General, unprocessed (reject, unload, logout, stop).
     Return,
-    /// Back to Ready exactly as it was, type and callback time kept: the dial never left
-    /// the dialer (No Port Available).
+    /// Back to Ready exactly as it was, type and callback time kept: nothing happened to it
+    /// (the dial never left the dialer, No Port Available; a due callback nobody took before
+    /// its group stopped).
     Undialed,
     /// Processed: status Updated.
     Updated,
@@ -1405,9 +1406,11 @@ impl Server {
             }
             LifecycleAction::Stop => {
                 self.groups[g].state = to;
-                // Due callbacks not handed out yet go back to wait for the next start.
+                // Due callbacks not handed out yet go back to wait for the next start, still
+                // callbacks (and still their agent's): nobody saw them, so nothing was
+                // rejected.
                 while let Some(h) = self.groups[g].pending_callbacks.pop_front() {
-                    self.finish(now, h, Finish::Return, out);
+                    self.finish(now, h, Finish::Undialed, out);
                 }
                 StatusKind::Stopped
             }
