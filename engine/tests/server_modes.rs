@@ -755,3 +755,36 @@ fn a_predictive_callback_waits_out_no_port_available_too() {
     let record = server.store().get(RecordHandle(1)).unwrap();
     assert_eq!(record.record_type, RecordType::CampaignCallBack);
 }
+
+#[test]
+fn a_callback_on_the_desktop_of_an_agent_who_logs_out_stays_a_callback() {
+    use pacer_engine::protocol::RecordType;
+    let mut list = CallingList::new("Leads", ListFormat::default());
+    let mut record = Record::new(1, "5550001", "UTC");
+    record.daily_from_s = 0;
+    record.daily_till_s = 86_400;
+    record.record_type = RecordType::PersonalCallBack;
+    record.agent_id = Some("a0".into());
+    record.dial_sched_time = Some(T0 - 60);
+    list.push(record).unwrap();
+    let mut store = RecordStore::new();
+    store.add_list(list).unwrap();
+    let mut server = Server::new(ServerConfig::new(101, vec![group(DialMode::Preview)]), store).unwrap();
+    let now = Time::from_unix_s(T0);
+    let mut out = Vec::new();
+    for command in [AdminCommand::Load { group: "G@A".into() }, AdminCommand::Start { group: "G@A".into() }] {
+        server.handle(now, Input::Admin(command), &mut out);
+    }
+    login_ready(&mut server, now, 1);
+    server.handle(now, Input::Timer, &mut out);
+    assert_eq!(server.records_held(), 1, "the callback is on a0's desktop");
+    // a0 leaves without dialing it: the promise stands, still a0's, still due.
+    tel(&mut server, now + Duration::from_secs(5), TelephonyEvent::AgentLogout { dn: Dn::new("1000") });
+    assert_eq!(server.records_held(), 0);
+    let record = server.store().get(RecordHandle(1)).unwrap();
+    assert_eq!(
+        (record.record_status, record.record_type, record.dial_sched_time, record.agent_id.as_deref()),
+        (RecordStatus::Ready, RecordType::PersonalCallBack, Some(T0 - 60), Some("a0"))
+    );
+    assert_eq!(record.attempts, 0);
+}

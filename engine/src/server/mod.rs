@@ -1019,6 +1019,20 @@ impl Server {
         }
     }
 
+    /// How a held record left behind by a logout or an unload goes back: finalised as updated
+    /// if this attempt dialed it (the call happened), else ready, and an undialed callback
+    /// as the callback it was (type, time and agent kept): a promised call back must not
+    /// become anyone's new record because the agent left or the group was unloaded.
+    fn left_behind(&self, h: i64) -> Finish {
+        if self.held.get(&h).is_some_and(|held| held.dialed) {
+            Finish::Updated
+        } else if self.store.get(RecordHandle(h)).is_some_and(|r| r.is_callback()) {
+            Finish::Undialed
+        } else {
+            Finish::Return
+        }
+    }
+
     fn agent_logout(&mut self, now: Time, p: PlaceId, out: &mut Vec<Output>) {
         if !self.places[p].logged_in {
             return;
@@ -1027,11 +1041,7 @@ impl Server {
         // attempt are finalised as updated (the call happened), the others return ready.
         let records: SmallVec<[i64; 4]> = self.places[p].records.clone();
         for h in records {
-            let finish = if self.held.get(&h).is_some_and(|held| held.dialed) {
-                Finish::Updated
-            } else {
-                Finish::Return
-            };
+            let finish = self.left_behind(h);
             self.finish(now, h, finish, out);
         }
         if let PlaceState::Engaged(call) | PlaceState::Talking(call) = self.places[p].state {
@@ -1432,7 +1442,7 @@ impl Server {
                     self.held.iter().filter(|(_, held)| held.group == g).map(|(&h, _)| h).collect();
                 handles.sort_unstable();
                 for h in handles {
-                    let finish = if self.held[&h].dialed { Finish::Updated } else { Finish::Return };
+                    let finish = self.left_behind(h);
                     self.finish(now, h, finish, out);
                 }
                 StatusKind::Unloaded
