@@ -637,7 +637,7 @@ fn no_port_available_puts_the_record_back_untouched_and_waits_for_a_line() {
     let later = now + Duration::from_millis(1500);
     let out =
         tel(&mut server, later, TelephonyEvent::CallResult { call: first[0].call, result: CallResult::Busy });
-    assert_eq!(dials(&out).len(), 2, "both agents are ready again and a line is free");
+    assert_eq!(dials(&out).len(), 1, "both agents are ready again, but the dialer has one line");
     assert_eq!(server.pacer("G@A").unwrap().snapshot().rejected_events, 0);
     // Without a line freed, the group tries again after the back-off.
     let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Progressive)]), 50);
@@ -655,6 +655,51 @@ fn no_port_available_puts_the_record_back_untouched_and_waits_for_a_line() {
         retry[0].record_handle, first[0].record_handle,
         "the record went back to the head of its list"
     );
+}
+
+#[test]
+fn after_no_port_available_a_freed_line_lets_one_dial_out_until_the_cap_is_forgotten() {
+    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Progressive)]), 50);
+    let now = Time::from_unix_s(T0);
+    let first = dials(&login_ready(&mut server, now, 3));
+    assert_eq!(first.len(), 3);
+    // The dialer has one line: the first dial takes it, the other two are refused.
+    for d in &first[1..] {
+        tel(
+            &mut server,
+            now,
+            TelephonyEvent::CallResult { call: d.call, result: CallResult::NoPortAvailable },
+        );
+    }
+    // The first call is answered and goes to an agent: it still holds the line, so the two
+    // ready agents get no dial, neither at once nor once the back-off is over.
+    let t1 = now + Duration::from_secs(2);
+    let out =
+        tel(&mut server, t1, TelephonyEvent::CallResult { call: first[0].call, result: CallResult::Answer });
+    let routed = routes(&out);
+    assert_eq!(routed.len(), 1);
+    assert!(dials(&out).is_empty(), "the answered call holds the dialer's only line");
+    let out =
+        tel(&mut server, t1, TelephonyEvent::CallConnected { call: first[0].call, dn: routed[0].1.clone() });
+    assert!(dials(&out).is_empty());
+    let mut out = Vec::new();
+    server.handle(now + Duration::from_secs(3), Input::Timer, &mut out);
+    assert!(dials(&out).is_empty(), "dialed past the line count the dialer refused at");
+    // The conversation ends: its line lets exactly one dial out, not one per ready agent.
+    let t2 = now + Duration::from_secs(30);
+    let out = tel(&mut server, t2, TelephonyEvent::CallReleased { call: first[0].call });
+    let second = dials(&out);
+    assert_eq!(second.len(), 1, "one freed line, one dial");
+    let mut out = Vec::new();
+    server.handle(t2 + Duration::from_secs(2), Input::Timer, &mut out);
+    assert!(dials(&out).is_empty());
+    // A minute without a refusal: the count is forgotten and the group probes the dialer
+    // again (lines may have been added), here with the other ready agent's dial.
+    let mut out = Vec::new();
+    server.handle(now + Duration::from_secs(61), Input::Timer, &mut out);
+    assert_eq!(dials(&out).len(), 1, "the learnt line count is forgotten after a quiet minute");
+    assert_eq!(server.calls_in_progress(), 2);
+    assert_eq!(server.pacer("G@A").unwrap().snapshot().rejected_events, 0);
 }
 
 #[test]

@@ -31,6 +31,12 @@ const MAX_SET_ASIDE: usize = 4096;
 /// would meet the same full dialer and take record after record off the list for nothing.
 const NO_PORT_BACKOFF: Duration = Duration::from_secs(1);
 
+/// How long a group keeps the line count it learnt from a No Port Available (see
+/// `Group::line_cap`) without being refused again. Lines may be added to the dialer, or other
+/// groups sharing it may go quiet: past this, the group dials as its pacer asks and so probes
+/// the dialer again, at the cost of one burst of refusals per period.
+const LINE_CAP_MEMORY: Duration = Duration::from_secs(60);
+
 /// How a call progress result counts for the pacer.
 fn outcome(result: CallResult) -> DialOutcome {
     match result {
@@ -96,12 +102,27 @@ impl Server {
         }
     }
 
+    /// How many more calls group `g` may open before it reaches the dialer capacity it
+    /// learnt from its last No Port Available (no limit once that is forgotten).
+    fn lines_left(&mut self, now: Time, g: GroupId) -> u32 {
+        let group = &mut self.groups[g];
+        match group.line_cap {
+            Some((_, until)) if now >= until => {
+                group.line_cap = None;
+                u32::MAX
+            }
+            Some((cap, _)) => cap.saturating_sub(group.calls_open),
+            None => u32::MAX,
+        }
+    }
+
     fn pace_auto(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
         if now < self.groups[g].no_port_until {
             return;
         }
+        let lines_left = self.lines_left(now, g);
         let Some(pacer) = &self.groups[g].pacer else { return };
-        let mut dials = pacer.decide(now).dials.min(MAX_DIALS_PER_INPUT);
+        let mut dials = pacer.decide(now).dials.min(MAX_DIALS_PER_INPUT).min(lines_left);
         let seizing = self.groups[g].mode.is_seizing();
         while dials > 0 {
             // Seizing modes engage the longest-idle ready agent before dialing.
@@ -122,10 +143,11 @@ impl Server {
     /// GVP modes: no agents; Progressive GVP keeps one call per free port, Power GVP
     /// `power_gvp_ratio` calls per free port.
     fn pace_gvp(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
-        let group = &self.groups[g];
-        if now < group.no_port_until {
+        if now < self.groups[g].no_port_until {
             return;
         }
+        let lines_left = self.lines_left(now, g);
+        let group = &self.groups[g];
         let free_ports = group.config.options.gvp_ports.saturating_sub(group.ports_busy);
         let target = match group.mode {
             DialMode::PowerGvp => {
@@ -133,7 +155,7 @@ impl Server {
             }
             _ => free_ports,
         };
-        let mut dials = target.saturating_sub(group.dials_in_flight).min(MAX_DIALS_PER_INPUT);
+        let mut dials = target.saturating_sub(group.dials_in_flight).min(MAX_DIALS_PER_INPUT).min(lines_left);
         while dials > 0 {
             let Some(h) = self.retrieve(now, g) else { break };
             self.dial(now, g, h, None, out);
@@ -201,6 +223,7 @@ impl Server {
         let group = &mut self.groups[g];
         group.dials_in_flight += 1;
         group.dials_total += 1;
+        group.calls_open += 1;
         out.push(Output::Dial(DialCommand {
             call,
             phone,
@@ -278,7 +301,7 @@ impl Server {
             if let Some(p) = engaged {
                 self.set_place_state(now, p, PlaceState::Ready);
             }
-            self.calls.remove(&call);
+            self.remove_call(call);
             self.end_attempt(now, h, out);
             return;
         }
@@ -316,16 +339,36 @@ impl Server {
         }
     }
 
+    /// Removes call `call` from the call table, and from its group's count of open calls.
+    pub(super) fn remove_call(&mut self, call: CallId) -> Option<Call> {
+        let c = self.calls.remove(&call)?;
+        let group = &mut self.groups[c.group];
+        group.calls_open = group.calls_open.saturating_sub(1);
+        Some(c)
+    }
+
     /// The dialer had no line for the call, so nothing was dialed: the record goes back to
     /// its list as it was (no attempt counted, callback kept), the pacer forgets the dial
     /// without learning from it (it says nothing of the customers), and the group waits for a
     /// line (see [`NO_PORT_BACKOFF`]).
+    ///
+    /// The group also learns how many lines it can have: the calls it still has open when
+    /// the dialer refuses (at least one, so that a dialer kept full by other groups still
+    /// gets a try after the back-off). Without that, every line freed would let the pacer
+    /// send all the dials it wants again, all but one of them refused in turn. The smallest
+    /// count seen wins: a burst of refused dials comes back one by one, and only the last
+    /// refusal no longer counts the burst's other refused dials as open.
     fn no_port(&mut self, now: Time, call: CallId, out: &mut Vec<Output>) {
-        let Some(c) = self.calls.remove(&call) else { return };
+        let Some(c) = self.remove_call(call) else { return };
         self.dial_deadlines.remove(&(c.result_due, call));
         let group = &mut self.groups[c.group];
         group.dials_in_flight = group.dials_in_flight.saturating_sub(1);
         group.no_port_until = now + NO_PORT_BACKOFF;
+        let cap = match group.line_cap {
+            Some((cap, until)) if now < until => cap.min(group.calls_open),
+            _ => group.calls_open,
+        };
+        group.line_cap = Some((cap.max(1), now + LINE_CAP_MEMORY));
         if let Some(pacer) = &group.pacer {
             pacer.dial_lost(c.counted_on);
         }
@@ -364,7 +407,7 @@ impl Server {
 
     /// An answered call that found no agent in time: released, counted as overdial.
     pub(super) fn drop_call(&mut self, now: Time, call: CallId, out: &mut Vec<Output>) {
-        let Some(c) = self.calls.remove(&call) else { return };
+        let Some(c) = self.remove_call(call) else { return };
         self.groups[c.group].no_port_until = Time::EPOCH;
         let answered_at = match c.state {
             CallState::Waiting { answered_at, .. } | CallState::Routed { answered_at, .. } => answered_at,
@@ -392,7 +435,7 @@ impl Server {
                 break;
             }
             self.dial_deadlines.pop_first();
-            let Some(c) = self.calls.remove(&call) else { continue };
+            let Some(c) = self.remove_call(call) else { continue };
             self.dial_results_timed_out += 1;
             freed = true;
             let group = &mut self.groups[c.group];
@@ -418,7 +461,7 @@ impl Server {
 
     /// Forgets a call (its group is unloading); frees the place it engaged.
     pub(super) fn forget_call(&mut self, now: Time, call: CallId) {
-        let Some(c) = self.calls.remove(&call) else { return };
+        let Some(c) = self.remove_call(call) else { return };
         self.dial_deadlines.remove(&(c.result_due, call));
         let place = match c.state {
             CallState::Routed { place, .. } => Some(place),
@@ -491,7 +534,7 @@ impl Server {
             }
             _ => {}
         }
-        let c = self.calls.remove(&call).expect("present");
+        let c = self.remove_call(call).expect("present");
         // Its line is free again.
         self.groups[c.group].no_port_until = Time::EPOCH;
         let (place, connected_at) = match c.state {
@@ -559,7 +602,7 @@ impl Server {
                 return self.call_released(now, call, None, out);
             }
         };
-        let c = self.calls.remove(&call).expect("present");
+        let c = self.remove_call(call).expect("present");
         // Its line is free again.
         self.groups[c.group].no_port_until = Time::EPOCH;
         self.groups[g].waiting.retain(|w| *w != call);

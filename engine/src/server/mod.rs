@@ -179,6 +179,12 @@ struct Group {
     /// No dial before this time: the dialer last answered a dial with No Port Available
     /// (cleared as soon as one of the group's calls ends and frees a line).
     no_port_until: Time,
+    /// The group's calls that hold a dialer line: dials in flight and answered calls not yet
+    /// released (every entry of the server's call table that belongs to the group).
+    calls_open: u32,
+    /// What the group learnt of the dialer's capacity from its last No Port Available: at
+    /// most this many calls open, until the given time (see `LINE_CAP_MEMORY`).
+    line_cap: Option<(u32, Time)>,
     /// GVP: ports carrying an answered call.
     ports_busy: u32,
     dials_total: u64,
@@ -470,6 +476,8 @@ impl Server {
                 pending_callbacks: VecDeque::new(),
                 dials_in_flight: 0,
                 no_port_until: Time::EPOCH,
+                calls_open: 0,
+                line_cap: None,
                 ports_busy: 0,
                 dials_total: 0,
                 answered_total: 0,
@@ -635,6 +643,7 @@ impl Server {
     /// Checks the invariants the server keeps:
     /// - a record is on at most one desktop, and the desktops' lists agree with `held`;
     /// - every held record is somewhere: on a desktop, in a call, or a due callback;
+    /// - each group's count of open calls (the lines it holds) is its number of calls;
     /// - a record set aside for its chain is Ready and not held, and its chain is out;
     /// - every record the store marks Retrieved is held (none lost), and every held record
     ///   is marked Retrieved;
@@ -677,6 +686,17 @@ impl Server {
             return Err(InvariantViolation {
                 what: format!("{dialing} calls dialing but {} result deadlines", self.dial_deadlines.len()),
             });
+        }
+        for (g, group) in self.groups.iter().enumerate() {
+            let open = self.calls.values().filter(|c| c.group == g).count();
+            if open != group.calls_open as usize {
+                return Err(InvariantViolation {
+                    what: format!(
+                        "group {} has {open} calls open but counts {}",
+                        group.config.name, group.calls_open
+                    ),
+                });
+            }
         }
         for (chain, parked) in &self.parked {
             if !self.chains_out.contains_key(chain) {
@@ -1463,6 +1483,8 @@ impl Server {
             group.leaving_ready.clear();
             group.waiting.clear();
             group.dials_in_flight = 0;
+            group.calls_open = 0;
+            group.line_cap = None;
             group.ports_busy = 0;
         }
         let status = self.status(now, g, kind);
