@@ -703,6 +703,59 @@ fn after_no_port_available_a_freed_line_lets_one_dial_out_until_the_cap_is_forgo
 }
 
 #[test]
+fn a_routed_call_that_never_connects_is_abandoned_when_its_agent_reports_ready() {
+    let mut g = group(DialMode::Progressive);
+    g.pacing.compliance_time = Duration::from_secs(3600);
+    let (mut server, _) = start(ServerConfig::new(101, vec![g]), 50);
+    let now = Time::from_unix_s(T0);
+    let first = dials(&login_ready(&mut server, now, 1));
+    assert_eq!(first.len(), 1);
+    let dn = Dn::new("1000");
+    // The agent steps away; the call is answered and waits (compliance time: an hour).
+    tel(&mut server, now, TelephonyEvent::AgentNotReady { dn: dn.clone() });
+    let t1 = now + Duration::from_secs(5);
+    let out =
+        tel(&mut server, t1, TelephonyEvent::CallResult { call: first[0].call, result: CallResult::Answer });
+    assert!(routes(&out).is_empty());
+    // The customer hangs up, but the CallAbandoned is lost. The agent comes back and the
+    // engine routes the call that no longer exists.
+    let t2 = now + Duration::from_secs(40);
+    let out = tel(&mut server, t2, TelephonyEvent::AgentReady { dn: dn.clone() });
+    assert_eq!(routes(&out), vec![(first[0].call, dn.clone())]);
+    assert!(dials(&out).is_empty());
+    // A ready report soon after the route may be one sent while the call rang: left alone.
+    let out = tel(&mut server, t2 + Duration::from_secs(2), TelephonyEvent::AgentReady { dn: dn.clone() });
+    assert!(out.is_empty(), "a ready report within the grace does not end the routed call: {out:?}");
+    assert_eq!(server.routed_calls_abandoned_by_ready(), 0);
+    // The state audit reports the agent ready again: the call never arrived. It is counted as
+    // abandoned, its record goes back, and the agent is ready for the next dial.
+    let t3 = t2 + Duration::from_secs(20);
+    let out = tel(&mut server, t3, TelephonyEvent::AgentReady { dn: dn.clone() });
+    assert_eq!(server.routed_calls_abandoned_by_ready(), 1);
+    let back: Vec<_> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::RecordUpdate { record, .. } => Some(record.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].call_result, CallResult::Abandoned);
+    assert_eq!(back[0].attempts, 1);
+    let next = dials(&out);
+    assert_eq!(next.len(), 1, "the agent is ready again and gets a dial");
+    assert_ne!(next[0].record_handle, first[0].record_handle);
+    assert_eq!(server.calls_in_progress(), 1, "only the new dial is open");
+    let pacer = server.pacer("G@A").unwrap();
+    assert_eq!(pacer.snapshot().rejected_events, 0, "the call is not resolved twice in the pacer");
+    let overdial = pacer.overdial(t3);
+    for count in [overdial.campaign, overdial.compliance, overdial.last_t, overdial.day] {
+        assert_eq!((count.abandoned, count.answered), (1, 1), "one answered call, abandoned");
+    }
+    assert!(server.records_on_desktop(&dn).is_empty());
+}
+
+#[test]
 fn an_out_of_range_pacing_setting_is_refused_at_construction() {
     let mut g = group(DialMode::Predictive);
     g.pacing.compliance_max_abandon_rate = 5.0;

@@ -264,7 +264,7 @@ impl Server {
     /// Sends answered call `call` to place `p`, with the record.
     fn route(&mut self, now: Time, call: CallId, p: PlaceId, answered_at: Time, out: &mut Vec<Output>) {
         let Some(c) = self.calls.get_mut(&call) else { return };
-        c.state = CallState::Routed { answered_at, place: p };
+        c.state = CallState::Routed { answered_at, place: p, routed_at: now };
         let (g, h, counted_on) = (c.group, c.handle, c.counted_on);
         // The user data is built again rather than kept from the dial: most dials never
         // answer, and the record may have changed (attempts, call result) since.
@@ -492,7 +492,7 @@ impl Server {
                 }
                 (answered_at, None)
             }
-            CallState::Routed { answered_at, place } => (answered_at, Some(place)),
+            CallState::Routed { answered_at, place, .. } => (answered_at, Some(place)),
             CallState::Connected { answered_at, place, .. } => (answered_at, place),
         };
         if let Some(q) = previous
@@ -538,7 +538,7 @@ impl Server {
         // Its line is free again.
         self.groups[c.group].no_port_until = Time::EPOCH;
         let (place, connected_at) = match c.state {
-            CallState::Routed { place, answered_at } => (Some(place), answered_at),
+            CallState::Routed { place, answered_at, .. } => (Some(place), answered_at),
             CallState::Connected { place, connected_at, .. } => (place, connected_at),
             _ => (None, now),
         };
@@ -596,7 +596,7 @@ impl Server {
         let Some(c) = self.calls.get(&call) else { return };
         let (g, answered_at, place) = match c.state {
             CallState::Waiting { answered_at, .. } => (c.group, answered_at, None),
-            CallState::Routed { answered_at, place } => (c.group, answered_at, Some(place)),
+            CallState::Routed { answered_at, place, .. } => (c.group, answered_at, Some(place)),
             // Hung up in conversation, or before an answer: an ordinary release.
             CallState::Connected { .. } | CallState::Dialing => {
                 return self.call_released(now, call, None, out);
@@ -608,7 +608,11 @@ impl Server {
         self.groups[g].waiting.retain(|w| *w != call);
         self.groups[g].overdials_total += 1;
         if let Some(pacer) = &self.groups[g].pacer {
-            pacer.abandoned(c.counted_on, answered_at, now);
+            match place {
+                // The route already resolved the call in the pacer, as connected.
+                Some(_) => pacer.connected_call_abandoned(now),
+                None => pacer.abandoned(c.counted_on, answered_at, now),
+            }
         }
         self.detected(c.handle, CallResult::Abandoned);
         if let Some(p) = place {

@@ -143,6 +143,12 @@ impl HandleSet {
     }
 }
 
+/// How long a routed call may go without its CallConnected before a ready report from its
+/// agent is taken as proof that it never arrived (the customer hung up while it waited and
+/// the CallAbandoned was lost). Within it, a ready report may be one the switch sent while
+/// the call was still on its way to the agent, and the call is left alone.
+const ROUTE_CONNECT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The record handle of a call whose record left it (handles start at 1).
 const NO_RECORD: i64 = 0;
 
@@ -351,6 +357,8 @@ enum CallState {
     Routed {
         answered_at: Time,
         place: PlaceId,
+        /// When the route was sent (see `ROUTE_CONNECT_GRACE`).
+        routed_at: Time,
     },
     /// Talking with a place (or an IVR port / GVP port).
     Connected {
@@ -409,6 +417,8 @@ pub struct Server {
     dial_results_timed_out: u64,
     /// Conversations taken as released because their agent was reported ready.
     calls_released_by_ready: u64,
+    /// Routed calls taken as abandoned because their agent was reported ready.
+    routed_calls_abandoned_by_ready: u64,
     next_call: u64,
     /// Stale deadlines of records on desktops: (deadline, handle), removed when the record
     /// leaves the desktop.
@@ -511,6 +521,7 @@ impl Server {
             dial_deadlines: BTreeSet::new(),
             dial_results_timed_out: 0,
             calls_released_by_ready: 0,
+            routed_calls_abandoned_by_ready: 0,
             next_call: 1,
             stale_queue: BTreeSet::new(),
             finished: HandleSet::default(),
@@ -638,6 +649,14 @@ impl Server {
     /// release was lost on its way to the engine).
     pub fn calls_released_by_ready(&self) -> u64 {
         self.calls_released_by_ready
+    }
+
+    /// Routed calls taken as abandoned because the switch reported their agent ready at
+    /// least `ROUTE_CONNECT_GRACE` (10 s) after the route, with no CallConnected: the
+    /// customer's hang-up was lost on its way to the engine, so the call waited and was routed
+    /// though it no longer existed. Each is counted as an abandoned call.
+    pub fn routed_calls_abandoned_by_ready(&self) -> u64 {
+        self.routed_calls_abandoned_by_ready
     }
 
     /// Checks the invariants the server keeps:
@@ -1059,7 +1078,7 @@ impl Server {
                 if c.engaged == Some(p) {
                     c.engaged = None;
                 }
-                if let CallState::Routed { answered_at, place } = c.state
+                if let CallState::Routed { answered_at, place, .. } = c.state
                     && place == p
                 {
                     c.state = CallState::Connected { answered_at, connected_at: now, place: None };
@@ -1103,6 +1122,22 @@ impl Server {
                 if self.places[p].state != PlaceState::AfterCallWork {
                     return;
                 }
+            }
+            PlaceState::Engaged(call)
+                if matches!(
+                    self.calls.get(&call).map(|c| c.state),
+                    Some(CallState::Routed { place, routed_at, .. })
+                        if place == p && now >= routed_at + ROUTE_CONNECT_GRACE
+                ) =>
+            {
+                // A call routed here a while ago never connected, and the agent says they are
+                // ready: the call never reached them. The customer hung up while it waited
+                // and the CallAbandoned was lost (the dialer still had the call, so it was
+                // routed). It is taken as abandoned then, which frees the agent, rather than
+                // keep them engaged for a call that does not exist.
+                self.call_abandoned(now, call, out);
+                self.routed_calls_abandoned_by_ready += 1;
+                return;
             }
             PlaceState::Engaged(_) | PlaceState::Talking(_) => return,
             PlaceState::Ready => return,
