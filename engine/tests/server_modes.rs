@@ -83,7 +83,8 @@ fn login_ready(server: &mut Server, now: Time, n: usize) -> Vec<Output> {
 
 #[test]
 fn time_going_backwards_is_clamped_and_counted() {
-    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Preview)]), 3);
+    // (Push Preview: a group that ticks. A Preview group wakes only for its callbacks.)
+    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::PushPreview)]), 3);
     login_ready(&mut server, Time::from_unix_s(T0), 1);
     let later = Time::from_unix_s(T0 + 100);
     let mut out = Vec::new();
@@ -762,4 +763,52 @@ fn an_out_of_range_pacing_setting_is_refused_at_construction() {
     let err = Server::new(ServerConfig::new(101, vec![g]), store(1)).err().expect("refused");
     assert_eq!(err.object, "G@A");
     assert!(err.reason.contains("compliance_max_abandon_rate"), "{err}");
+}
+
+#[test]
+fn a_preview_group_wakes_for_its_next_callback_not_every_tick() {
+    let mut list = CallingList::new("Leads", ListFormat::default());
+    for i in 1..=3 {
+        let mut record = Record::new(i, &format!("555{i:06}"), "UTC");
+        (record.daily_from_s, record.daily_till_s) = (0, 86_400);
+        if i == 2 {
+            record.record_type = pacer_engine::protocol::RecordType::CampaignCallBack;
+            record.dial_sched_time = Some(T0 + 3600);
+        }
+        list.push(record).unwrap();
+    }
+    let mut store = RecordStore::new();
+    store.add_list(list).unwrap();
+    let mut g = group(DialMode::Preview);
+    g.options.agent_preview_mode_start = false;
+    let stale_clean_timeout = g.options.stale_clean_timeout;
+    let mut server = Server::new(ServerConfig::new(101, vec![g]), store).unwrap();
+    let now = Time::from_unix_s(T0);
+    let mut out = Vec::new();
+    server.handle(now, Input::Admin(AdminCommand::Load { group: "G@A".into() }), &mut out);
+    server.handle(now, Input::Admin(AdminCommand::Start { group: "G@A".into() }), &mut out);
+    login_ready(&mut server, now, 1);
+    // An idle preview floor: the server's next wake-up is the callback, an hour away, and
+    // one timer delivers it at the second it is due.
+    let mut timers = 0;
+    let mut delivered = None;
+    while delivered.is_none() && timers < 100 {
+        let Some(at) = server.next_wakeup() else { break };
+        timers += 1;
+        let mut out = Vec::new();
+        server.handle(at, Input::Timer, &mut out);
+        server.check_invariants().unwrap();
+        delivered = out.iter().find_map(|o| match o {
+            Output::ToDesktop { event, .. } => match &event.body {
+                EventBody::ScheduledCall(call) => Some((at, call.record.record_handle)),
+                _ => None,
+            },
+            _ => None,
+        });
+    }
+    assert_eq!(delivered, Some((Time::from_unix_s(T0 + 3600), RecordHandle(2).0)));
+    assert_eq!(timers, 1, "woken {timers} times for one callback an hour away");
+    // Nothing else is due but the record's stale deadline on the desktop: no tick.
+    let stale = Time::from_unix_s(T0 + 3600) + stale_clean_timeout;
+    assert_eq!(server.next_wakeup(), Some(stale));
 }

@@ -570,6 +570,13 @@ impl Server {
         if let Some(&(t, _)) = self.dial_deadlines.first() {
             consider(t);
         }
+        // Preview groups have no tick of their own (see `schedule_tick`): they wake for their
+        // next callback, at the second it is due.
+        for group in self.groups.iter().filter(|g| Self::ticks_for_callbacks_only(g)) {
+            if let Some(due_s) = self.store.next_scheduled(&group.lists) {
+                consider(Time::from_unix_s(due_s));
+            }
+        }
         // Waiting calls share their group's compliance time, so the queue is in deadline
         // order: the first call still waiting has the earliest.
         for group in &self.groups {
@@ -1255,13 +1262,26 @@ impl Server {
         // A running group with nobody in it has nothing to pace and no one to hand a callback
         // to: the tick waits for a member (a login paces at once), so a quiet night on a
         // virtual clock is one jump, not 864,000 ticks a day.
-        let busy = self
-            .groups
-            .iter()
-            .any(|g| g.state == GroupState::Running && (g.has_members() || g.mode.is_gvp()))
-            || !self.pending_logouts.is_empty();
+        //
+        // A Preview group dials nothing and pushes nothing: the tick would only look for due
+        // callbacks, so it wakes for its next one instead (see `next_wakeup`), and an idle
+        // preview floor costs one wake-up per callback rather than ten a second. Callbacks
+        // already due that found nobody yet still need the tick, which retries them.
+        let busy = self.groups.iter().any(|g| {
+            g.state == GroupState::Running
+                && (g.has_members() || g.mode.is_gvp())
+                && !Self::ticks_for_callbacks_only(g)
+        }) || !self.pending_logouts.is_empty();
         self.next_tick =
             busy.then(|| self.last_paced.max(now.saturating_sub(self.config.tick)) + self.config.tick);
+    }
+
+    /// A running Preview group with no due callback waiting for an agent: nothing in it
+    /// changes with time but its callbacks coming due.
+    fn ticks_for_callbacks_only(group: &Group) -> bool {
+        group.state == GroupState::Running
+            && group.mode == DialMode::Preview
+            && group.pending_callbacks.is_empty()
     }
 
     /// Records left on a desktop past the group's stale_clean_timeout go back as Stale.
