@@ -812,3 +812,58 @@ fn a_preview_group_wakes_for_its_next_callback_not_every_tick() {
     let stale = Time::from_unix_s(T0 + 3600) + stale_clean_timeout;
     assert_eq!(server.next_wakeup(), Some(stale));
 }
+
+#[test]
+fn a_preview_callback_waiting_for_its_agent_costs_no_ticks_and_goes_out_at_their_login() {
+    let mut list = CallingList::new("Leads", ListFormat::default());
+    for i in 1..=2 {
+        let mut record = Record::new(i, &format!("555{i:06}"), "UTC");
+        (record.daily_from_s, record.daily_till_s) = (0, 86_400);
+        if i == 2 {
+            record.record_type = pacer_engine::protocol::RecordType::PersonalCallBack;
+            record.agent_id = Some("a1".into());
+            record.dial_sched_time = Some(T0 + 3600);
+        }
+        list.push(record).unwrap();
+    }
+    let mut store = RecordStore::new();
+    store.add_list(list).unwrap();
+    let mut g = group(DialMode::Preview);
+    g.options.agent_preview_mode_start = false;
+    let mut server = Server::new(ServerConfig::new(101, vec![g]), store).unwrap();
+    let now = Time::from_unix_s(T0);
+    let mut out = Vec::new();
+    server.handle(now, Input::Admin(AdminCommand::Load { group: "G@A".into() }), &mut out);
+    server.handle(now, Input::Admin(AdminCommand::Start { group: "G@A".into() }), &mut out);
+    // a0 is in; a1, whose callback it is, is not.
+    login_ready(&mut server, now, 1);
+    let due = Time::from_unix_s(T0 + 3600);
+    assert_eq!(server.next_wakeup(), Some(due));
+    let mut out = Vec::new();
+    server.handle(due, Input::Timer, &mut out);
+    server.check_invariants().unwrap();
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::ToDesktop { event, .. } if matches!(event.body, EventBody::ScheduledCall(_)))),
+        "a personal callback goes to its own agent only"
+    );
+    assert_eq!(server.next_wakeup(), None, "nothing to wake for until a1 comes");
+    // a1 logs in two hours later: the callback goes out with the login.
+    let dn = Dn::new("1001");
+    let out = tel(
+        &mut server,
+        due + Duration::from_secs(7200),
+        TelephonyEvent::AgentLogin { dn: dn.clone(), agent_id: "a1".into() },
+    );
+    let delivered: Vec<i64> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::ToDesktop { dn: to, event } if *to == dn => match &event.body {
+                EventBody::ScheduledCall(call) => Some(call.record.record_handle),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delivered, vec![2]);
+    assert_eq!(server.records_on_desktop(&dn), vec![2]);
+}

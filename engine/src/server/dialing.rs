@@ -632,41 +632,67 @@ impl Server {
             if self.groups[g].state != GroupState::Running {
                 continue;
             }
-            let due = self.store.due_scheduled(&self.groups[g].lists, now);
-            for h in due {
-                // The store leaves the window and the do-not-call list to the caller for
-                // callbacks: a number blocked since is marked, a callback due while its window
-                // is closed waits for the next opening.
-                let record = self.store.get(h).expect("due from the store");
-                if self.dnc.is_blocked(&record.phone, record.customer_id.as_deref(), now) {
-                    self.hold(now, h.0, g, HeldKind::Callback);
-                    self.finish(now, h.0, Finish::NoCall, out);
-                    continue;
-                }
-                if !RecordStore::in_window(record, now) {
-                    let next = RecordStore::next_in_window(record, now).map(|t| t.as_unix_s());
-                    if let Some(mut record) = self.store.get_mut(h) {
-                        // An empty window never opens: the callback is put off a day at a time.
-                        record.dial_sched_time =
-                            Some(next.unwrap_or(now.as_unix_s() + 86_400).max(now.as_unix_s() + 1));
-                        record.record_status = crate::protocol::RecordStatus::Ready;
-                    }
-                    continue;
-                }
-                self.hold(now, h.0, g, HeldKind::Callback);
-                self.groups[g].pending_callbacks.push_back(h.0);
+            self.deliver_group_callbacks(now, g, out);
+        }
+    }
+
+    /// Preview groups only, after an input that may have given a due callback somebody to
+    /// go to (a login, a desktop request, an operator's command): their callbacks waiting
+    /// for an agent are tried again. Preview groups have no tick to retry them on (see
+    /// `schedule_tick`).
+    pub(super) fn retry_preview_callbacks(&mut self, now: Time, out: &mut Vec<Output>) {
+        for g in 0..self.groups.len() {
+            let group = &self.groups[g];
+            if group.state == GroupState::Running
+                && group.mode == DialMode::Preview
+                && !group.pending_callbacks.is_empty()
+            {
+                self.retry_pending_callbacks(now, g, out);
             }
-            if self.groups[g].pending_callbacks.is_empty() {
+        }
+    }
+
+    /// Group `g`'s callbacks that came due, then those still waiting for an agent.
+    fn deliver_group_callbacks(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
+        let due = self.store.due_scheduled(&self.groups[g].lists, now);
+        for h in due {
+            // The store leaves the window and the do-not-call list to the caller for
+            // callbacks: a number blocked since is marked, a callback due while its window
+            // is closed waits for the next opening.
+            let record = self.store.get(h).expect("due from the store");
+            if self.dnc.is_blocked(&record.phone, record.customer_id.as_deref(), now) {
+                self.hold(now, h.0, g, HeldKind::Callback);
+                self.finish(now, h.0, Finish::NoCall, out);
                 continue;
             }
-            let pending: Vec<i64> = self.groups[g].pending_callbacks.drain(..).collect();
-            for h in pending {
-                if !self.held.contains_key(&h) {
-                    continue;
+            if !RecordStore::in_window(record, now) {
+                let next = RecordStore::next_in_window(record, now).map(|t| t.as_unix_s());
+                if let Some(mut record) = self.store.get_mut(h) {
+                    // An empty window never opens: the callback is put off a day at a time.
+                    record.dial_sched_time =
+                        Some(next.unwrap_or(now.as_unix_s() + 86_400).max(now.as_unix_s() + 1));
+                    record.record_status = crate::protocol::RecordStatus::Ready;
                 }
-                if !self.deliver_callback(now, g, h, out) {
-                    self.groups[g].pending_callbacks.push_back(h);
-                }
+                continue;
+            }
+            self.hold(now, h.0, g, HeldKind::Callback);
+            self.groups[g].pending_callbacks.push_back(h.0);
+        }
+        self.retry_pending_callbacks(now, g, out);
+    }
+
+    /// Tries again to hand out group `g`'s due callbacks that found nobody yet.
+    fn retry_pending_callbacks(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
+        if self.groups[g].pending_callbacks.is_empty() {
+            return;
+        }
+        let pending: Vec<i64> = self.groups[g].pending_callbacks.drain(..).collect();
+        for h in pending {
+            if !self.held.contains_key(&h) {
+                continue;
+            }
+            if !self.deliver_callback(now, g, h, out) {
+                self.groups[g].pending_callbacks.push_back(h);
             }
         }
     }

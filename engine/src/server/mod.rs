@@ -546,11 +546,21 @@ impl Server {
             self.last_now = now;
             now
         };
+        // Inputs that can give a waiting Preview callback an agent: a login, a desktop
+        // request (PreviewDialingModeStart), an operator's command (a group joined).
+        let may_free_callbacks = match &input {
+            Input::Desktop { .. } | Input::Admin(_) => true,
+            Input::Telephony(event) => matches!(event, TelephonyEvent::AgentLogin { .. }),
+            Input::Timer => false,
+        };
         match input {
             Input::Desktop { dn, kv } => self.on_desktop(now, dn, &kv, out),
             Input::Telephony(event) => self.on_telephony(now, event, out),
             Input::Timer => self.on_timer(now, out),
             Input::Admin(command) => self.on_admin(now, command, out),
+        }
+        if may_free_callbacks {
+            self.retry_preview_callbacks(now, out);
         }
     }
 
@@ -1266,7 +1276,8 @@ impl Server {
         // A Preview group dials nothing and pushes nothing: the tick would only look for due
         // callbacks, so it wakes for its next one instead (see `next_wakeup`), and an idle
         // preview floor costs one wake-up per callback rather than ten a second. Callbacks
-        // already due that found nobody yet still need the tick, which retries them.
+        // already due that found nobody yet are tried again after the inputs that may give
+        // them somebody (see `handle`).
         let busy = self.groups.iter().any(|g| {
             g.state == GroupState::Running
                 && (g.has_members() || g.mode.is_gvp())
@@ -1276,12 +1287,10 @@ impl Server {
             busy.then(|| self.last_paced.max(now.saturating_sub(self.config.tick)) + self.config.tick);
     }
 
-    /// A running Preview group with no due callback waiting for an agent: nothing in it
-    /// changes with time but its callbacks coming due.
+    /// A running Preview group: nothing in it changes with time but its callbacks coming
+    /// due.
     fn ticks_for_callbacks_only(group: &Group) -> bool {
-        group.state == GroupState::Running
-            && group.mode == DialMode::Preview
-            && group.pending_callbacks.is_empty()
+        group.state == GroupState::Running && group.mode == DialMode::Preview
     }
 
     /// Records left on a desktop past the group's stale_clean_timeout go back as Stale.
