@@ -83,7 +83,8 @@ fn login_ready(server: &mut Server, now: Time, n: usize) -> Vec<Output> {
 
 #[test]
 fn time_going_backwards_is_clamped_and_counted() {
-    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Preview)]), 3);
+    // (Push Preview: a group that ticks. A Preview group wakes only for its callbacks.)
+    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::PushPreview)]), 3);
     login_ready(&mut server, Time::from_unix_s(T0), 1);
     let later = Time::from_unix_s(T0 + 100);
     let mut out = Vec::new();
@@ -637,7 +638,7 @@ fn no_port_available_puts_the_record_back_untouched_and_waits_for_a_line() {
     let later = now + Duration::from_millis(1500);
     let out =
         tel(&mut server, later, TelephonyEvent::CallResult { call: first[0].call, result: CallResult::Busy });
-    assert_eq!(dials(&out).len(), 2, "both agents are ready again and a line is free");
+    assert_eq!(dials(&out).len(), 1, "both agents are ready again, but the dialer has one line");
     assert_eq!(server.pacer("G@A").unwrap().snapshot().rejected_events, 0);
     // Without a line freed, the group tries again after the back-off.
     let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Progressive)]), 50);
@@ -655,6 +656,104 @@ fn no_port_available_puts_the_record_back_untouched_and_waits_for_a_line() {
         retry[0].record_handle, first[0].record_handle,
         "the record went back to the head of its list"
     );
+}
+
+#[test]
+fn after_no_port_available_a_freed_line_lets_one_dial_out_until_the_cap_is_forgotten() {
+    let (mut server, _) = start(ServerConfig::new(101, vec![group(DialMode::Progressive)]), 50);
+    let now = Time::from_unix_s(T0);
+    let first = dials(&login_ready(&mut server, now, 3));
+    assert_eq!(first.len(), 3);
+    // The dialer has one line: the first dial takes it, the other two are refused.
+    for d in &first[1..] {
+        tel(
+            &mut server,
+            now,
+            TelephonyEvent::CallResult { call: d.call, result: CallResult::NoPortAvailable },
+        );
+    }
+    // The first call is answered and goes to an agent: it still holds the line, so the two
+    // ready agents get no dial, neither at once nor once the back-off is over.
+    let t1 = now + Duration::from_secs(2);
+    let out =
+        tel(&mut server, t1, TelephonyEvent::CallResult { call: first[0].call, result: CallResult::Answer });
+    let routed = routes(&out);
+    assert_eq!(routed.len(), 1);
+    assert!(dials(&out).is_empty(), "the answered call holds the dialer's only line");
+    let out =
+        tel(&mut server, t1, TelephonyEvent::CallConnected { call: first[0].call, dn: routed[0].1.clone() });
+    assert!(dials(&out).is_empty());
+    let mut out = Vec::new();
+    server.handle(now + Duration::from_secs(3), Input::Timer, &mut out);
+    assert!(dials(&out).is_empty(), "dialed past the line count the dialer refused at");
+    // The conversation ends: its line lets exactly one dial out, not one per ready agent.
+    let t2 = now + Duration::from_secs(30);
+    let out = tel(&mut server, t2, TelephonyEvent::CallReleased { call: first[0].call });
+    let second = dials(&out);
+    assert_eq!(second.len(), 1, "one freed line, one dial");
+    let mut out = Vec::new();
+    server.handle(t2 + Duration::from_secs(2), Input::Timer, &mut out);
+    assert!(dials(&out).is_empty());
+    // A minute without a refusal: the count is forgotten and the group probes the dialer
+    // again (lines may have been added), here with the other ready agent's dial.
+    let mut out = Vec::new();
+    server.handle(now + Duration::from_secs(61), Input::Timer, &mut out);
+    assert_eq!(dials(&out).len(), 1, "the learnt line count is forgotten after a quiet minute");
+    assert_eq!(server.calls_in_progress(), 2);
+    assert_eq!(server.pacer("G@A").unwrap().snapshot().rejected_events, 0);
+}
+
+#[test]
+fn a_routed_call_that_never_connects_is_abandoned_when_its_agent_reports_ready() {
+    let mut g = group(DialMode::Progressive);
+    g.pacing.compliance_time = Duration::from_secs(3600);
+    let (mut server, _) = start(ServerConfig::new(101, vec![g]), 50);
+    let now = Time::from_unix_s(T0);
+    let first = dials(&login_ready(&mut server, now, 1));
+    assert_eq!(first.len(), 1);
+    let dn = Dn::new("1000");
+    // The agent steps away; the call is answered and waits (compliance time: an hour).
+    tel(&mut server, now, TelephonyEvent::AgentNotReady { dn: dn.clone() });
+    let t1 = now + Duration::from_secs(5);
+    let out =
+        tel(&mut server, t1, TelephonyEvent::CallResult { call: first[0].call, result: CallResult::Answer });
+    assert!(routes(&out).is_empty());
+    // The customer hangs up, but the CallAbandoned is lost. The agent comes back and the
+    // engine routes the call that no longer exists.
+    let t2 = now + Duration::from_secs(40);
+    let out = tel(&mut server, t2, TelephonyEvent::AgentReady { dn: dn.clone() });
+    assert_eq!(routes(&out), vec![(first[0].call, dn.clone())]);
+    assert!(dials(&out).is_empty());
+    // A ready report soon after the route may be one sent while the call rang: left alone.
+    let out = tel(&mut server, t2 + Duration::from_secs(2), TelephonyEvent::AgentReady { dn: dn.clone() });
+    assert!(out.is_empty(), "a ready report within the grace does not end the routed call: {out:?}");
+    assert_eq!(server.routed_calls_abandoned_by_ready(), 0);
+    // The state audit reports the agent ready again: the call never arrived. It is counted as
+    // abandoned, its record goes back, and the agent is ready for the next dial.
+    let t3 = t2 + Duration::from_secs(20);
+    let out = tel(&mut server, t3, TelephonyEvent::AgentReady { dn: dn.clone() });
+    assert_eq!(server.routed_calls_abandoned_by_ready(), 1);
+    let back: Vec<_> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::RecordUpdate { record, .. } => Some(record.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].call_result, CallResult::Abandoned);
+    assert_eq!(back[0].attempts, 1);
+    let next = dials(&out);
+    assert_eq!(next.len(), 1, "the agent is ready again and gets a dial");
+    assert_ne!(next[0].record_handle, first[0].record_handle);
+    assert_eq!(server.calls_in_progress(), 1, "only the new dial is open");
+    let pacer = server.pacer("G@A").unwrap();
+    assert_eq!(pacer.snapshot().rejected_events, 0, "the call is not resolved twice in the pacer");
+    let overdial = pacer.overdial(t3);
+    for count in [overdial.campaign, overdial.compliance, overdial.last_t, overdial.day] {
+        assert_eq!((count.abandoned, count.answered), (1, 1), "one answered call, abandoned");
+    }
+    assert!(server.records_on_desktop(&dn).is_empty());
 }
 
 #[test]
@@ -787,4 +886,107 @@ fn a_callback_on_the_desktop_of_an_agent_who_logs_out_stays_a_callback() {
         (RecordStatus::Ready, RecordType::PersonalCallBack, Some(T0 - 60), Some("a0"))
     );
     assert_eq!(record.attempts, 0);
+}
+
+#[test]
+fn a_preview_group_wakes_for_its_next_callback_not_every_tick() {
+    let mut list = CallingList::new("Leads", ListFormat::default());
+    for i in 1..=3 {
+        let mut record = Record::new(i, &format!("555{i:06}"), "UTC");
+        (record.daily_from_s, record.daily_till_s) = (0, 86_400);
+        if i == 2 {
+            record.record_type = pacer_engine::protocol::RecordType::CampaignCallBack;
+            record.dial_sched_time = Some(T0 + 3600);
+        }
+        list.push(record).unwrap();
+    }
+    let mut store = RecordStore::new();
+    store.add_list(list).unwrap();
+    let mut g = group(DialMode::Preview);
+    g.options.agent_preview_mode_start = false;
+    let stale_clean_timeout = g.options.stale_clean_timeout;
+    let mut server = Server::new(ServerConfig::new(101, vec![g]), store).unwrap();
+    let now = Time::from_unix_s(T0);
+    let mut out = Vec::new();
+    server.handle(now, Input::Admin(AdminCommand::Load { group: "G@A".into() }), &mut out);
+    server.handle(now, Input::Admin(AdminCommand::Start { group: "G@A".into() }), &mut out);
+    login_ready(&mut server, now, 1);
+    // An idle preview floor: the server's next wake-up is the callback, an hour away, and
+    // one timer delivers it at the second it is due.
+    let mut timers = 0;
+    let mut delivered = None;
+    while delivered.is_none() && timers < 100 {
+        let Some(at) = server.next_wakeup() else { break };
+        timers += 1;
+        let mut out = Vec::new();
+        server.handle(at, Input::Timer, &mut out);
+        server.check_invariants().unwrap();
+        delivered = out.iter().find_map(|o| match o {
+            Output::ToDesktop { event, .. } => match &event.body {
+                EventBody::ScheduledCall(call) => Some((at, call.record.record_handle)),
+                _ => None,
+            },
+            _ => None,
+        });
+    }
+    assert_eq!(delivered, Some((Time::from_unix_s(T0 + 3600), RecordHandle(2).0)));
+    assert_eq!(timers, 1, "woken {timers} times for one callback an hour away");
+    // Nothing else is due but the record's stale deadline on the desktop: no tick.
+    let stale = Time::from_unix_s(T0 + 3600) + stale_clean_timeout;
+    assert_eq!(server.next_wakeup(), Some(stale));
+}
+
+#[test]
+fn a_preview_callback_waiting_for_its_agent_costs_no_ticks_and_goes_out_at_their_login() {
+    let mut list = CallingList::new("Leads", ListFormat::default());
+    for i in 1..=2 {
+        let mut record = Record::new(i, &format!("555{i:06}"), "UTC");
+        (record.daily_from_s, record.daily_till_s) = (0, 86_400);
+        if i == 2 {
+            record.record_type = pacer_engine::protocol::RecordType::PersonalCallBack;
+            record.agent_id = Some("a1".into());
+            record.dial_sched_time = Some(T0 + 3600);
+        }
+        list.push(record).unwrap();
+    }
+    let mut store = RecordStore::new();
+    store.add_list(list).unwrap();
+    let mut g = group(DialMode::Preview);
+    g.options.agent_preview_mode_start = false;
+    let mut server = Server::new(ServerConfig::new(101, vec![g]), store).unwrap();
+    let now = Time::from_unix_s(T0);
+    let mut out = Vec::new();
+    server.handle(now, Input::Admin(AdminCommand::Load { group: "G@A".into() }), &mut out);
+    server.handle(now, Input::Admin(AdminCommand::Start { group: "G@A".into() }), &mut out);
+    // a0 is in; a1, whose callback it is, is not.
+    login_ready(&mut server, now, 1);
+    let due = Time::from_unix_s(T0 + 3600);
+    assert_eq!(server.next_wakeup(), Some(due));
+    let mut out = Vec::new();
+    server.handle(due, Input::Timer, &mut out);
+    server.check_invariants().unwrap();
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::ToDesktop { event, .. } if matches!(event.body, EventBody::ScheduledCall(_)))),
+        "a personal callback goes to its own agent only"
+    );
+    assert_eq!(server.next_wakeup(), None, "nothing to wake for until a1 comes");
+    // a1 logs in two hours later: the callback goes out with the login.
+    let dn = Dn::new("1001");
+    let out = tel(
+        &mut server,
+        due + Duration::from_secs(7200),
+        TelephonyEvent::AgentLogin { dn: dn.clone(), agent_id: "a1".into() },
+    );
+    let delivered: Vec<i64> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::ToDesktop { dn: to, event } if *to == dn => match &event.body {
+                EventBody::ScheduledCall(call) => Some(call.record.record_handle),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delivered, vec![2]);
+    assert_eq!(server.records_on_desktop(&dn), vec![2]);
 }

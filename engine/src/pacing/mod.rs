@@ -535,6 +535,14 @@ impl GroupPacer {
         self.resolve(counted_on, answered_at, now, true);
     }
 
+    /// An answered call already reported [`GroupPacer::connected`] (routed to an agent)
+    /// never reached them: the customer hung up on the way. The call is not resolved again;
+    /// the overdial horizons count it abandoned instead of connected.
+    pub fn connected_call_abandoned(&self, now: Time) {
+        self.tracker.connected_was_abandoned(now);
+        self.est.minute.add(now, 1, 0);
+    }
+
     fn resolve(&self, counted_on: Option<AgentIdx>, answered_at: Time, now: Time, abandoned: bool) {
         // The overdial horizons count a call when it is resolved (`now`), so that every count
         // is final when made; when it was answered does not change what is counted.

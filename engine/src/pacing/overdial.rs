@@ -135,6 +135,32 @@ impl OverdialTracker {
         self.done.fetch_add(1, Ordering::Release);
     }
 
+    /// Turns one answered call already recorded as connected into an abandoned one: the
+    /// call was routed to an agent (and counted then) but the customer hung up before it got
+    /// there. The answered count stays as it is; only the abandoned count grows. The last-N
+    /// ring is left alone, since the call's own bit may have been overwritten since and
+    /// setting another call's would be wrong; every time-based horizon counts the abandon.
+    pub(crate) fn connected_was_abandoned(&self, now: Time) {
+        self.last_t.add(now, 1, 0);
+        self.control.add(now, 1, 0);
+        self.compliance.add(now, 1, 0);
+        let day = self.day_number(now);
+        update_u64(&self.day, |w| {
+            // A connect counted on an earlier day has no answered call of today's to go with.
+            (w >> 48 == day).then(|| {
+                let (a, n) = ((w >> 24) & FIELD24, w & FIELD24);
+                (day << 48) | ((a + 1).min(n) << 24) | n
+            })
+        });
+        update_u64(&self.campaign, |w| {
+            let (a, n) = (w >> 32, w & 0xFFFF_FFFF);
+            Some(((a + 1).min(n) << 32) | n)
+        });
+        // `Release`: as in `record`, a reader that sees this count sees the writes above (and
+        // the governor's cached allowance, keyed on it, is worked out again).
+        self.done.fetch_add(1, Ordering::Release);
+    }
+
     /// The compliance governor's allowance of uncovered calls for `cap` (the same cap at
     /// every call: it is fixed for a pacer), or `None` if the cap is off.
     ///

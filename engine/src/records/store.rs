@@ -893,6 +893,16 @@ impl RecordStore {
         slot.queues[Queue::Scheduled as usize].len() + slot.queues[Queue::Fresh as usize].len()
     }
 
+    /// When the first callback of `lists` waiting to be due is due (Unix seconds, its
+    /// `dial_sched_time`), if any: the time [`RecordStore::due_scheduled`] next has work.
+    pub fn next_scheduled(&self, lists: &[ListId]) -> Option<i64> {
+        lists
+            .iter()
+            .filter_map(|&ListId(l)| self.slots.get(l as usize)?.queues[Queue::Callback as usize].first())
+            .map(|&(key, _)| key)
+            .min()
+    }
+
     /// Callback records of `list` waiting to be due.
     pub fn callbacks_len(&self, list: ListId) -> usize {
         self.slots[list.0 as usize].queues[Queue::Callback as usize].len()

@@ -31,6 +31,12 @@ const MAX_SET_ASIDE: usize = 4096;
 /// would meet the same full dialer and take record after record off the list for nothing.
 const NO_PORT_BACKOFF: Duration = Duration::from_secs(1);
 
+/// How long a group keeps the line count it learnt from a No Port Available (see
+/// `Group::line_cap`) without being refused again. Lines may be added to the dialer, or other
+/// groups sharing it may go quiet: past this, the group dials as its pacer asks and so probes
+/// the dialer again, at the cost of one burst of refusals per period.
+const LINE_CAP_MEMORY: Duration = Duration::from_secs(60);
+
 /// How a call progress result counts for the pacer.
 fn outcome(result: CallResult) -> DialOutcome {
     match result {
@@ -96,12 +102,27 @@ impl Server {
         }
     }
 
+    /// How many more calls group `g` may open before it reaches the dialer capacity it
+    /// learnt from its last No Port Available (no limit once that is forgotten).
+    fn lines_left(&mut self, now: Time, g: GroupId) -> u32 {
+        let group = &mut self.groups[g];
+        match group.line_cap {
+            Some((_, until)) if now >= until => {
+                group.line_cap = None;
+                u32::MAX
+            }
+            Some((cap, _)) => cap.saturating_sub(group.calls_open),
+            None => u32::MAX,
+        }
+    }
+
     fn pace_auto(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
         if now < self.groups[g].no_port_until {
             return;
         }
+        let lines_left = self.lines_left(now, g);
         let Some(pacer) = &self.groups[g].pacer else { return };
-        let mut dials = pacer.decide(now).dials.min(MAX_DIALS_PER_INPUT);
+        let mut dials = pacer.decide(now).dials.min(MAX_DIALS_PER_INPUT).min(lines_left);
         let seizing = self.groups[g].mode.is_seizing();
         while dials > 0 {
             // Seizing modes engage the longest-idle ready agent before dialing.
@@ -122,10 +143,11 @@ impl Server {
     /// GVP modes: no agents; Progressive GVP keeps one call per free port, Power GVP
     /// `power_gvp_ratio` calls per free port.
     fn pace_gvp(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
-        let group = &self.groups[g];
-        if now < group.no_port_until {
+        if now < self.groups[g].no_port_until {
             return;
         }
+        let lines_left = self.lines_left(now, g);
+        let group = &self.groups[g];
         let free_ports = group.config.options.gvp_ports.saturating_sub(group.ports_busy);
         let target = match group.mode {
             DialMode::PowerGvp => {
@@ -133,7 +155,7 @@ impl Server {
             }
             _ => free_ports,
         };
-        let mut dials = target.saturating_sub(group.dials_in_flight).min(MAX_DIALS_PER_INPUT);
+        let mut dials = target.saturating_sub(group.dials_in_flight).min(MAX_DIALS_PER_INPUT).min(lines_left);
         while dials > 0 {
             let Some(h) = self.retrieve(now, g) else { break };
             self.dial(now, g, h, None, out);
@@ -201,6 +223,7 @@ impl Server {
         let group = &mut self.groups[g];
         group.dials_in_flight += 1;
         group.dials_total += 1;
+        group.calls_open += 1;
         out.push(Output::Dial(DialCommand {
             call,
             phone,
@@ -241,7 +264,7 @@ impl Server {
     /// Sends answered call `call` to place `p`, with the record.
     fn route(&mut self, now: Time, call: CallId, p: PlaceId, answered_at: Time, out: &mut Vec<Output>) {
         let Some(c) = self.calls.get_mut(&call) else { return };
-        c.state = CallState::Routed { answered_at, place: p };
+        c.state = CallState::Routed { answered_at, place: p, routed_at: now };
         let (g, h, counted_on) = (c.group, c.handle, c.counted_on);
         // The user data is built again rather than kept from the dial: most dials never
         // answer, and the record may have changed (attempts, call result) since.
@@ -278,7 +301,7 @@ impl Server {
             if let Some(p) = engaged {
                 self.set_place_state(now, p, PlaceState::Ready);
             }
-            self.calls.remove(&call);
+            self.remove_call(call);
             self.end_attempt(now, h, out);
             return;
         }
@@ -316,16 +339,36 @@ impl Server {
         }
     }
 
+    /// Removes call `call` from the call table, and from its group's count of open calls.
+    pub(super) fn remove_call(&mut self, call: CallId) -> Option<Call> {
+        let c = self.calls.remove(&call)?;
+        let group = &mut self.groups[c.group];
+        group.calls_open = group.calls_open.saturating_sub(1);
+        Some(c)
+    }
+
     /// The dialer had no line for the call, so nothing was dialed: the record goes back to
     /// its list as it was (no attempt counted, callback kept), the pacer forgets the dial
     /// without learning from it (it says nothing of the customers), and the group waits for a
     /// line (see [`NO_PORT_BACKOFF`]).
+    ///
+    /// The group also learns how many lines it can have: the calls it still has open when
+    /// the dialer refuses (at least one, so that a dialer kept full by other groups still
+    /// gets a try after the back-off). Without that, every line freed would let the pacer
+    /// send all the dials it wants again, all but one of them refused in turn. The smallest
+    /// count seen wins: a burst of refused dials comes back one by one, and only the last
+    /// refusal no longer counts the burst's other refused dials as open.
     fn no_port(&mut self, now: Time, call: CallId, out: &mut Vec<Output>) {
-        let Some(c) = self.calls.remove(&call) else { return };
+        let Some(c) = self.remove_call(call) else { return };
         self.dial_deadlines.remove(&(c.result_due, call));
         let group = &mut self.groups[c.group];
         group.dials_in_flight = group.dials_in_flight.saturating_sub(1);
         group.no_port_until = now + NO_PORT_BACKOFF;
+        let cap = match group.line_cap {
+            Some((cap, until)) if now < until => cap.min(group.calls_open),
+            _ => group.calls_open,
+        };
+        group.line_cap = Some((cap.max(1), now + LINE_CAP_MEMORY));
         if let Some(pacer) = &group.pacer {
             pacer.dial_lost(c.counted_on);
         }
@@ -364,7 +407,7 @@ impl Server {
 
     /// An answered call that found no agent in time: released, counted as overdial.
     pub(super) fn drop_call(&mut self, now: Time, call: CallId, out: &mut Vec<Output>) {
-        let Some(c) = self.calls.remove(&call) else { return };
+        let Some(c) = self.remove_call(call) else { return };
         self.groups[c.group].no_port_until = Time::EPOCH;
         let answered_at = match c.state {
             CallState::Waiting { answered_at, .. } | CallState::Routed { answered_at, .. } => answered_at,
@@ -392,7 +435,7 @@ impl Server {
                 break;
             }
             self.dial_deadlines.pop_first();
-            let Some(c) = self.calls.remove(&call) else { continue };
+            let Some(c) = self.remove_call(call) else { continue };
             self.dial_results_timed_out += 1;
             freed = true;
             let group = &mut self.groups[c.group];
@@ -418,7 +461,7 @@ impl Server {
 
     /// Forgets a call (its group is unloading); frees the place it engaged.
     pub(super) fn forget_call(&mut self, now: Time, call: CallId) {
-        let Some(c) = self.calls.remove(&call) else { return };
+        let Some(c) = self.remove_call(call) else { return };
         self.dial_deadlines.remove(&(c.result_due, call));
         let place = match c.state {
             CallState::Routed { place, .. } => Some(place),
@@ -449,7 +492,7 @@ impl Server {
                 }
                 (answered_at, None)
             }
-            CallState::Routed { answered_at, place } => (answered_at, Some(place)),
+            CallState::Routed { answered_at, place, .. } => (answered_at, Some(place)),
             CallState::Connected { answered_at, place, .. } => (answered_at, place),
         };
         if let Some(q) = previous
@@ -491,11 +534,11 @@ impl Server {
             }
             _ => {}
         }
-        let c = self.calls.remove(&call).expect("present");
+        let c = self.remove_call(call).expect("present");
         // Its line is free again.
         self.groups[c.group].no_port_until = Time::EPOCH;
         let (place, connected_at) = match c.state {
-            CallState::Routed { place, answered_at } => (Some(place), answered_at),
+            CallState::Routed { place, answered_at, .. } => (Some(place), answered_at),
             CallState::Connected { place, connected_at, .. } => (place, connected_at),
             _ => (None, now),
         };
@@ -553,19 +596,23 @@ impl Server {
         let Some(c) = self.calls.get(&call) else { return };
         let (g, answered_at, place) = match c.state {
             CallState::Waiting { answered_at, .. } => (c.group, answered_at, None),
-            CallState::Routed { answered_at, place } => (c.group, answered_at, Some(place)),
+            CallState::Routed { answered_at, place, .. } => (c.group, answered_at, Some(place)),
             // Hung up in conversation, or before an answer: an ordinary release.
             CallState::Connected { .. } | CallState::Dialing => {
                 return self.call_released(now, call, None, out);
             }
         };
-        let c = self.calls.remove(&call).expect("present");
+        let c = self.remove_call(call).expect("present");
         // Its line is free again.
         self.groups[c.group].no_port_until = Time::EPOCH;
         self.groups[g].waiting.retain(|w| *w != call);
         self.groups[g].overdials_total += 1;
         if let Some(pacer) = &self.groups[g].pacer {
-            pacer.abandoned(c.counted_on, answered_at, now);
+            match place {
+                // The route already resolved the call in the pacer, as connected.
+                Some(_) => pacer.connected_call_abandoned(now),
+                None => pacer.abandoned(c.counted_on, answered_at, now),
+            }
         }
         self.detected(c.handle, CallResult::Abandoned);
         if let Some(p) = place {
@@ -585,41 +632,67 @@ impl Server {
             if self.groups[g].state != GroupState::Running {
                 continue;
             }
-            let due = self.store.due_scheduled(&self.groups[g].lists, now);
-            for h in due {
-                // The store leaves the window and the do-not-call list to the caller for
-                // callbacks: a number blocked since is marked, a callback due while its window
-                // is closed waits for the next opening.
-                let record = self.store.get(h).expect("due from the store");
-                if self.dnc.is_blocked(&record.phone, record.customer_id.as_deref(), now) {
-                    self.hold(now, h.0, g, HeldKind::Callback);
-                    self.finish(now, h.0, Finish::NoCall, out);
-                    continue;
-                }
-                if !RecordStore::in_window(record, now) {
-                    let next = RecordStore::next_in_window(record, now).map(|t| t.as_unix_s());
-                    if let Some(mut record) = self.store.get_mut(h) {
-                        // An empty window never opens: the callback is put off a day at a time.
-                        record.dial_sched_time =
-                            Some(next.unwrap_or(now.as_unix_s() + 86_400).max(now.as_unix_s() + 1));
-                        record.record_status = crate::protocol::RecordStatus::Ready;
-                    }
-                    continue;
-                }
-                self.hold(now, h.0, g, HeldKind::Callback);
-                self.groups[g].pending_callbacks.push_back(h.0);
+            self.deliver_group_callbacks(now, g, out);
+        }
+    }
+
+    /// Preview groups only, after an input that may have given a due callback somebody to
+    /// go to (a login, a desktop request, an operator's command): their callbacks waiting
+    /// for an agent are tried again. Preview groups have no tick to retry them on (see
+    /// `schedule_tick`).
+    pub(super) fn retry_preview_callbacks(&mut self, now: Time, out: &mut Vec<Output>) {
+        for g in 0..self.groups.len() {
+            let group = &self.groups[g];
+            if group.state == GroupState::Running
+                && group.mode == DialMode::Preview
+                && !group.pending_callbacks.is_empty()
+            {
+                self.retry_pending_callbacks(now, g, out);
             }
-            if self.groups[g].pending_callbacks.is_empty() {
+        }
+    }
+
+    /// Group `g`'s callbacks that came due, then those still waiting for an agent.
+    fn deliver_group_callbacks(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
+        let due = self.store.due_scheduled(&self.groups[g].lists, now);
+        for h in due {
+            // The store leaves the window and the do-not-call list to the caller for
+            // callbacks: a number blocked since is marked, a callback due while its window
+            // is closed waits for the next opening.
+            let record = self.store.get(h).expect("due from the store");
+            if self.dnc.is_blocked(&record.phone, record.customer_id.as_deref(), now) {
+                self.hold(now, h.0, g, HeldKind::Callback);
+                self.finish(now, h.0, Finish::NoCall, out);
                 continue;
             }
-            let pending: Vec<i64> = self.groups[g].pending_callbacks.drain(..).collect();
-            for h in pending {
-                if !self.held.contains_key(&h) {
-                    continue;
+            if !RecordStore::in_window(record, now) {
+                let next = RecordStore::next_in_window(record, now).map(|t| t.as_unix_s());
+                if let Some(mut record) = self.store.get_mut(h) {
+                    // An empty window never opens: the callback is put off a day at a time.
+                    record.dial_sched_time =
+                        Some(next.unwrap_or(now.as_unix_s() + 86_400).max(now.as_unix_s() + 1));
+                    record.record_status = crate::protocol::RecordStatus::Ready;
                 }
-                if !self.deliver_callback(now, g, h, out) {
-                    self.groups[g].pending_callbacks.push_back(h);
-                }
+                continue;
+            }
+            self.hold(now, h.0, g, HeldKind::Callback);
+            self.groups[g].pending_callbacks.push_back(h.0);
+        }
+        self.retry_pending_callbacks(now, g, out);
+    }
+
+    /// Tries again to hand out group `g`'s due callbacks that found nobody yet.
+    fn retry_pending_callbacks(&mut self, now: Time, g: GroupId, out: &mut Vec<Output>) {
+        if self.groups[g].pending_callbacks.is_empty() {
+            return;
+        }
+        let pending: Vec<i64> = self.groups[g].pending_callbacks.drain(..).collect();
+        for h in pending {
+            if !self.held.contains_key(&h) {
+                continue;
+            }
+            if !self.deliver_callback(now, g, h, out) {
+                self.groups[g].pending_callbacks.push_back(h);
             }
         }
     }

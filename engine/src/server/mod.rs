@@ -143,6 +143,12 @@ impl HandleSet {
     }
 }
 
+/// How long a routed call may go without its CallConnected before a ready report from its
+/// agent is taken as proof that it never arrived (the customer hung up while it waited and
+/// the CallAbandoned was lost). Within it, a ready report may be one the switch sent while
+/// the call was still on its way to the agent, and the call is left alone.
+const ROUTE_CONNECT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The record handle of a call whose record left it (handles start at 1).
 const NO_RECORD: i64 = 0;
 
@@ -179,6 +185,12 @@ struct Group {
     /// No dial before this time: the dialer last answered a dial with No Port Available
     /// (cleared as soon as one of the group's calls ends and frees a line).
     no_port_until: Time,
+    /// The group's calls that hold a dialer line: dials in flight and answered calls not yet
+    /// released (every entry of the server's call table that belongs to the group).
+    calls_open: u32,
+    /// What the group learnt of the dialer's capacity from its last No Port Available: at
+    /// most this many calls open, until the given time (see `LINE_CAP_MEMORY`).
+    line_cap: Option<(u32, Time)>,
     /// GVP: ports carrying an answered call.
     ports_busy: u32,
     dials_total: u64,
@@ -346,6 +358,8 @@ enum CallState {
     Routed {
         answered_at: Time,
         place: PlaceId,
+        /// When the route was sent (see `ROUTE_CONNECT_GRACE`).
+        routed_at: Time,
     },
     /// Talking with a place (or an IVR port / GVP port).
     Connected {
@@ -404,6 +418,8 @@ pub struct Server {
     dial_results_timed_out: u64,
     /// Conversations taken as released because their agent was reported ready.
     calls_released_by_ready: u64,
+    /// Routed calls taken as abandoned because their agent was reported ready.
+    routed_calls_abandoned_by_ready: u64,
     next_call: u64,
     /// Stale deadlines of records on desktops: (deadline, handle), removed when the record
     /// leaves the desktop.
@@ -471,6 +487,8 @@ impl Server {
                 pending_callbacks: VecDeque::new(),
                 dials_in_flight: 0,
                 no_port_until: Time::EPOCH,
+                calls_open: 0,
+                line_cap: None,
                 ports_busy: 0,
                 dials_total: 0,
                 answered_total: 0,
@@ -504,6 +522,7 @@ impl Server {
             dial_deadlines: BTreeSet::new(),
             dial_results_timed_out: 0,
             calls_released_by_ready: 0,
+            routed_calls_abandoned_by_ready: 0,
             next_call: 1,
             stale_queue: BTreeSet::new(),
             finished: HandleSet::default(),
@@ -528,11 +547,21 @@ impl Server {
             self.last_now = now;
             now
         };
+        // Inputs that can give a waiting Preview callback an agent: a login, a desktop
+        // request (PreviewDialingModeStart), an operator's command (a group joined).
+        let may_free_callbacks = match &input {
+            Input::Desktop { .. } | Input::Admin(_) => true,
+            Input::Telephony(event) => matches!(event, TelephonyEvent::AgentLogin { .. }),
+            Input::Timer => false,
+        };
         match input {
             Input::Desktop { dn, kv } => self.on_desktop(now, dn, &kv, out),
             Input::Telephony(event) => self.on_telephony(now, event, out),
             Input::Timer => self.on_timer(now, out),
             Input::Admin(command) => self.on_admin(now, command, out),
+        }
+        if may_free_callbacks {
+            self.retry_preview_callbacks(now, out);
         }
     }
 
@@ -551,6 +580,13 @@ impl Server {
         }
         if let Some(&(t, _)) = self.dial_deadlines.first() {
             consider(t);
+        }
+        // Preview groups have no tick of their own (see `schedule_tick`): they wake for their
+        // next callback, at the second it is due.
+        for group in self.groups.iter().filter(|g| Self::ticks_for_callbacks_only(g)) {
+            if let Some(due_s) = self.store.next_scheduled(&group.lists) {
+                consider(Time::from_unix_s(due_s));
+            }
         }
         // Waiting calls share their group's compliance time, so the queue is in deadline
         // order: the first call still waiting has the earliest.
@@ -633,9 +669,18 @@ impl Server {
         self.calls_released_by_ready
     }
 
+    /// Routed calls taken as abandoned because the switch reported their agent ready at
+    /// least `ROUTE_CONNECT_GRACE` (10 s) after the route, with no CallConnected: the
+    /// customer's hang-up was lost on its way to the engine, so the call waited and was routed
+    /// though it no longer existed. Each is counted as an abandoned call.
+    pub fn routed_calls_abandoned_by_ready(&self) -> u64 {
+        self.routed_calls_abandoned_by_ready
+    }
+
     /// Checks the invariants the server keeps:
     /// - a record is on at most one desktop, and the desktops' lists agree with `held`;
     /// - every held record is somewhere: on a desktop, in a call, or a due callback;
+    /// - each group's count of open calls (the lines it holds) is its number of calls;
     /// - a record set aside for its chain is Ready and not held, and its chain is out;
     /// - every record the store marks Retrieved is held (none lost), and every held record
     ///   is marked Retrieved;
@@ -678,6 +723,17 @@ impl Server {
             return Err(InvariantViolation {
                 what: format!("{dialing} calls dialing but {} result deadlines", self.dial_deadlines.len()),
             });
+        }
+        for (g, group) in self.groups.iter().enumerate() {
+            let open = self.calls.values().filter(|c| c.group == g).count();
+            if open != group.calls_open as usize {
+                return Err(InvariantViolation {
+                    what: format!(
+                        "group {} has {open} calls open but counts {}",
+                        group.config.name, group.calls_open
+                    ),
+                });
+            }
         }
         for (chain, parked) in &self.parked {
             if !self.chains_out.contains_key(chain) {
@@ -1050,7 +1106,7 @@ impl Server {
                 if c.engaged == Some(p) {
                     c.engaged = None;
                 }
-                if let CallState::Routed { answered_at, place } = c.state
+                if let CallState::Routed { answered_at, place, .. } = c.state
                     && place == p
                 {
                     c.state = CallState::Connected { answered_at, connected_at: now, place: None };
@@ -1094,6 +1150,22 @@ impl Server {
                 if self.places[p].state != PlaceState::AfterCallWork {
                     return;
                 }
+            }
+            PlaceState::Engaged(call)
+                if matches!(
+                    self.calls.get(&call).map(|c| c.state),
+                    Some(CallState::Routed { place, routed_at, .. })
+                        if place == p && now >= routed_at + ROUTE_CONNECT_GRACE
+                ) =>
+            {
+                // A call routed here a while ago never connected, and the agent says they are
+                // ready: the call never reached them. The customer hung up while it waited
+                // and the CallAbandoned was lost (the dialer still had the call, so it was
+                // routed). It is taken as abandoned then, which frees the agent, rather than
+                // keep them engaged for a call that does not exist.
+                self.call_abandoned(now, call, out);
+                self.routed_calls_abandoned_by_ready += 1;
+                return;
             }
             PlaceState::Engaged(_) | PlaceState::Talking(_) => return,
             PlaceState::Ready => return,
@@ -1211,13 +1283,25 @@ impl Server {
         // A running group with nobody in it has nothing to pace and no one to hand a callback
         // to: the tick waits for a member (a login paces at once), so a quiet night on a
         // virtual clock is one jump, not 864,000 ticks a day.
-        let busy = self
-            .groups
-            .iter()
-            .any(|g| g.state == GroupState::Running && (g.has_members() || g.mode.is_gvp()))
-            || !self.pending_logouts.is_empty();
+        //
+        // A Preview group dials nothing and pushes nothing: the tick would only look for due
+        // callbacks, so it wakes for its next one instead (see `next_wakeup`), and an idle
+        // preview floor costs one wake-up per callback rather than ten a second. Callbacks
+        // already due that found nobody yet are tried again after the inputs that may give
+        // them somebody (see `handle`).
+        let busy = self.groups.iter().any(|g| {
+            g.state == GroupState::Running
+                && (g.has_members() || g.mode.is_gvp())
+                && !Self::ticks_for_callbacks_only(g)
+        }) || !self.pending_logouts.is_empty();
         self.next_tick =
             busy.then(|| self.last_paced.max(now.saturating_sub(self.config.tick)) + self.config.tick);
+    }
+
+    /// A running Preview group: nothing in it changes with time but its callbacks coming
+    /// due.
+    fn ticks_for_callbacks_only(group: &Group) -> bool {
+        group.state == GroupState::Running && group.mode == DialMode::Preview
     }
 
     /// Records left on a desktop past the group's stale_clean_timeout go back as Stale.
@@ -1476,6 +1560,8 @@ impl Server {
             group.leaving_ready.clear();
             group.waiting.clear();
             group.dials_in_flight = 0;
+            group.calls_open = 0;
+            group.line_cap = None;
             group.ports_busy = 0;
         }
         let status = self.status(now, g, kind);

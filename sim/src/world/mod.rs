@@ -426,6 +426,8 @@ pub struct World<'s> {
     dial_results_timed_out: u64,
     /// Conversations the engine took as released when their agent was reported ready.
     calls_released_by_ready: u64,
+    /// Routed calls the engine took as abandoned when their agent was reported ready.
+    routed_calls_abandoned_by_ready: u64,
     /// The pacing algorithm the engine runs.
     algorithm_in_force: String,
     /// IVR ports on a call (GVP modes), and since when.
@@ -502,6 +504,7 @@ impl<'s> World<'s> {
             open_at_unload: (0, 0),
             dial_results_timed_out: 0,
             calls_released_by_ready: 0,
+            routed_calls_abandoned_by_ready: 0,
             algorithm_in_force: scenario.pacing.algorithm.clone(),
             ports_busy: 0,
             ports_since: start,
@@ -1619,6 +1622,7 @@ impl<'s> World<'s> {
                     (self.server.calls_in_progress() as u64, self.server.records_held() as u64);
                 self.dial_results_timed_out = self.server.dial_results_timed_out();
                 self.calls_released_by_ready = self.server.calls_released_by_ready();
+                self.routed_calls_abandoned_by_ready = self.server.routed_calls_abandoned_by_ready();
                 let group = self.group_name.clone();
                 self.admin(AdminCommand::Unload { group });
                 self.unloaded = true;
@@ -1791,6 +1795,8 @@ impl<'s> World<'s> {
         by_status.insert("engine_records_held_at_unload".into(), self.open_at_unload.1);
         by_status.insert("engine_dial_results_timed_out".into(), self.dial_results_timed_out);
         by_status.insert("engine_calls_released_by_ready".into(), self.calls_released_by_ready);
+        by_status
+            .insert("engine_routed_calls_abandoned_by_ready".into(), self.routed_calls_abandoned_by_ready);
         by_status
     }
 }
