@@ -58,6 +58,15 @@ fn dials(out: &[Output]) -> Vec<DialCommand> {
         .collect()
 }
 
+fn record_updates(out: &[Output]) -> Vec<Record> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::RecordUpdate { record, .. } => Some(record.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 fn routes(out: &[Output]) -> Vec<(CallId, Dn)> {
     out.iter()
         .filter_map(|o| match o {
@@ -528,13 +537,7 @@ fn a_dial_whose_result_never_comes_is_given_up_and_its_record_dialed_again() {
     server.handle(later, Input::Timer, &mut out);
     server.check_invariants().unwrap();
     assert_eq!(server.dial_results_timed_out(), 1);
-    let updates: Vec<_> = out
-        .iter()
-        .filter_map(|o| match o {
-            Output::RecordUpdate { record, .. } => Some(record.clone()),
-            _ => None,
-        })
-        .collect();
+    let updates = record_updates(&out);
     assert_eq!(updates.len(), 1);
     assert_eq!(updates[0].call_result, CallResult::UnknownCallResult);
     assert_eq!(updates[0].attempts, 1);
@@ -615,13 +618,7 @@ fn no_port_available_puts_the_record_back_untouched_and_waits_for_a_line() {
         now,
         TelephonyEvent::CallResult { call: first[1].call, result: CallResult::NoPortAvailable },
     );
-    let updates: Vec<_> = out
-        .iter()
-        .filter_map(|o| match o {
-            Output::RecordUpdate { record, .. } => Some(record.clone()),
-            _ => None,
-        })
-        .collect();
+    let updates = record_updates(&out);
     assert_eq!(updates.len(), 1);
     let back = &updates[0];
     assert_eq!(back.record_status, RecordStatus::Ready, "nothing was dialed: the record stays dialable");
@@ -733,13 +730,7 @@ fn a_routed_call_that_never_connects_is_abandoned_when_its_agent_reports_ready()
     let t3 = t2 + Duration::from_secs(20);
     let out = tel(&mut server, t3, TelephonyEvent::AgentReady { dn: dn.clone() });
     assert_eq!(server.routed_calls_abandoned_by_ready(), 1);
-    let back: Vec<_> = out
-        .iter()
-        .filter_map(|o| match o {
-            Output::RecordUpdate { record, .. } => Some(record.clone()),
-            _ => None,
-        })
-        .collect();
+    let back = record_updates(&out);
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].call_result, CallResult::Abandoned);
     assert_eq!(back[0].attempts, 1);
