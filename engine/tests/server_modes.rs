@@ -67,6 +67,30 @@ fn record_updates(out: &[Output]) -> Vec<Record> {
         .collect()
 }
 
+/// A store holding one callback of `kind`, due a minute before `T0`, for `agent` if given.
+fn callback_store(kind: pacer_engine::protocol::RecordType, agent: Option<&str>) -> RecordStore {
+    let mut list = CallingList::new("Leads", ListFormat::default());
+    let mut record = Record::new(1, "5550001", "UTC");
+    record.daily_from_s = 0;
+    record.daily_till_s = 86_400;
+    record.record_type = kind;
+    record.agent_id = agent.map(Into::into);
+    record.dial_sched_time = Some(T0 - 60);
+    list.push(record).unwrap();
+    let mut store = RecordStore::new();
+    store.add_list(list).unwrap();
+    store
+}
+
+/// Loads and starts group `G@A`; returns the outputs.
+fn load_and_start(server: &mut Server, now: Time) -> Vec<Output> {
+    let mut out = Vec::new();
+    for command in [AdminCommand::Load { group: "G@A".into() }, AdminCommand::Start { group: "G@A".into() }] {
+        server.handle(now, Input::Admin(command), &mut out);
+    }
+    out
+}
+
 fn routes(out: &[Output]) -> Vec<(CallId, Dn)> {
     out.iter()
         .filter_map(|o| match o {
@@ -760,22 +784,10 @@ fn an_out_of_range_pacing_setting_is_refused_at_construction() {
 fn a_due_callback_nobody_took_stays_a_callback_when_the_group_stops() {
     use pacer_engine::protocol::RecordType;
     // A personal callback due a minute ago, for an agent not logged in yet.
-    let mut list = CallingList::new("Leads", ListFormat::default());
-    let mut record = Record::new(1, "5550001", "UTC");
-    record.daily_from_s = 0;
-    record.daily_till_s = 86_400;
-    record.record_type = RecordType::PersonalCallBack;
-    record.agent_id = Some("bob".into());
-    record.dial_sched_time = Some(T0 - 60);
-    list.push(record).unwrap();
-    let mut store = RecordStore::new();
-    store.add_list(list).unwrap();
+    let store = callback_store(RecordType::PersonalCallBack, Some("bob"));
     let mut server = Server::new(ServerConfig::new(101, vec![group(DialMode::Preview)]), store).unwrap();
     let now = Time::from_unix_s(T0);
-    let mut out = Vec::new();
-    for command in [AdminCommand::Load { group: "G@A".into() }, AdminCommand::Start { group: "G@A".into() }] {
-        server.handle(now, Input::Admin(command), &mut out);
-    }
+    let mut out = load_and_start(&mut server, now);
     server.handle(now, Input::Timer, &mut out);
     assert_eq!(server.records_held(), 1, "due, waiting for its agent");
     // The group stops before bob comes: the callback goes back as it was, still his.
@@ -806,23 +818,12 @@ fn a_due_callback_nobody_took_stays_a_callback_when_the_group_stops() {
 fn a_predictive_callback_waits_out_no_port_available_too() {
     use pacer_engine::protocol::RecordType;
     // One campaign callback due, dialed like any record; no other record to dial.
-    let mut list = CallingList::new("Leads", ListFormat::default());
-    let mut record = Record::new(1, "5550001", "UTC");
-    record.daily_from_s = 0;
-    record.daily_till_s = 86_400;
-    record.record_type = RecordType::CampaignCallBack;
-    record.dial_sched_time = Some(T0 - 60);
-    list.push(record).unwrap();
-    let mut store = RecordStore::new();
-    store.add_list(list).unwrap();
+    let store = callback_store(RecordType::CampaignCallBack, None);
     let mut g = group(DialMode::Predictive);
     g.options.predictive_callback = true;
     let mut server = Server::new(ServerConfig::new(101, vec![g]), store).unwrap();
     let now = Time::from_unix_s(T0);
-    let mut out = Vec::new();
-    for command in [AdminCommand::Load { group: "G@A".into() }, AdminCommand::Start { group: "G@A".into() }] {
-        server.handle(now, Input::Admin(command), &mut out);
-    }
+    load_and_start(&mut server, now);
     login_ready(&mut server, now, 1);
     let mut out = Vec::new();
     server.handle(now, Input::Timer, &mut out);
@@ -849,22 +850,10 @@ fn a_predictive_callback_waits_out_no_port_available_too() {
 #[test]
 fn a_callback_on_the_desktop_of_an_agent_who_logs_out_stays_a_callback() {
     use pacer_engine::protocol::RecordType;
-    let mut list = CallingList::new("Leads", ListFormat::default());
-    let mut record = Record::new(1, "5550001", "UTC");
-    record.daily_from_s = 0;
-    record.daily_till_s = 86_400;
-    record.record_type = RecordType::PersonalCallBack;
-    record.agent_id = Some("a0".into());
-    record.dial_sched_time = Some(T0 - 60);
-    list.push(record).unwrap();
-    let mut store = RecordStore::new();
-    store.add_list(list).unwrap();
+    let store = callback_store(RecordType::PersonalCallBack, Some("a0"));
     let mut server = Server::new(ServerConfig::new(101, vec![group(DialMode::Preview)]), store).unwrap();
     let now = Time::from_unix_s(T0);
-    let mut out = Vec::new();
-    for command in [AdminCommand::Load { group: "G@A".into() }, AdminCommand::Start { group: "G@A".into() }] {
-        server.handle(now, Input::Admin(command), &mut out);
-    }
+    let mut out = load_and_start(&mut server, now);
     login_ready(&mut server, now, 1);
     server.handle(now, Input::Timer, &mut out);
     assert_eq!(server.records_held(), 1, "the callback is on a0's desktop");
