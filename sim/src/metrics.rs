@@ -618,23 +618,25 @@ impl Report {
 mod tests {
     use super::*;
 
+    /// The header of a test report: one agent, no records.
+    fn header() -> ReportHeader {
+        ReportHeader {
+            scenario: "t".into(),
+            seed: 1,
+            algorithm: "a".into(),
+            goal: "g".into(),
+            agents: 1,
+            records: 0,
+        }
+    }
+
     #[test]
     fn agent_time_splits_across_intervals_and_feeds_busy_factor() {
         let mut m = Metrics::new(1_000);
         let min = 60_000_000;
         m.agent_time(AgentActivity::Talking, 1_000 + 10 * min, 1_000 + 20 * min);
         m.agent_time(AgentActivity::Waiting, 1_000 + 20 * min, 1_000 + 30 * min);
-        let r = m.report(
-            ReportHeader {
-                scenario: "t".into(),
-                seed: 1,
-                algorithm: "a".into(),
-                goal: "g".into(),
-                agents: 1,
-                records: 0,
-            },
-            RunFigures::default(),
-        );
+        let r = m.report(header(), RunFigures::default());
         assert_eq!(r.series.len(), 2);
         // First interval: 5 min talking of 5 min logged in; second: 5 talking, 10 waiting.
         assert_eq!(r.series[0].busy_factor, 1.0);
@@ -649,17 +651,7 @@ mod tests {
         m.agents_time(AgentActivity::Talking, 0, 1_000_000, 3);
         m.agents_time(AgentActivity::Waiting, 0, 1_000_000, 1);
         assert_eq!((m.talk_us, m.waiting_us, m.logged_in_us()), (3_000_000, 1_000_000, 4_000_000));
-        let r = m.report(
-            ReportHeader {
-                scenario: "t".into(),
-                seed: 1,
-                algorithm: "a".into(),
-                goal: "g".into(),
-                agents: 4,
-                records: 0,
-            },
-            RunFigures::default(),
-        );
+        let r = m.report(ReportHeader { agents: 4, ..header() }, RunFigures::default());
         assert_eq!(r.busy_factor, 0.75);
         assert_eq!(r.series[0].busy_factor, 0.75);
     }
@@ -675,17 +667,7 @@ mod tests {
         m.outcome("Answer", true, INTERVAL_US + 1);
         m.abandoned(false, INTERVAL_US + 2);
         m.connected(Duration::from_millis(300), 3);
-        let r = m.report(
-            ReportHeader {
-                scenario: "t".into(),
-                seed: 1,
-                algorithm: "a".into(),
-                goal: "g".into(),
-                agents: 1,
-                records: 0,
-            },
-            RunFigures::default(),
-        );
+        let r = m.report(header(), RunFigures::default());
         assert_eq!((r.abandoned, r.dropped, r.hung_up), (2, 1, 1));
         assert!((r.abandon_rate - 2.0 / 21.0).abs() < 1e-12);
         assert_eq!(r.series[1].abandon_rate, 1.0);
@@ -708,17 +690,7 @@ mod tests {
         for i in 0..25 {
             m.abandoned(false, INTERVAL_US + 100 + i);
         }
-        let r = m.report(
-            ReportHeader {
-                scenario: "t".into(),
-                seed: 1,
-                algorithm: "a".into(),
-                goal: "g".into(),
-                agents: 1,
-                records: 0,
-            },
-            RunFigures::default(),
-        );
+        let r = m.report(header(), RunFigures::default());
         assert_eq!(r.abandon_rate, 1.0);
         assert_eq!(r.abandon_rate_max_window, 25.0 / 20.0);
     }

@@ -3,18 +3,14 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
 use serde_json::Value;
 
-const PACER: &str = env!("CARGO_BIN_EXE_pacer");
+mod serve_cmd;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn scenario() -> PathBuf {
-    repo().join("scenarios/serve-example.toml")
 }
 
 /// A private copy of the shipped calling lists.
@@ -36,18 +32,7 @@ struct Serve {
 
 impl Serve {
     fn start(lists: &Path, extra: &[&str]) -> (Serve, Vec<Value>) {
-        let mut child = Command::new(PACER)
-            .args(["serve", "--stdio", "--clock", "virtual", "--scenario"])
-            .arg(scenario())
-            .arg("--lists")
-            .arg(lists)
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = serve_cmd::serve("virtual", lists, extra).stderr(Stdio::piped()).spawn().unwrap();
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().unwrap());
         let mut serve = Serve { child, stdin, stdout };
@@ -222,17 +207,7 @@ fn malformed_lines_get_error_lines_and_change_nothing() {
         r#"{"t": 6, "tel": "AgentLogin", "dn": "7001"}"#,                    // 13 missing agent
         r#"{"t": 7}"#,                                                       // 14 fine
     ];
-    let mut child = Command::new(PACER)
-        .args(["serve", "--stdio", "--clock", "virtual", "--scenario"])
-        .arg(scenario())
-        .arg("--lists")
-        .arg(dir.path())
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = serve_cmd::serve("virtual", dir.path(), &[]).spawn().unwrap();
     {
         let mut stdin = child.stdin.take().unwrap();
         let mut all = corpus.join("\n");
@@ -319,17 +294,8 @@ fn wall_clock_fires_timers_on_its_own() {
     let path = dir.path().join("serve-example.csv");
     let all_day = std::fs::read_to_string(&path).unwrap().replace(",28800,75600,", ",0,86400,");
     std::fs::write(&path, all_day).unwrap();
-    let mut child = Command::new(PACER)
-        .args(["serve", "--stdio", "--clock", "wall", "--set", "switch.compliance_time_s=0.2", "--scenario"])
-        .arg(scenario())
-        .arg("--lists")
-        .arg(dir.path())
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child =
+        serve_cmd::serve("wall", dir.path(), &["--set", "switch.compliance_time_s=0.2"]).spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut next = |want: &dyn Fn(&Value) -> bool| loop {

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use pacer_sim::scenario;
 use serde::Deserialize;
 
+mod serve_cmd;
+
 fn corpus(dir: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/malformed").join(dir)
 }
@@ -235,22 +237,11 @@ fn one_line_and_a_long_list_do_not_overflow_the_stack() {
 #[test]
 fn serve_takes_a_far_jump_of_the_virtual_clock_in_bounded_steps() {
     use std::io::Write;
-    use std::process::{Command, Stdio};
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let lists = tempfile::tempdir().unwrap();
     std::fs::copy(root.join("scenarios/lists/serve-example.csv"), lists.path().join("serve-example.csv"))
         .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pacer"))
-        .args(["serve", "--stdio", "--clock", "virtual", "--scenario"])
-        .arg(root.join("scenarios/serve-example.toml"))
-        .arg("--lists")
-        .arg(lists.path())
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = serve_cmd::serve("virtual", lists.path(), &[]).spawn().unwrap();
     {
         let mut stdin = child.stdin.take().unwrap();
         for line in [
