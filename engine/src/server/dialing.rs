@@ -296,8 +296,6 @@ impl Server {
         }
         self.detected(h, result);
         if !result.is_live_answer() {
-            // The attempt is over on the dialer's side: a line is free again.
-            self.groups[g].no_port_until = Time::EPOCH;
             if let Some(p) = engaged {
                 self.set_place_state(now, p, PlaceState::Ready);
             }
@@ -340,10 +338,12 @@ impl Server {
     }
 
     /// Removes call `call` from the call table, and from its group's count of open calls.
+    /// Its line is free again, so a No Port Available back-off of the group ends.
     pub(super) fn remove_call(&mut self, call: CallId) -> Option<Call> {
         let c = self.calls.remove(&call)?;
         let group = &mut self.groups[c.group];
         group.calls_open = group.calls_open.saturating_sub(1);
+        group.no_port_until = Time::EPOCH;
         Some(c)
     }
 
@@ -408,7 +408,6 @@ impl Server {
     /// An answered call that found no agent in time: released, counted as overdial.
     pub(super) fn drop_call(&mut self, now: Time, call: CallId, out: &mut Vec<Output>) {
         let Some(c) = self.remove_call(call) else { return };
-        self.groups[c.group].no_port_until = Time::EPOCH;
         let answered_at = match c.state {
             CallState::Waiting { answered_at, .. } | CallState::Routed { answered_at, .. } => answered_at,
             _ => now,
@@ -535,8 +534,6 @@ impl Server {
             _ => {}
         }
         let c = self.remove_call(call).expect("present");
-        // Its line is free again.
-        self.groups[c.group].no_port_until = Time::EPOCH;
         let (place, connected_at) = match c.state {
             CallState::Routed { place, answered_at, .. } => (Some(place), answered_at),
             CallState::Connected { place, connected_at, .. } => (place, connected_at),
@@ -603,8 +600,6 @@ impl Server {
             }
         };
         let c = self.remove_call(call).expect("present");
-        // Its line is free again.
-        self.groups[c.group].no_port_until = Time::EPOCH;
         self.groups[g].waiting.retain(|w| *w != call);
         self.groups[g].overdials_total += 1;
         if let Some(pacer) = &self.groups[g].pacer {
