@@ -970,3 +970,29 @@ fn a_preview_callback_waiting_for_its_agent_costs_no_ticks_and_goes_out_at_their
     assert_eq!(delivered, vec![2]);
     assert_eq!(server.records_on_desktop(&dn), vec![2]);
 }
+
+#[test]
+fn a_shift_runs_from_each_start_and_ends_with_the_stop() {
+    let mut g = group(DialMode::Predictive);
+    g.pacing.shift_length = Duration::from_secs(8 * 3600);
+    let config = ServerConfig::new(101, vec![g]);
+    let mut server = Server::new(config, store(10)).unwrap();
+    let mut out = Vec::new();
+    let t0 = Time::from_unix_s(T0);
+    let admin = |server: &mut Server, now: Time, command: AdminCommand, out: &mut Vec<Output>| {
+        server.handle(now, Input::Admin(command), out);
+    };
+    admin(&mut server, t0, AdminCommand::Load { group: "G@A".into() }, &mut out);
+    // Loaded, not started: no shift yet counts from the load.
+    let started = t0 + Duration::from_secs(600);
+    admin(&mut server, started, AdminCommand::Start { group: "G@A".into() }, &mut out);
+    let shift_end = |server: &Server| server.pacer("G@A").unwrap().shift_end();
+    assert_eq!(shift_end(&server), Some(started + Duration::from_secs(8 * 3600)));
+    let stopped = started + Duration::from_secs(3600);
+    admin(&mut server, stopped, AdminCommand::Stop { group: "G@A".into() }, &mut out);
+    assert_eq!(shift_end(&server), None);
+    assert_eq!(server.pacer("G@A").unwrap().snapshot().shift_credit_answers, 0);
+    let again = stopped + Duration::from_secs(60);
+    admin(&mut server, again, AdminCommand::Start { group: "G@A".into() }, &mut out);
+    assert_eq!(shift_end(&server), Some(again + Duration::from_secs(8 * 3600)));
+}

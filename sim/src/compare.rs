@@ -137,25 +137,50 @@ pub const BENCH_ALGORITHMS: [&str; 7] = [
     "oracle",
 ];
 
-/// Fixed dial ratios the benchmark tries, as multiples of one answered call per ready agent
-/// (`ratio * hit ratio`): from well under to well over what keeps agents busy. The top is
-/// six answers per ready agent: at a hit ratio of 0.1 the best ratio was the top of a sweep
-/// that ended at three, so the baseline may have been understated; the governor, not the
-/// ratio, holds the abandons of the highest ratios, and the table marks a best ratio that is
-/// still the top one.
+/// Fixed dial ratios the benchmark tries through the engine's governor, as multiples of one
+/// answered call per ready agent (`ratio * hit ratio`). A high enough ratio always asks for
+/// more than the governor allows, so the best one is the governor's own limit (the table
+/// marks a best ratio that is the highest tried).
 const FIXED_RATIO_SPREAD: [f64; 9] = [0.6, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0, 4.0, 6.0];
 
-/// The same for the static ratio run without the engine's governor, finer where an
-/// unprotected ratio still keeps its abandons under the cap (around one answer per ready
-/// agent).
-const STATIC_RATIO_SPREAD: [f64; 12] = [0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0, 3.0];
+/// The same for the static ratio run without the engine's governor: from one dial per ready
+/// agent (progressive, which cannot abandon, so a ratio under the cap always exists) up,
+/// finest where an unprotected ratio still keeps every run under the cap.
+const STATIC_RATIO_SPREAD: [f64; 19] =
+    [0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0, 3.0];
+
+/// Drop limits tried for the VICIdial-style baseline run on its own (its drop-limit rule, no
+/// engine governor): the cap itself and below it, as a VICIdial operator lowers the limit
+/// until the campaign stays compliant, down to 0 (back to one line per agent at the first
+/// drop).
+const VICIDIAL_DROP_LIMITS: [&str; 7] = ["0.03", "0.025", "0.02", "0.015", "0.01", "0.005", "0"];
 
 /// The override that switches the engine's compliance governor off (an abandon cap of 100%).
 pub const NO_GOVERNOR: &str = "pacing.settings.compliance_max_abandon_rate=1.0";
 
-/// The best ratio of a sweep whose mean abandon rate stays at or under `cap`, whether it is
-/// the highest ratio tried, and how many of its runs went over the cap.
-type Tuned = (Option<(String, Estimate, Estimate)>, bool, usize);
+/// One column of one benchmark row: busy factor and abandon rate over the seeds, and how many
+/// runs (seeds) ended with their own abandon rate over the cap.
+#[derive(Clone, Debug)]
+pub struct BenchCell {
+    /// Share of agent time busy.
+    pub busy: Estimate,
+    /// Abandoned / answered live.
+    pub abandon: Estimate,
+    /// Runs whose abandon rate ended over the cap.
+    pub runs_over_cap: usize,
+}
+
+/// A baseline tuned by sweeping one setting: the best setting whose every run stayed at or
+/// under the cap.
+#[derive(Clone, Debug)]
+pub struct Tuned {
+    /// The setting's value.
+    pub setting: String,
+    /// Its figures.
+    pub cell: BenchCell,
+    /// Whether it is the most aggressive value tried (a further one might do better).
+    pub at_top: bool,
+}
 
 /// One benchmark scenario's figures.
 #[derive(Clone, Debug)]
@@ -168,69 +193,71 @@ pub struct BenchRow {
     pub hit_ratio: f64,
     /// Mean talk time, seconds.
     pub talk_s: f64,
-    /// Per algorithm: busy factor and abandon rate estimates.
-    pub algorithms: Vec<(String, Estimate, Estimate)>,
-    /// The best fixed ratio under the cap: ratio, busy factor, abandon rate.
-    pub tuned_fixed: Option<(String, Estimate, Estimate)>,
-    /// Whether the best fixed ratio is the highest one tried (a higher one might do better).
-    pub tuned_fixed_at_top: bool,
-    /// The best static ratio with the engine's governor off (what a dialer without one must
-    /// be tuned to): ratio, busy factor, abandon rate.
-    pub tuned_static: Option<(String, Estimate, Estimate)>,
-    /// Whether the best static ratio is the highest one tried.
-    pub tuned_static_at_top: bool,
-    /// Runs (seeds) of the best static ratio whose own abandon rate went over the cap: with
-    /// no governor the mean can be under it while single hours are not.
-    pub tuned_static_runs_over_cap: usize,
+    /// Per algorithm (through the engine's governor), in [`BENCH_ALGORITHMS`] order.
+    pub algorithms: Vec<(String, BenchCell)>,
+    /// The best fixed ratio through the engine's governor (`None`: none kept every run under
+    /// the cap).
+    pub governed_fixed: Option<Tuned>,
+    /// The tuned static ratio: the best fixed ratio with the engine's governor off whose
+    /// every run stayed under the cap (what a dialer without one must be tuned to).
+    pub tuned_static: Option<Tuned>,
+    /// The VICIdial-style baseline on its own drop-limit rule (engine governor off), at the
+    /// best drop limit whose every run stayed under the cap.
+    pub tuned_vicidial: Option<Tuned>,
 }
 
-/// Sweeps `fixed_ratio` over `spread` (answers per ready agent, divided by the hit ratio) with
-/// `extra` overrides, and picks the best ratio under `cap`.
-fn tune_ratio(
+fn cell(result: &SweepResult, point: &crate::sweep::PointSummary, cap: f64) -> BenchCell {
+    let runs_over_cap =
+        result.runs.iter().filter(|r| r.point == point.point && r.abandon_rate > cap + 1e-12).count();
+    BenchCell { busy: point.get(Metric::BusyFactor), abandon: point.get(Metric::AbandonRate), runs_over_cap }
+}
+
+/// Sweeps `key` over `values` (ordered from the least to the most aggressive) with `extra`
+/// overrides, and picks the busiest value none of whose runs ended over `cap`.
+fn tune(
     name: &str,
     sets: &[String],
     extra: &[&str],
-    spread: &[f64],
-    hit: f64,
+    (key, values): (&str, Vec<String>),
     (seeds, threads, cap): (u32, usize, f64),
-) -> anyhow::Result<Tuned> {
-    let ratio_values: std::collections::BTreeMap<String, f64> = spread
-        .iter()
-        .map(|k| {
-            let ratio = (k / hit.max(0.01)).max(1.0);
-            (format!("{ratio:.2}"), ratio)
-        })
-        .collect();
-    let top = ratio_values.iter().max_by(|a, b| a.1.total_cmp(b.1)).map(|(name, _)| name.clone());
-    let ratios: Vec<String> = ratio_values.keys().cloned().collect();
-    let mut fixed_sets = sets.to_vec();
-    fixed_sets.push("pacing.algorithm=fixed_ratio".into());
-    fixed_sets.extend(extra.iter().map(|s| s.to_string()));
-    let fixed = sweep(&SweepSpec {
+) -> anyhow::Result<Option<Tuned>> {
+    let mut all_sets = sets.to_vec();
+    all_sets.extend(extra.iter().map(|s| s.to_string()));
+    let top = values.last().cloned();
+    let result = sweep(&SweepSpec {
         scenario: name.to_string(),
-        sets: fixed_sets,
-        grid: vec![Axis { key: "pacing.settings.fixed_ratio".into(), values: ratios }],
+        sets: all_sets,
+        grid: vec![Axis { key: key.into(), values }],
         seeds,
         threads,
         shard: None,
         progress: false,
     })?;
-    let tuned = fixed
+    Ok(result
         .points
         .iter()
-        .filter(|p| p.get(Metric::AbandonRate).mean <= cap)
-        .max_by(|a, b| a.get(Metric::BusyFactor).mean.total_cmp(&b.get(Metric::BusyFactor).mean))
-        .map(|p| (p.values.join(" "), p.get(Metric::BusyFactor), p.get(Metric::AbandonRate)));
-    let at_top = tuned.as_ref().is_some_and(|(ratio, _, _)| Some(ratio) == top.as_ref());
-    let over = tuned.as_ref().map_or(0, |(ratio, _, _)| {
-        fixed.runs.iter().filter(|r| r.values.join(" ") == *ratio && r.abandon_rate > cap).count()
-    });
-    Ok((tuned, at_top, over))
+        .map(|p| (p.values.join(" "), cell(&result, p, cap)))
+        .filter(|(_, c)| c.runs_over_cap == 0 && c.abandon.mean <= cap)
+        .max_by(|a, b| a.1.busy.mean.total_cmp(&b.1.busy.mean))
+        .map(|(setting, cell)| Tuned { at_top: Some(&setting) == top.as_ref(), setting, cell }))
 }
 
-/// Runs the pacing benchmark on every scenario file of `dir`: each algorithm with the
-/// scenario's goal, and `fixed_ratio` swept to find the best static ratio whose mean abandon
-/// rate stays at or under `cap`.
+/// The fixed ratios `k / hit` (at least 1) for `k` in `spread`, ascending, as setting values.
+fn ratios(spread: &[f64], hit: f64) -> Vec<String> {
+    let mut values: Vec<(f64, String)> = spread
+        .iter()
+        .map(|k| {
+            let ratio = (k / hit.max(0.01)).max(1.0);
+            (ratio, format!("{ratio:.2}"))
+        })
+        .collect();
+    values.sort_by(|a, b| a.0.total_cmp(&b.0));
+    values.dedup_by(|a, b| a.1 == b.1);
+    values.into_iter().map(|(_, s)| s).collect()
+}
+
+/// Runs the pacing benchmark on every scenario file of `dir`: each algorithm through the
+/// engine's governor with the scenario's goal, and three tuned baselines (see [`BenchRow`]).
 pub fn bench(
     dir: &std::path::Path,
     sets: &[String],
@@ -256,86 +283,108 @@ pub fn bench(
             / (mix.home + mix.business + mix.mobile).max(1e-9);
         let algorithms: Vec<String> = BENCH_ALGORITHMS.iter().map(|s| s.to_string()).collect();
         let result = compare(&name, sets, &algorithms, seeds, threads, false)?;
-        let per_algorithm = result
-            .points
-            .iter()
-            .map(|p| (p.values.join(" "), p.get(Metric::BusyFactor), p.get(Metric::AbandonRate)))
-            .collect();
+        let per_algorithm =
+            result.points.iter().map(|p| (p.values.join(" "), cell(&result, p, cap))).collect();
         let run = (seeds, threads, cap);
-        let (tuned_fixed, tuned_fixed_at_top, _) =
-            tune_ratio(&name, sets, &[], &FIXED_RATIO_SPREAD, hit, run)?;
-        let (tuned_static, tuned_static_at_top, tuned_static_runs_over_cap) =
-            tune_ratio(&name, sets, &[NO_GOVERNOR], &STATIC_RATIO_SPREAD, hit, run)?;
+        let ratio_key = "pacing.settings.fixed_ratio";
+        let fixed = ["pacing.algorithm=fixed_ratio"];
+        let governed_fixed = tune(&name, sets, &fixed, (ratio_key, ratios(&FIXED_RATIO_SPREAD, hit)), run)?;
+        let tuned_static =
+            tune(&name, sets, &[fixed[0], NO_GOVERNOR], (ratio_key, ratios(&STATIC_RATIO_SPREAD, hit)), run)?;
+        let limits = VICIDIAL_DROP_LIMITS.iter().rev().map(|s| s.to_string()).collect();
+        let tuned_vicidial = tune(
+            &name,
+            sets,
+            &["pacing.algorithm=vicidial_adapt", NO_GOVERNOR],
+            ("pacing.settings.vicidial.drop_limit", limits),
+            run,
+        )?;
         rows.push(BenchRow {
             scenario: scenario.name.clone(),
             agents: scenario.agents.count,
             hit_ratio: hit,
             talk_s: scenario.agents.talk.spec.mean_s(),
             algorithms: per_algorithm,
-            tuned_fixed,
-            tuned_fixed_at_top,
+            governed_fixed,
             tuned_static,
-            tuned_static_at_top,
-            tuned_static_runs_over_cap,
+            tuned_vicidial,
         });
     }
     Ok(rows)
 }
 
-/// The benchmark as a Markdown table: busy factor (%) per algorithm, a mark where the mean
-/// abandon rate exceeds `cap`, and each algorithm's share of the oracle's busy-factor gain
-/// over progressive.
+/// Column headers of the three tuned baselines, in table order.
+const BASELINES: [&str; 3] =
+    ["fixed ratio at the governor's limit", "tuned static ratio", "tuned VICIdial (own drop limit)"];
+
+impl BenchRow {
+    fn baselines(&self) -> [&Option<Tuned>; 3] {
+        [&self.governed_fixed, &self.tuned_static, &self.tuned_vicidial]
+    }
+}
+
+/// The benchmark as Markdown: busy factor (%) per algorithm and baseline, a mark where the
+/// mean abandon rate exceeds `cap`, the runs that ended over it, and each algorithm's share
+/// of the oracle's busy-factor gain over progressive; then the mean abandon rates.
 pub fn bench_markdown(rows: &[BenchRow], cap: f64, seeds: u32) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
         "Busy factor (%, mean of {seeds} seeds) at an abandon-rate cap of {:.0}%; in brackets the share of the \
-         oracle's busy-factor gain over progressive; `!` marks a mean abandon rate above the cap. The tuned \
-         fixed ratio runs through the engine's compliance governor; the static ratio is the best fixed ratio \
-         with the governor off, as a dialer without one must be tuned.\n",
+         oracle's busy-factor gain over progressive; `!` marks a mean abandon rate above the cap and `k/{seeds} \
+         over` the runs whose own rate ended above it. The algorithms run through the engine's compliance \
+         governor. The baselines are tuned by sweeping, each to its busiest setting with no run over the cap: \
+         a fixed ratio through the governor (which dials at the governor's limit), the static ratio with the \
+         governor off, and the VICIdial-style adaptive level on its own drop-limit rule with the governor off \
+         (the setting follows `@`).\n",
         cap * 100.0
     );
     let _ = write!(s, "| scenario | agents | hit | talk s |");
     for a in BENCH_ALGORITHMS {
         let _ = write!(s, " {a} |");
     }
-    let _ = writeln!(s, " tuned fixed ratio | static ratio, no governor |");
-    let _ = writeln!(s, "|{}", "---|".repeat(6 + BENCH_ALGORITHMS.len()));
+    for b in BASELINES {
+        let _ = write!(s, " {b} |");
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "|{}", "---|".repeat(4 + BENCH_ALGORITHMS.len() + BASELINES.len()));
     for r in rows {
-        let find = |n: &str| r.algorithms.iter().find(|(a, _, _)| a == n).map(|(_, b, a)| (*b, *a));
-        let base = find("progressive").map(|(b, _)| b.mean);
-        let top = find("oracle").map(|(b, _)| b.mean);
+        let find = |n: &str| r.algorithms.iter().find(|(a, _)| a == n).map(|(_, c)| c);
+        let base = find("progressive").map(|c| c.busy.mean);
+        let top = find("oracle").map(|c| c.busy.mean);
         let share = |b: f64| match (base, top) {
             (Some(p), Some(o)) if (o - p).abs() > 1e-3 => format!(" ({:.0}%)", (b - p) / (o - p) * 100.0),
             _ => String::new(),
         };
-        let cell = |b: Estimate, a: Estimate, extra: String| {
-            format!("{:.1}{}{extra}", b.mean * 100.0, if a.mean > cap { "!" } else { "" })
+        let text = |c: &BenchCell, with_share: bool| {
+            let over = if c.runs_over_cap > 0 {
+                format!(", {}/{seeds} over", c.runs_over_cap)
+            } else {
+                String::new()
+            };
+            format!(
+                "{:.1}{}{}{over}",
+                c.busy.mean * 100.0,
+                if c.abandon.mean > cap { "!" } else { "" },
+                if with_share { share(c.busy.mean) } else { String::new() }
+            )
         };
         let _ = write!(s, "| {} | {} | {:.1} | {:.0} |", r.scenario, r.agents, r.hit_ratio, r.talk_s);
         for a in BENCH_ALGORITHMS {
             match find(a) {
-                Some((b, ab)) if a != "progressive" && a != "oracle" => {
-                    let _ = write!(s, " {} |", cell(b, ab, share(b.mean)));
-                }
-                Some((b, ab)) => {
-                    let _ = write!(s, " {} |", cell(b, ab, String::new()));
+                Some(c) => {
+                    let _ = write!(s, " {} |", text(c, a != "progressive" && a != "oracle"));
                 }
                 None => {
                     let _ = write!(s, " - |");
                 }
             }
         }
-        let over = r.tuned_static_runs_over_cap;
-        for (tuned, at_top, over) in
-            [(&r.tuned_fixed, r.tuned_fixed_at_top, 0), (&r.tuned_static, r.tuned_static_at_top, over)]
-        {
+        for tuned in r.baselines() {
             match tuned {
-                Some((ratio, b, a)) => {
-                    let top = if at_top { " (top of sweep)" } else { "" };
-                    let over =
-                        if over > 0 { format!(", {over}/{seeds} runs over the cap") } else { String::new() };
-                    let _ = write!(s, " {} @ {ratio}{top}{over} |", cell(*b, *a, share(b.mean)));
+                Some(t) => {
+                    let top = if t.at_top { " (top of sweep)" } else { "" };
+                    let _ = write!(s, " {} @ {}{top} |", text(&t.cell, true), t.setting);
                 }
                 None => {
                     let _ = write!(s, " none under the cap |");
@@ -349,24 +398,21 @@ pub fn bench_markdown(rows: &[BenchRow], cap: f64, seeds: u32) -> String {
     for a in BENCH_ALGORITHMS {
         let _ = write!(s, " {a} |");
     }
-    let _ = writeln!(s, " tuned fixed ratio | static ratio, no governor |");
-    let _ = writeln!(s, "|{}", "---|".repeat(3 + BENCH_ALGORITHMS.len()));
+    for b in BASELINES {
+        let _ = write!(s, " {b} |");
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "|{}", "---|".repeat(1 + BENCH_ALGORITHMS.len() + BASELINES.len()));
     for r in rows {
         let _ = write!(s, "| {} |", r.scenario);
-        for a in BENCH_ALGORITHMS {
-            match r.algorithms.iter().find(|(n, _, _)| n == a) {
-                Some((_, _, ab)) => {
-                    let _ = write!(s, " {:.2} |", ab.mean * 100.0);
-                }
-                None => {
-                    let _ = write!(s, " - |");
-                }
-            }
-        }
-        for tuned in [&r.tuned_fixed, &r.tuned_static] {
-            match tuned {
-                Some((_, _, a)) => {
-                    let _ = write!(s, " {:.2} |", a.mean * 100.0);
+        let cells = BENCH_ALGORITHMS
+            .iter()
+            .map(|a| r.algorithms.iter().find(|(n, _)| n == a).map(|(_, c)| c))
+            .chain(r.baselines().into_iter().map(|t| t.as_ref().map(|t| &t.cell)));
+        for c in cells {
+            match c {
+                Some(c) => {
+                    let _ = write!(s, " {:.2} |", c.abandon.mean * 100.0);
                 }
                 None => {
                     let _ = write!(s, " - |");
@@ -402,33 +448,43 @@ mod tests {
         assert!(matches!(verdict(&zs, true), Verdict::Overlap(_)));
     }
 
+    fn c(busy: f64, abandon: f64, runs_over_cap: usize) -> BenchCell {
+        BenchCell { busy: e(busy, 0.01), abandon: e(abandon, 0.004), runs_over_cap }
+    }
+
     #[test]
-    fn bench_table_marks_a_best_fixed_ratio_at_the_top_of_the_sweep() {
+    fn bench_table_marks_tops_of_sweeps_runs_over_the_cap_and_missing_baselines() {
         let row = |at_top| BenchRow {
             scenario: "n0050-h10-t60".into(),
             agents: 50,
             hit_ratio: 0.1,
             talk_s: 60.0,
             algorithms: vec![
-                ("progressive".into(), e(0.275, 0.01), e(0.0, 0.0)),
-                ("predictive".into(), e(0.84, 0.01), e(0.018, 0.005)),
-                ("oracle".into(), e(0.85, 0.01), e(0.031, 0.005)),
+                ("progressive".into(), c(0.275, 0.0, 0)),
+                ("predictive".into(), c(0.84, 0.018, 0)),
+                ("oracle".into(), c(0.85, 0.031, 2)),
             ],
-            tuned_fixed: Some(("60.00".into(), e(0.82, 0.01), e(0.02, 0.004))),
-            tuned_fixed_at_top: at_top,
-            tuned_static: Some(("12.00".into(), e(0.78, 0.01), e(0.025, 0.004))),
-            tuned_static_at_top: false,
-            tuned_static_runs_over_cap: 1,
+            governed_fixed: Some(Tuned { setting: "60.00".into(), cell: c(0.82, 0.02, 0), at_top }),
+            tuned_static: Some(Tuned { setting: "12.00".into(), cell: c(0.78, 0.025, 0), at_top: false }),
+            tuned_vicidial: None,
         };
         let top = bench_markdown(&[row(true)], 0.03, 3);
         assert!(
-            top.contains("82.0 (95%) @ 60.00 (top of sweep) | 78.0 (88%) @ 12.00, 1/3 runs over the cap |"),
+            top.contains("82.0 (95%) @ 60.00 (top of sweep) | 78.0 (88%) @ 12.00 | none under the cap |"),
             "{top}"
         );
-        assert!(top.contains("| 2.00 | 2.50 |"), "both baselines' abandon rates: {top}");
-        // The oracle above the cap is marked; predictive's share of its gain is printed.
-        assert!(top.contains("| 84.0 (98%) |") && top.contains("| 85.0! |"), "{top}");
+        assert!(top.contains("| 2.00 | 2.50 | - |"), "the baselines' abandon rates: {top}");
+        // The oracle above the cap is marked with its runs over; predictive's share of its
+        // gain is printed.
+        assert!(top.contains("| 84.0 (98%) |") && top.contains("| 85.0!, 2/3 over |"), "{top}");
         let inside = bench_markdown(&[row(false)], 0.03, 3);
         assert!(inside.contains("@ 60.00 |") && !inside.contains("top of sweep"), "{inside}");
+    }
+
+    #[test]
+    fn ratios_run_from_progressive_up_without_repeats() {
+        assert_eq!(ratios(&[0.1, 0.15, 0.6, 1.0], 0.1), ["1.00", "1.50", "6.00", "10.00"]);
+        // At a hit ratio of 0.6 the low end collapses onto one dial per ready agent.
+        assert_eq!(ratios(&[0.1, 0.2, 0.6, 1.2], 0.6), ["1.00", "2.00"]);
     }
 }

@@ -285,6 +285,15 @@ pub struct PacingConfig {
     /// An answered call waits at most this long for an agent before it is dropped.
     #[serde(deserialize_with = "de_duration")]
     pub compliance_time: Duration,
+    /// How long the group dials once it is started: its shift (0, the default: not known).
+    /// When set, the governor (`confidence` and `posterior` modes) also counts towards the
+    /// compliance cap the answers that the rest of the shift is sure to bring even at a
+    /// progressive pace (a lower confidence bound; see `governor.rs`), so a group that has
+    /// just started is not held to the budget of the few answers it has had so far. Stopping
+    /// the group ends the shift; an embedder whose shift changes calls
+    /// [`super::GroupPacer::set_shift_end`]. At most 366 days.
+    #[serde(deserialize_with = "de_duration")]
+    pub shift_length: Duration,
     /// N of the "last N answered calls" overdial horizon.
     pub overdial_last_n: u32,
     /// T of the "last T" overdial horizon.
@@ -311,6 +320,7 @@ impl Default for PacingConfig {
             estimator_window: Duration::from_secs(900),
             call_wait_connected_timeout: Duration::from_secs(60),
             compliance_time: Duration::from_secs(2),
+            shift_length: Duration::ZERO,
             overdial_last_n: 100,
             overdial_last_t: Duration::from_secs(900),
             day_utc_offset_s: 0,
@@ -318,6 +328,9 @@ impl Default for PacingConfig {
         }
     }
 }
+
+/// The longest `shift_length` a group may be given.
+const MAX_SHIFT: Duration = Duration::from_secs(366 * 86_400);
 
 /// A setting out of range: which field and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -380,6 +393,9 @@ impl PacingConfig {
             if d < Duration::from_secs(1) {
                 return err(field, format!("{d:?} is shorter than a second"));
             }
+        }
+        if self.shift_length > MAX_SHIFT {
+            return err("shift_length", format!("{:?} is longer than 366 days", self.shift_length));
         }
         if self.overdial_last_n == 0 || self.overdial_last_n > 65_536 {
             return err("overdial_last_n", format!("{} is not in 1..=65536", self.overdial_last_n));
@@ -510,6 +526,11 @@ mod tests {
         assert_eq!(bad.validate().unwrap_err().field, "goal");
         let bad = PacingConfig { max_dials_per_agent: f64::NAN, ..PacingConfig::default() };
         assert_eq!(bad.validate().unwrap_err().field, "max_dials_per_agent");
+        let bad = PacingConfig { shift_length: Duration::from_secs(367 * 86_400), ..PacingConfig::default() };
+        assert_eq!(bad.validate().unwrap_err().field, "shift_length");
+        let cfg: PacingConfig = toml::from_str("shift_length = \"8h\"").unwrap();
+        assert_eq!((cfg.shift_length, cfg.validate()), (Duration::from_secs(8 * 3600), Ok(())));
+        assert_eq!(PacingConfig::default().shift_length, Duration::ZERO);
         let bad = PacingConfig { estimator_window: Duration::from_millis(10), ..PacingConfig::default() };
         let e = bad.validate().unwrap_err();
         assert_eq!(e.field, "estimator_window");

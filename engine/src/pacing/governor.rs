@@ -108,6 +108,32 @@
 //! `P(X = k + 1) / P(X = k) = (n - k)(a + k) / ((k + 1)(b + n - k - 1))`, so a decision costs
 //! one pass per step of the search, on the few dozen calls a small group has in flight.
 //!
+//! ## The rest of the shift (`shift_length`)
+//!
+//! The budget `S` above counts only the answers the window already holds, so a group that
+//! has just started has none: with `N = 0` no call beyond the ready agents may abandon, and
+//! at a hit ratio of 0.1 a small group is paced progressively until a few dozen answers are
+//! in. Regulators judge the rate over the whole window, though, and a group that knows its
+//! shift goes on answering calls until it ends. When the group is given its shift
+//! (`shift_length`, or [`super::GroupPacer::set_shift_end`]) the budget also counts `C`
+//! answers that the rest of the shift brings with probability at least `1 - α/2` even if
+//! every later decision were progressive (one call per ready agent, which the governor always
+//! allows): `S = (c (N + C) - A) / (1 - c)`. A progressive agent answers one call per cycle of
+//! `T_talk + T_acw + T_ans + (1/p - 1) T_miss` (talk, wrap-up, dial to answer, and the
+//! `1/p - 1` unanswered dials before it, each lasting `T_miss`); with `m` agents available and
+//! `r` seconds of the shift left (at most the compliance window) the answers are about
+//! Poisson with mean `μ = m r / cycle`, and `C = floor(μ - z sqrt(μ))`, the normal
+//! approximation of its lower `α/2` quantile (0 below `z²`). Every input is taken at its
+//! unfavourable bound: `p` at the Wilson *lower* bound, each mean time at
+//! `mean (1 + z cv / sqrt(count))`, the normal upper bound of a mean; no credit before
+//! [`HIT_MIN_DIALS`] dials have a result and [`CREDIT_MIN_SAMPLES`] talks and unanswered
+//! dials are measured. `C` falls to 0 as the shift ends, so the last decisions are held to
+//! the answers the window really has; what was spent earlier on credit has by then been
+//! paid for by the answers that came. The credit is as good as the promise: agents who
+//! leave before the shift ends take their answers with them (the credit follows the
+//! available agents at each refresh, but abandons already spent stay), and stopping the
+//! group ends the shift at once. `hard` mode takes no credit.
+//!
 //! Why `confidence` is the default: an operator wants the cap kept with a stated, small risk
 //! *and* agents busy; the worst case buys certainty against an event (every uncovered call
 //! answered at a hit ratio of 0.1) whose probability is far below any regulator's
@@ -140,6 +166,7 @@ use super::PacingConfig;
 use super::atomic::{AtomicU32, AtomicU64, CachePadded, Ordering};
 use super::overdial::OverdialCount;
 use super::state::CallCounts;
+use super::window::Moments;
 
 /// Dials with a result needed in the estimator window before the measured hit ratio's
 /// confidence bound replaces the worst case `p⁺ = 1`. The Wilson bound is already wide for
@@ -170,6 +197,77 @@ pub(crate) fn uncovered_allowance(cap: f64, window: OverdialCount) -> Option<u64
     // The small epsilon keeps exact boundaries (3 abandons of 100 at 3%) from rounding up.
     let allowance = (slack / (1.0 - cap) - 1e-9).floor();
     Some(if allowance <= 0.0 { 0 } else { allowance.min(u64::MAX as f64 / 2.0) as u64 })
+}
+
+/// Samples of talk time and of unanswered-dial time needed before the rest of the shift is
+/// credited (see the module comment).
+pub(crate) const CREDIT_MIN_SAMPLES: u64 = 10;
+
+/// The lower end of the Wilson score interval (see [`wilson_upper`]); 0 with no trials.
+pub(crate) fn wilson_lower(hits: u64, trials: u64, z: f64) -> f64 {
+    if trials == 0 {
+        return 0.0;
+    }
+    let n = trials as f64;
+    let p = (hits.min(trials) as f64) / n;
+    let z2 = z * z;
+    let centre = p + z2 / (2.0 * n);
+    let spread = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre - spread) / (1.0 + z2 / n)).clamp(0.0, 1.0)
+}
+
+/// The normal upper confidence bound of a measured mean, `mean (1 + z cv / sqrt(count))`.
+fn mean_upper(m: Moments, z: f64) -> f64 {
+    let n = m.count.max(1) as f64;
+    (m.mean_s.max(0.0) * (1.0 + z * m.cv.max(0.0) / n.sqrt())).max(0.0)
+}
+
+/// What the rest of the shift credit is computed from (see the module comment).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct ShiftOutlook {
+    /// Agents available now (ready, talking or in wrap-up).
+    pub(crate) agents: u32,
+    /// Seconds of the shift left, at most the compliance window.
+    pub(crate) remaining_s: f64,
+    /// Live answers and dials with a result in the estimator window.
+    pub(crate) hits: u64,
+    pub(crate) dials: u64,
+    pub(crate) talk: Moments,
+    pub(crate) after_call_work: Moments,
+    pub(crate) dial_to_answer: Moments,
+    /// Dial to a result other than a live answer.
+    pub(crate) dial_to_miss: Moments,
+}
+
+/// `C` of the module comment: the answers the rest of the shift brings, at a progressive
+/// pace, with probability at least `P(Z <= z)`.
+pub(crate) fn shift_credit(o: &ShiftOutlook, z: f64) -> u64 {
+    if o.agents == 0
+        || o.remaining_s.is_nan()
+        || o.remaining_s <= 0.0
+        || o.dials < HIT_MIN_DIALS
+        || o.talk.count < CREDIT_MIN_SAMPLES
+        || o.dial_to_miss.count < CREDIT_MIN_SAMPLES
+        || !z.is_finite()
+    {
+        return 0;
+    }
+    let p = wilson_lower(o.hits, o.dials, z);
+    if p <= 0.0 {
+        return 0;
+    }
+    // Wrap-up may not be measured at all (a group without it): its bound is then 0.
+    let cycle_s = mean_upper(o.talk, z)
+        + mean_upper(o.after_call_work, z)
+        + mean_upper(o.dial_to_answer, z)
+        + (1.0 / p - 1.0) * mean_upper(o.dial_to_miss, z);
+    if cycle_s.is_nan() || cycle_s <= 0.0 {
+        return 0;
+    }
+    let mean = f64::from(o.agents) * o.remaining_s / cycle_s;
+    let lower = mean - z * mean.sqrt();
+    // `as` saturates; `lower` is finite here.
+    if lower >= 1.0 { lower.floor().min(1e12) as u64 } else { 0 }
 }
 
 /// The `hard` rule: the most new dials the governor allows now, given the allowance of
@@ -334,6 +432,12 @@ impl Governor {
     /// The hit ratio's upper confidence bound in use (1 in `hard` mode).
     pub(crate) fn hit_upper(&self) -> f64 {
         f64::from(self.hit_upper_q.load(Ordering::Relaxed)) / f64::from(Q_ONE)
+    }
+
+    /// `C` of the module comment for `outlook`: answers the rest of the shift is sure to
+    /// bring (0 in `hard` mode, which takes no credit).
+    pub(crate) fn shift_credit(&self, outlook: &ShiftOutlook) -> u64 {
+        if self.mode == ComplianceMode::Hard { 0 } else { shift_credit(outlook, self.z) }
     }
 
     /// Whether the governor counts busy agents who free up in time (the `confidence` and
@@ -691,6 +795,85 @@ mod tests {
         assert!((wilson_upper(0, 30, 3.2905) - 0.26520).abs() < 1e-4);
         assert_eq!(wilson_upper(0, 0, 3.0), 1.0);
         assert_eq!(wilson_upper(50, 50, 3.0), 1.0);
+    }
+
+    #[test]
+    fn wilson_lower_by_hand() {
+        // 10 of 100 at z = 1.96: (0.119208 - 0.061858) / 1.038416 = 0.05523.
+        assert!((wilson_lower(10, 100, 1.96) - 0.05523).abs() < 1e-4);
+        assert_eq!(wilson_lower(0, 30, 3.0), 0.0);
+        assert_eq!(wilson_lower(5, 0, 3.0), 0.0);
+        // All hits: the lower bound is n / (n + z²).
+        assert!((wilson_lower(50, 50, 2.0) - 50.0 / 54.0).abs() < 1e-12);
+    }
+
+    fn moments(count: u64, mean_s: f64, cv: f64) -> Moments {
+        Moments { count, mean_s, cv }
+    }
+
+    /// Ten agents, 50 minutes left, 100 hits in 1,000 dials; times measured on 100 samples
+    /// each with a coefficient of variation of 0.5.
+    fn outlook() -> ShiftOutlook {
+        ShiftOutlook {
+            agents: 10,
+            remaining_s: 3000.0,
+            hits: 100,
+            dials: 1000,
+            talk: moments(100, 60.0, 0.5),
+            after_call_work: moments(100, 15.0, 0.5),
+            dial_to_answer: moments(100, 9.0, 0.5),
+            dial_to_miss: moments(100, 20.0, 0.5),
+        }
+    }
+
+    #[test]
+    fn shift_credit_by_hand() {
+        let z = 2.0;
+        // p- = (0.1 + 0.002 - 2 sqrt(0.00009 + 0.000001)) / 1.004 = (0.102 - 0.019079) / 1.004
+        // = 0.082591; each mean bound is mean * (1 + 2 * 0.5 / 10) = 1.1 mean, so a cycle is
+        // 1.1 (60 + 15 + 9 + (1 / p- - 1) 20) = 1.1 (84 + 222.16) = 336.78 s; mu = 10 * 3000
+        // / 336.78 = 89.08, and mu - 2 sqrt(mu) = 70.20.
+        let p = wilson_lower(100, 1000, z);
+        assert!((p - 0.082591).abs() < 1e-5, "{p}");
+        let cycle = 1.1 * (84.0 + (1.0 / p - 1.0) * 20.0);
+        let mu = 10.0 * 3000.0 / cycle;
+        assert!((mu - 89.08).abs() < 0.05, "{mu}");
+        assert_eq!(shift_credit(&outlook(), z), 70);
+        // Nothing without the inputs the bound needs.
+        for o in [
+            ShiftOutlook { agents: 0, ..outlook() },
+            ShiftOutlook { remaining_s: 0.0, ..outlook() },
+            ShiftOutlook { remaining_s: f64::NAN, ..outlook() },
+            ShiftOutlook { dials: HIT_MIN_DIALS - 1, hits: 3, ..outlook() },
+            ShiftOutlook { hits: 0, ..outlook() },
+            ShiftOutlook { talk: moments(CREDIT_MIN_SAMPLES - 1, 60.0, 0.5), ..outlook() },
+            ShiftOutlook { dial_to_miss: moments(CREDIT_MIN_SAMPLES - 1, 20.0, 0.5), ..outlook() },
+            // Too short a rest of the shift: mu below z² has no lower bound above 0.
+            ShiftOutlook { remaining_s: 100.0, ..outlook() },
+        ] {
+            assert_eq!(shift_credit(&o, z), 0, "{o:?}");
+        }
+        // No wrap-up measured (a group without it) counts as none.
+        assert!(shift_credit(&ShiftOutlook { after_call_work: Moments::default(), ..outlook() }, z) > 70);
+        // In `hard` mode nothing is credited.
+        assert_eq!(governor(ComplianceMode::Hard).shift_credit(&outlook()), 0);
+        assert!(governor(ComplianceMode::Confidence).shift_credit(&outlook()) > 0);
+    }
+
+    #[test]
+    fn shift_credit_grows_with_the_shift_and_shrinks_with_doubt() {
+        let z = 3.29;
+        let base = shift_credit(&outlook(), z);
+        assert!(base > 0);
+        assert!(shift_credit(&ShiftOutlook { remaining_s: 6000.0, ..outlook() }, z) > base);
+        assert!(shift_credit(&ShiftOutlook { agents: 20, ..outlook() }, z) > base);
+        // Fewer samples, more spread or a higher confidence: less credit.
+        assert!(shift_credit(&ShiftOutlook { hits: 10, dials: 100, ..outlook() }, z) < base);
+        assert!(shift_credit(&ShiftOutlook { talk: moments(100, 60.0, 2.0), ..outlook() }, z) < base);
+        assert!(shift_credit(&outlook(), 4.0) < base);
+        // Never more than the expected answers at the measured means.
+        let expected = 10.0 * 3000.0 / (60.0 + 15.0 + 9.0 + 9.0 * 20.0);
+        assert!((base as f64) < expected, "{base} vs {expected}");
     }
 
     fn governor(mode: ComplianceMode) -> Governor {

@@ -193,6 +193,19 @@ impl OverdialTracker {
         Some(allowance)
     }
 
+    /// [`OverdialTracker::uncovered_allowance`] with `credit` answers still to come counted
+    /// in the window (the rest of the shift, see `governor.rs`): `floor((c (N + credit) - A)
+    /// / (1 - c))`. Sums the window (a few loads) instead of using the cache, whose word has
+    /// no room for the signed slack.
+    pub(crate) fn uncovered_allowance_credited(&self, now: Time, cap: f64, credit: u64) -> Option<u64> {
+        if cap.is_nan() || cap >= 1.0 {
+            return None;
+        }
+        let (abandoned, answered) = self.compliance.sum(now);
+        let answered = answered.saturating_add(credit);
+        Some(super::governor::uncovered_allowance(cap, OverdialCount { abandoned, answered }).unwrap_or(0))
+    }
+
     /// The compliance window's counts (what the governor enforces).
     #[inline]
     pub(crate) fn compliance(&self, now: Time) -> OverdialCount {

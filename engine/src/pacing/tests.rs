@@ -711,3 +711,64 @@ fn an_external_in_flight_level_counts_dials_only() {
     q.set_external_in_flight(Some(40.0));
     assert_eq!(q.decide(now).dials, 5);
 }
+
+/// A group that has dialed for ten minutes: 10 agents, 200 dials with a result of which 20
+/// answered (all connected) and 180 rang out after 20 s, 20 talks of 60 s; nine agents
+/// talking since `talking_since_s`.
+fn ten_minutes_in(config: PacingConfig, talking_since_s: f64) -> GroupPacer {
+    let p = pacer(PacingConfig { max_dials_per_agent: 100.0, ..config }, 10);
+    set_all(&p, 0..10, AgentState::Ready, t0());
+    for i in 0..200u32 {
+        let at = t0() + secs(f64::from(i) * 3.0);
+        if i % 10 == 0 {
+            answered_call(&p, at, 9.0, false);
+            p.call_ended(AgentIdx(i % 10), secs(60.0), at + secs(70.0));
+        } else {
+            let c = p.dial_placed(at);
+            p.call_progress(c, DialOutcome::NoAnswer, at, at + secs(20.0));
+        }
+    }
+    set_all(&p, 0..9, AgentState::Talking, t0() + secs(talking_since_s));
+    p.set_external_level(Some(1e6));
+    p
+}
+
+#[test]
+fn the_rest_of_the_shift_is_credited_towards_the_cap() {
+    let now = t0() + secs(700.0);
+    let shift = PacingConfig { shift_length: Duration::from_secs(3600), ..PacingConfig::default() };
+    let without = ten_minutes_in(PacingConfig::default(), 690.0);
+    let with = ten_minutes_in(shift.clone(), 690.0);
+    let (d0, d1) = (without.decide(now), with.decide(now));
+    // 20 answers, none abandoned: no whole abandon of budget without the shift.
+    assert_eq!(without.snapshot().shift_credit_answers, 0);
+    assert_eq!(without.tracker.uncovered_allowance(now, 0.03), Some(0));
+    let credit = with.snapshot().shift_credit_answers;
+    assert!(credit >= 34, "{credit}: at least one abandon of budget");
+    // The allowance counts the credit: floor(0.03 (20 + C) / 0.97).
+    let want = ((0.03 * (20.0 + credit as f64) / 0.97) - 1e-9).floor() as u64;
+    assert_eq!(with.tracker.uncovered_allowance_credited(now, 0.03, credit), Some(want));
+    assert!(d1.governor_limit.unwrap() > d0.governor_limit.unwrap(), "{d1:?} vs {d0:?}");
+    // Fewer minutes left, less credit; none once the shift is over.
+    let short =
+        ten_minutes_in(PacingConfig { shift_length: Duration::from_secs(1500), ..shift.clone() }, 690.0);
+    short.decide(now);
+    let short_credit = short.snapshot().shift_credit_answers;
+    assert!(short_credit > 0 && short_credit < credit, "{short_credit} vs {credit}");
+    short.decide(t0() + secs(1501.0));
+    assert_eq!(short.snapshot().shift_credit_answers, 0);
+    // Talks still going on count with the time they have taken so far (the ended ones are
+    // the short ones early in a shift): nine talks of ten minutes leave less credit.
+    let long_talks = ten_minutes_in(shift.clone(), 100.0);
+    long_talks.decide(now);
+    let long_credit = long_talks.snapshot().shift_credit_answers;
+    assert!(long_credit < credit, "{long_credit} vs {credit}");
+    // Ending the shift drops the credit at once, before any refresh.
+    with.set_shift_end(None);
+    assert_eq!(with.snapshot().shift_credit_answers, 0);
+    assert_eq!(with.decide(now).governor_limit, d0.governor_limit);
+    // The worst-case rule takes no credit.
+    let hard = ten_minutes_in(PacingConfig { compliance_mode: ComplianceMode::Hard, ..shift }, 690.0);
+    hard.decide(now);
+    assert_eq!(hard.snapshot().shift_credit_answers, 0);
+}

@@ -165,7 +165,7 @@ pub(crate) struct WindowedMean {
 }
 
 /// What a [`WindowedMean`] holds at one instant.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct Moments {
     /// Samples in the window.
     pub(crate) count: u64,

@@ -1496,10 +1496,20 @@ impl Server {
             }
             LifecycleAction::Start => {
                 self.groups[g].state = to;
+                // The shift (if the group has one) runs from its start.
+                if let Some(pacer) = &self.groups[g].pacer
+                    && !pacer.config().shift_length.is_zero()
+                {
+                    pacer.set_shift_end(Some(now + pacer.config().shift_length));
+                }
                 StatusKind::Started
             }
             LifecycleAction::Stop => {
                 self.groups[g].state = to;
+                // A stopped group answers nothing more: no credit for a shift it left.
+                if let Some(pacer) = &self.groups[g].pacer {
+                    pacer.set_shift_end(None);
+                }
                 // Due callbacks not handed out yet go back to wait for the next start, still
                 // callbacks (and still their agent's): nobody saw them, so nothing was
                 // rejected.
