@@ -277,10 +277,12 @@ pub fn bench(
         let scenario = crate::scenario::load(&file, sets).map_err(|e| anyhow::anyhow!("{e}"))?;
         let o = &scenario.customers.outcomes;
         let mix = &scenario.records.phone_types;
+        // The live-answer share averaged over the run (a drifting scenario's moves with time).
         let hit = (o.home.answer.0 * mix.home
             + o.business.answer.0 * mix.business
             + o.mobile.answer.0 * mix.mobile)
-            / (mix.home + mix.business + mix.mobile).max(1e-9);
+            / (mix.home + mix.business + mix.mobile).max(1e-9)
+            * scenario.customers.mean_answer_factor(scenario.duration_s);
         let algorithms: Vec<String> = BENCH_ALGORITHMS.iter().map(|s| s.to_string()).collect();
         let result = compare(&name, sets, &algorithms, seeds, threads, false)?;
         let per_algorithm =

@@ -762,21 +762,121 @@ pub struct OutcomesSpec {
 
 /// Customers: how they answer and how long they wait.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "CustomersFields")]
 pub struct CustomersSpec {
     /// Outcome probabilities per phone type.
     pub outcomes: OutcomesSpec,
+    /// How the live-answer probability moves over the run (empty: it does not).
+    pub answer_profile: Vec<AnswerStep>,
     /// Ring time before a person or machine answers.
     pub ring: Distribution,
     /// How long an unanswered call rings before the dialer gives up, seconds.
-    #[serde(default = "default_no_answer_s", deserialize_with = "non_negative_s")]
     pub no_answer_s: f64,
     /// How long an answered person waits for an agent before hanging up (absent: forever).
-    #[serde(default)]
     pub patience: Option<Distribution>,
     /// Share of numbers with a personalised ring tone (music instead of ring-back).
-    #[serde(default)]
     pub personalised_ringtone: Probability,
+}
+
+/// One step of [`CustomersSpec::answer_profile`]: from `from_s` seconds into the run (until
+/// the next step), every phone type's live-answer probability is `factor` times the one in
+/// `outcomes`; the difference is taken from, or given to, no answer. Contact rates move over
+/// a day (lunchtime, evenings), and a fixed dial ratio tuned for one part of it is wrong for
+/// another: the benchmark's drifting scenarios (`scenarios/bench-drift/`).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerStep {
+    /// Seconds into the run the step starts at.
+    #[serde(deserialize_with = "non_negative_s")]
+    pub from_s: f64,
+    /// Multiplier of the live-answer probabilities (at least 0).
+    pub factor: f64,
+}
+
+impl CustomersSpec {
+    /// The live-answer multiplier `elapsed_s` seconds into the run (1 before the first step).
+    pub fn answer_factor(&self, elapsed_s: f64) -> f64 {
+        self.answer_profile
+            .iter()
+            .take_while(|step| step.from_s <= elapsed_s)
+            .last()
+            .map_or(1.0, |s| s.factor)
+    }
+
+    /// The live-answer multiplier averaged over the first `duration_s` seconds of a run.
+    pub fn mean_answer_factor(&self, duration_s: f64) -> f64 {
+        if duration_s <= 0.0 {
+            return self.answer_factor(0.0);
+        }
+        let mut bounds: Vec<f64> = vec![0.0];
+        bounds.extend(self.answer_profile.iter().map(|s| s.from_s).filter(|&t| t > 0.0 && t < duration_s));
+        bounds.push(duration_s);
+        bounds.windows(2).map(|w| (w[1] - w[0]) * self.answer_factor(w[0])).sum::<f64>() / duration_s
+    }
+}
+
+/// [`CustomersSpec`] as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomersFields {
+    outcomes: OutcomesSpec,
+    #[serde(default, deserialize_with = "answer_profile")]
+    answer_profile: Vec<AnswerStep>,
+    ring: Distribution,
+    #[serde(default = "default_no_answer_s", deserialize_with = "non_negative_s")]
+    no_answer_s: f64,
+    #[serde(default)]
+    patience: Option<Distribution>,
+    #[serde(default)]
+    personalised_ringtone: Probability,
+}
+
+/// Reads `answer_profile`: steps in time order, each factor a number at least 0.
+fn answer_profile<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<AnswerStep>, D::Error> {
+    let steps = Vec::<AnswerStep>::deserialize(d)?;
+    let mut last = f64::NEG_INFINITY;
+    for (i, step) in steps.iter().enumerate() {
+        if !(step.factor.is_finite() && step.factor >= 0.0) {
+            return Err(serde::de::Error::custom(format!(
+                "answer_profile[{i}].factor must be a number at least 0, got {}",
+                step.factor
+            )));
+        }
+        if step.from_s <= last {
+            return Err(serde::de::Error::custom(format!(
+                "answer_profile[{i}].from_s must be later than the step before ({last} s), got {} s",
+                step.from_s
+            )));
+        }
+        last = step.from_s;
+    }
+    Ok(steps)
+}
+
+impl TryFrom<CustomersFields> for CustomersSpec {
+    type Error = String;
+    fn try_from(c: CustomersFields) -> Result<CustomersSpec, String> {
+        for (i, step) in c.answer_profile.iter().enumerate() {
+            let o = &c.outcomes;
+            for (name, t) in [("home", &o.home), ("business", &o.business), ("mobile", &o.mobile)] {
+                let sum = t.answer.0 * step.factor + t.busy.0 + t.machine.0 + t.fax.0 + t.sit.0;
+                if sum > 1.0 + 1e-9 {
+                    return Err(format!(
+                        "answer_profile[{i}].factor {} makes {name}'s answer + busy + machine + fax + sit {sum}, more than 1",
+                        step.factor
+                    ));
+                }
+            }
+        }
+        Ok(CustomersSpec {
+            outcomes: c.outcomes,
+            answer_profile: c.answer_profile,
+            ring: c.ring,
+            no_answer_s: c.no_answer_s,
+            patience: c.patience,
+            personalised_ringtone: c.personalised_ringtone,
+        })
+    }
 }
 
 fn default_no_answer_s() -> f64 {
@@ -1153,6 +1253,33 @@ home = { answer = 0.4, busy = 0.1 }
 business = { answer = 0.3 }
 mobile = { answer = 0.5, machine = 0.2 }
 "#;
+
+    #[test]
+    fn answer_profile_steps_the_answer_probability_over_the_run() {
+        let s = parse(SMALL, "t.toml", &[]).unwrap();
+        assert!(s.customers.answer_profile.is_empty());
+        assert_eq!((s.customers.answer_factor(0.0), s.customers.mean_answer_factor(600.0)), (1.0, 1.0));
+        let sets =
+            ["customers.answer_profile=[{ from_s = 200, factor = 1.5 }, { from_s = 400, factor = 0.5 }]"
+                .into()];
+        let c = parse(SMALL, "t.toml", &sets).unwrap().customers;
+        let at = |t: f64| c.answer_factor(t);
+        assert_eq!(
+            (at(0.0), at(199.9), at(200.0), at(399.0), at(400.0), at(1e9)),
+            (1.0, 1.0, 1.5, 1.5, 0.5, 0.5)
+        );
+        // A third of the run at each: (1 + 1.5 + 0.5) / 3.
+        assert!((c.mean_answer_factor(600.0) - 1.0).abs() < 1e-12);
+        // Steps past the run's end do not count; a step at 0 replaces the 1.
+        assert!((c.mean_answer_factor(300.0) - (200.0 + 1.5 * 100.0) / 300.0).abs() < 1e-12);
+        let sets = ["customers.answer_profile=[{ from_s = 0, factor = 1.25 }]".into()];
+        assert_eq!(parse(SMALL, "t.toml", &sets).unwrap().customers.mean_answer_factor(600.0), 1.25);
+        // A factor that would push a phone type's probabilities past 1 is refused by name:
+        // mobile has 0.5 answer + 0.2 machine, so 1.7 is too much.
+        let sets = ["customers.answer_profile=[{ from_s = 10, factor = 1.7 }]".into()];
+        let e = parse(SMALL, "t.toml", &sets).unwrap_err();
+        assert!(e.to_string().contains("mobile's answer"), "{e}");
+    }
 
     #[test]
     fn reads_a_minimal_scenario_with_defaults() {

@@ -275,12 +275,13 @@ impl Population {
         }
     }
 
-    /// What the dial of number `index` (of `phone_type`) gives.
-    pub fn plan_dial(&self, index: u64, phone_type: PhoneType, rng: &mut SimRng) -> DialPlan {
+    /// What the dial of number `index` (of `phone_type`) placed `elapsed_s` seconds into the
+    /// run gives (the live-answer probability follows `customers.answer_profile`).
+    pub fn plan_dial(&self, index: u64, phone_type: PhoneType, elapsed_s: f64, rng: &mut SimRng) -> DialPlan {
         let o = self.outcome_spec(phone_type);
-        let no_answer = (1.0 - o.answer.0 - o.busy.0 - o.machine.0 - o.fax.0 - o.sit.0).max(0.0);
-        let which =
-            weighted(rng, &[o.answer.0, o.machine.0, o.fax.0, o.busy.0, o.sit.0, no_answer]).unwrap_or(5);
+        let answer = o.answer.0 * self.customers.answer_factor(elapsed_s);
+        let no_answer = (1.0 - answer - o.busy.0 - o.machine.0 - o.fax.0 - o.sit.0).max(0.0);
+        let which = weighted(rng, &[answer, o.machine.0, o.fax.0, o.busy.0, o.sit.0, no_answer]).unwrap_or(5);
         let cpd = Duration::from_secs_f64(self.dialer.cpd_s.max(0.0));
         let answered_after = |rng: &mut SimRng| self.customers.ring.dist.sample(rng) + cpd;
         let plan = |reported, after, party| DialPlan { reported, after, party };
@@ -408,7 +409,7 @@ amd_false_positive = 0.1
         let mut rng = SimRng::seed_from_u64(1);
         let (mut answer, mut amd, mut busy) = (0, 0, 0);
         for i in 0..20_000 {
-            let plan = p.plan_dial(i, PhoneType::HomePhone, &mut rng);
+            let plan = p.plan_dial(i, PhoneType::HomePhone, 0.0, &mut rng);
             match plan.reported {
                 CallResult::Answer => {
                     answer += 1;
@@ -423,5 +424,30 @@ amd_false_positive = 0.1
         assert!((answer as f64 / 20_000.0 - 0.45).abs() < 0.015, "{answer}");
         assert!((amd as f64 / 20_000.0 - 0.05).abs() < 0.01, "{amd}");
         assert!((busy as f64 / 20_000.0 - 0.5).abs() < 0.015, "{busy}");
+    }
+
+    #[test]
+    fn the_answer_profile_moves_live_answers_to_and_from_no_answer() {
+        let s =
+            parse(TEXT, "t", &["customers.answer_profile=[{ from_s = 100, factor = 0.4 }]".into()]).unwrap();
+        let p = Population::new(5, &s.records, &s.customers, &s.dialer);
+        let mut rng = SimRng::seed_from_u64(1);
+        let share = |elapsed_s: f64, rng: &mut SimRng| {
+            let plans: Vec<DialPlan> =
+                (0..20_000).map(|i| p.plan_dial(i, PhoneType::HomePhone, elapsed_s, rng)).collect();
+            let n = |f: &dyn Fn(&DialPlan) -> bool| plans.iter().filter(|x| f(x)).count() as f64 / 20_000.0;
+            let person_answered = |x: &DialPlan| {
+                x.party == Party::Person
+                    && matches!(x.reported, CallResult::Answer | CallResult::AnsweringMachineDetected)
+            };
+            (n(&person_answered), n(&|x| x.reported == CallResult::Busy))
+        };
+        // Before the step: half are answered by a person (as above); after it a fifth, and busy
+        // is unchanged: the other 0.3 ring out (some misread as voices, by a machine or a
+        // ring tone, which are not people).
+        let (before, busy_before) = share(99.0, &mut rng);
+        let (after, busy_after) = share(100.0, &mut rng);
+        assert!((before - 0.5).abs() < 0.015 && (after - 0.2).abs() < 0.015, "{before} {after}");
+        assert!((busy_before - 0.5).abs() < 0.015 && (busy_after - 0.5).abs() < 0.015);
     }
 }

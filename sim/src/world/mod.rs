@@ -780,7 +780,7 @@ impl<'s> World<'s> {
         }
         self.lines_busy += 1;
         let phone_type = phone_type.unwrap_or_else(|| self.population.phone_type(index));
-        let plan = self.population.plan_dial(index, phone_type, &mut self.rng);
+        let plan = self.population.plan_dial(index, phone_type, self.elapsed_s(), &mut self.rng);
         self.calls.insert(
             command.call.0,
             Call { plan, state: CallState::Dialing, answered_at: self.now, agent: None },
@@ -1007,6 +1007,11 @@ impl<'s> World<'s> {
 
     /// Sends one request from `agent`'s desktop (with an injected fault first, sometimes)
     /// and hands every resulting output on; says how the request itself was answered.
+    /// Seconds since the run started.
+    fn elapsed_s(&self) -> f64 {
+        self.now.saturating_duration_since(self.start).as_secs_f64()
+    }
+
     fn send(&mut self, agent: u32, kv: KvList, reference: i64) -> Answer {
         let kind =
             kv.get_str(pacer_engine::kv::KnownKey::AgentReqType).and_then(request_kind_name).unwrap_or("?");
@@ -1499,7 +1504,7 @@ impl<'s> World<'s> {
         }
         let index = customer_index(&held.phone);
         let phone_type = self.population.phone_type(index);
-        let plan = self.population.plan_dial(index, phone_type, &mut self.rng);
+        let plan = self.population.plan_dial(index, phone_type, self.elapsed_s(), &mut self.rng);
         self.metrics.dial(self.now.as_micros());
         if let Some(h) = self.agents[agent as usize].held.first_mut() {
             h.result = plan.reported;
