@@ -58,7 +58,19 @@ fn group(
     in_flight: u32,
 ) -> GroupPacer {
     let n = ready + talking + acw + not_ready;
-    let p = GroupPacer::new(config, n, t0());
+    fill(GroupPacer::new(config, n, t0()), ready, talking, acw, not_ready, history, in_flight)
+}
+
+/// [`group`] on a pacer created already.
+fn fill(
+    p: GroupPacer,
+    ready: u32,
+    talking: u32,
+    acw: u32,
+    not_ready: u32,
+    history: u32,
+    in_flight: u32,
+) -> GroupPacer {
     let mut i = 0;
     for (count, state) in [
         (ready, AgentState::Ready),
@@ -126,11 +138,23 @@ fn pacing(c: &mut Criterion) {
     // An hour's start on a small group: one agent ready, 60 answered calls (2 abandoned, so
     // the window has no budget), the governor holding the decision back and counting the
     // busy agents who free up in time.
-    let governed = governed_group(ComplianceMode::Confidence);
+    let governed = governed_group(settings(Algorithm::SmallGroup, ComplianceMode::Confidence), 30);
     g.bench_function("decide_small_group_50_governed", |b| decide_loop(&governed, b));
     // The same with the `posterior` governor (beta-binomial tails instead of binomial ones).
-    let posterior = governed_group(ComplianceMode::Posterior);
+    let posterior = governed_group(settings(Algorithm::SmallGroup, ComplianceMode::Posterior), 30);
     g.bench_function("decide_small_group_50_governed_posterior", |b| decide_loop(&posterior, b));
+    // The same group ten minutes into an eight-hour shift: the budget also counts the answers
+    // the rest of the shift brings (the window is summed instead of cached), and with that
+    // budget only a high fixed ratio still asks for more than the governor allows.
+    let shift = PacingConfig {
+        shift_length: Duration::from_secs(8 * 3600),
+        fixed_ratio: 200.0,
+        max_dials_per_agent: 100.0,
+        ..settings(Algorithm::FixedRatio, ComplianceMode::Confidence)
+    };
+    let shifted = governed_group(shift, 30);
+    assert!(shifted.snapshot().shift_credit_answers > 0);
+    g.bench_function("decide_fixed_ratio_50_governed_shift", |b| decide_loop(&shifted, b));
 
     let one = group(settings(Algorithm::Predictive, ComplianceMode::Confidence), 10, 10, 0, 0, 0, 0);
     let mut now = t0();
@@ -197,25 +221,28 @@ fn pacing(c: &mut Criterion) {
     g.finish();
 }
 
-/// The `decide_small_group_50_governed` group under the governor `mode`: 1 agent ready, 39
-/// talking, 10 in wrap-up, 60 answered calls of which 2 abandoned (no budget left).
-fn governed_group(mode: ComplianceMode) -> GroupPacer {
-    let governed = group(settings(Algorithm::SmallGroup, mode), 1, 39, 10, 0, 0, 0);
+/// The `decide_small_group_50_governed` group under `config`: 1 agent ready, 39 talking, 10 in
+/// wrap-up, 60 answered calls over the last ten minutes, one in `abandon_every` abandoned (30:
+/// 2, no budget left), and a talk of a minute for each connected one.
+fn governed_group(config: PacingConfig, abandon_every: u64) -> GroupPacer {
+    let governed = GroupPacer::new(config, 50, t0().saturating_sub(Duration::from_secs(600)));
+    let governed = fill(governed, 1, 39, 10, 0, 0, 0);
     for k in 0..60u64 {
         let at = t0().saturating_sub(Duration::from_secs(600 - k * 5));
         let answered = at + Duration::from_secs(10);
         let c = governed.dial_placed(at);
         governed.call_progress(c, DialOutcome::AnsweredLive, at, answered);
-        if k % 30 == 0 {
+        if k % abandon_every == 0 {
             governed.abandoned(c, answered, answered);
         } else {
             governed.connected(c, answered, answered);
+            governed.call_ended(AgentIdx((k % 50) as u32), Duration::from_secs(60), answered);
         }
         let c = governed.dial_placed(at);
         governed.call_progress(c, DialOutcome::NoAnswer, at, at + Duration::from_secs(25));
     }
     let d = governed.decide(t0());
-    assert!(d.algorithm == Algorithm::SmallGroup && d.governed, "{d:?}");
+    assert!(d.algorithm == governed.config().algorithm && d.governed, "{d:?}");
     governed
 }
 

@@ -96,7 +96,8 @@ enum Command {
         /// Directory of benchmark scenarios.
         #[arg(default_value = "scenarios/bench")]
         dir: PathBuf,
-        /// Seeds per algorithm and per fixed ratio.
+        /// Seeds the baselines are tuned on (1..=N); every figure comes from as many other
+        /// seeds (N+1..=2N), for the algorithms and the tuned baselines alike.
         #[arg(long, default_value_t = 3)]
         seeds: u32,
         /// The abandon-rate cap the table holds the algorithms to (a share).

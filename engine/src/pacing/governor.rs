@@ -218,15 +218,7 @@ pub(crate) const CREDIT_Z: f64 = 1.644_853_626_951_472;
 
 /// The lower end of the Wilson score interval (see [`wilson_upper`]); 0 with no trials.
 pub(crate) fn wilson_lower(hits: u64, trials: u64, z: f64) -> f64 {
-    if trials == 0 {
-        return 0.0;
-    }
-    let n = trials as f64;
-    let p = (hits.min(trials) as f64) / n;
-    let z2 = z * z;
-    let centre = p + z2 / (2.0 * n);
-    let spread = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    ((centre - spread) / (1.0 + z2 / n)).clamp(0.0, 1.0)
+    wilson(hits, trials, z).0
 }
 
 /// The normal upper confidence bound of a measured mean, `mean (1 + z cv / sqrt(count))`.
@@ -293,15 +285,22 @@ pub(crate) fn dial_limit(allowance: Option<u64>, ready: u32, outstanding: u32) -
 /// The upper bound of the Wilson score interval for `hits` successes in `trials`, at the
 /// one-sided normal quantile `z`; 1 for no trials.
 pub(crate) fn wilson_upper(hits: u64, trials: u64, z: f64) -> f64 {
+    wilson(hits, trials, z).1
+}
+
+/// The Wilson score interval of `hits` among `trials` at normal quantile `z`: `(0, 1)` with
+/// no trials.
+fn wilson(hits: u64, trials: u64, z: f64) -> (f64, f64) {
     if trials == 0 {
-        return 1.0;
+        return (0.0, 1.0);
     }
     let n = trials as f64;
     let p = (hits.min(trials) as f64) / n;
     let z2 = z * z;
     let centre = p + z2 / (2.0 * n);
     let spread = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    ((centre + spread) / (1.0 + z2 / n)).clamp(0.0, 1.0)
+    let scale = 1.0 + z2 / n;
+    (((centre - spread) / scale).clamp(0.0, 1.0), ((centre + spread) / scale).clamp(0.0, 1.0))
 }
 
 /// The binomial distribution function `F(x; n, p)` and probability `f(x; n, p)` of exactly
