@@ -58,19 +58,9 @@ fn group(
     in_flight: u32,
 ) -> GroupPacer {
     let n = ready + talking + acw + not_ready;
-    fill(GroupPacer::new(config, n, t0()), ready, talking, acw, not_ready, history, in_flight)
-}
-
-/// [`group`] on a pacer created already.
-fn fill(
-    p: GroupPacer,
-    ready: u32,
-    talking: u32,
-    acw: u32,
-    not_ready: u32,
-    history: u32,
-    in_flight: u32,
-) -> GroupPacer {
+    // Created ten minutes before the decisions, as a running group is (the shift of
+    // `decide_fixed_ratio_50_governed_shift` starts then).
+    let p = GroupPacer::new(config, n, t0().saturating_sub(Duration::from_secs(600)));
     let mut i = 0;
     for (count, state) in [
         (ready, AgentState::Ready),
@@ -225,8 +215,7 @@ fn pacing(c: &mut Criterion) {
 /// wrap-up, 60 answered calls over the last ten minutes, one in `abandon_every` abandoned (30:
 /// 2, no budget left), and a talk of a minute for each connected one.
 fn governed_group(config: PacingConfig, abandon_every: u64) -> GroupPacer {
-    let governed = GroupPacer::new(config, 50, t0().saturating_sub(Duration::from_secs(600)));
-    let governed = fill(governed, 1, 39, 10, 0, 0, 0);
+    let governed = group(config, 1, 39, 10, 0, 0, 0);
     for k in 0..60u64 {
         let at = t0().saturating_sub(Duration::from_secs(600 - k * 5));
         let answered = at + Duration::from_secs(10);
