@@ -289,8 +289,9 @@ pub struct PacingConfig {
     /// When set, the governor (`confidence` and `posterior` modes) also counts towards the
     /// compliance cap the answers that the rest of the shift is sure to bring even at a
     /// progressive pace (a lower confidence bound; see `governor.rs`), so a group that has
-    /// just started is not held to the budget of the few answers it has had so far. Stopping
-    /// the group ends the shift; an embedder whose shift changes calls
+    /// just started is not held to the budget of the few answers it has had so far. The
+    /// server starts the shift at each Start and ends it at Stop; a `GroupPacer` used on its
+    /// own starts it at its creation, and an embedder whose shift changes calls
     /// [`super::GroupPacer::set_shift_end`]. At most 366 days.
     #[serde(deserialize_with = "de_duration")]
     pub shift_length: Duration,
